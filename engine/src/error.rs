@@ -1,0 +1,96 @@
+//! The one error type of the library. Every variant names what went wrong and, where a file is
+//! involved, which file, so a CLI can print it as is.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in burstpipe.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file is not a raw/image file we can read, or it is corrupt or truncated.
+    #[error("{path}: cannot decode: {reason}")]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// Why, in our words.
+        reason: String,
+    },
+    /// The file is valid but uses a layout we do not support (e.g. a non-Bayer CFA).
+    #[error("{path}: unsupported: {what}")]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// What is unsupported.
+        what: String,
+    },
+    /// The input exceeds a safety limit (absurd dimensions, levels out of range).
+    #[error("{path}: {what}")]
+    Limits {
+        /// The file.
+        path: PathBuf,
+        /// Which limit.
+        what: String,
+    },
+    /// A parameter or a combination of inputs is invalid (empty burst, mismatched frames, ...).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// No GPU adapter matches the request.
+    #[error("no GPU adapter found{detail}. Install a GPU driver, or the software Vulkan adapter \
+             (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers libvulkan1`), then check with \
+             `burstpipe devices`")]
+    NoAdapter {
+        /// Which backend/adapter was asked for, if any.
+        detail: String,
+    },
+    /// The GPU ran out of memory.
+    #[error("the GPU ran out of memory during {stage}: process smaller images, or use a GPU with more memory")]
+    OutOfMemory {
+        /// Which stage.
+        stage: String,
+    },
+    /// The GPU device was lost (driver reset, removed, crashed).
+    #[error("the GPU device was lost ({0}): restart the program; if it repeats, update the GPU driver")]
+    DeviceLost(String),
+    /// Any other GPU failure (a validation error is a bug in burstpipe: please report it).
+    #[error("GPU error during {stage}: {message}")]
+    Gpu {
+        /// Which stage.
+        stage: String,
+        /// What wgpu said.
+        message: String,
+    },
+    /// An output file could not be encoded.
+    #[error("{path}: cannot encode: {reason}")]
+    Encode {
+        /// The output file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+    pub(crate) fn decode(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Decode { path: path.into(), reason: reason.into() }
+    }
+    pub(crate) fn unsupported(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+        Error::Unsupported { path: path.into(), what: what.into() }
+    }
+    pub(crate) fn limits(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+        Error::Limits { path: path.into(), what: what.into() }
+    }
+}

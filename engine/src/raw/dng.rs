@@ -1,0 +1,1 @@
+//! Uncompressed DNG reader (strips and tiles). (stub, being written)

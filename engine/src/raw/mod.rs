@@ -1,0 +1,252 @@
+//! Raw frames: the decoded sensor mosaic and the metadata every later stage needs.
+//!
+//! `decode` guards rawloader (contains its panics, validates sizes and levels); `dng` reads
+//! uncompressed DNGs in both strip and tile layouts, which rawloader 0.37 only half supports.
+
+mod decode;
+mod dng;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Largest accepted frame: 2^29 pixels (a 536 MP sensor) and 65 535 px per side. Anything larger is
+/// a corrupt header, not a camera.
+pub(crate) const MAX_PIXELS: u64 = 1 << 29;
+pub(crate) const MAX_SIDE: u32 = 65_535;
+
+/// Bayer colour-filter layouts, named by the 2×2 pattern read row by row from the top-left pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cfa {
+    /// R G / G B
+    Rggb,
+    /// B G / G R
+    Bggr,
+    /// G R / B G
+    Grbg,
+    /// G B / R G
+    Gbrg,
+}
+
+impl Cfa {
+    /// All four phases.
+    pub const ALL: [Cfa; 4] = [Cfa::Rggb, Cfa::Bggr, Cfa::Grbg, Cfa::Gbrg];
+
+    /// Colour (0 = R, 1 = G, 2 = B) of each 2×2 position, index `(y & 1) * 2 + (x & 1)`.
+    pub fn colors(self) -> [u32; 4] {
+        match self {
+            Cfa::Rggb => [0, 1, 1, 2],
+            Cfa::Bggr => [2, 1, 1, 0],
+            Cfa::Grbg => [1, 0, 2, 1],
+            Cfa::Gbrg => [1, 2, 0, 1],
+        }
+    }
+
+    /// Colour at pixel (x, y).
+    pub fn color_at(self, x: usize, y: usize) -> usize {
+        self.colors()[(y & 1) * 2 + (x & 1)] as usize
+    }
+
+    /// The pattern seen from pixel (dx, dy) on, as after cropping.
+    pub fn shifted(self, dx: usize, dy: usize) -> Cfa {
+        let c = |x, y| self.color_at(x + dx, y + dy) as u32;
+        Cfa::from_colors([c(0, 0), c(1, 0), c(0, 1), c(1, 1)]).expect("a shifted Bayer is Bayer")
+    }
+
+    /// The Bayer layout with these four colours, if it is one.
+    pub fn from_colors(c: [u32; 4]) -> Option<Cfa> {
+        Cfa::ALL.into_iter().find(|cfa| cfa.colors() == c)
+    }
+
+    /// Parse "rggb", "bggr", "grbg", "gbrg" (any case).
+    pub fn parse(s: &str) -> Option<Cfa> {
+        match s.to_ascii_lowercase().as_str() {
+            "rggb" => Some(Cfa::Rggb),
+            "bggr" => Some(Cfa::Bggr),
+            "grbg" => Some(Cfa::Grbg),
+            "gbrg" => Some(Cfa::Gbrg),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cfa::Rggb => "rggb",
+            Cfa::Bggr => "bggr",
+            Cfa::Grbg => "grbg",
+            Cfa::Gbrg => "gbrg",
+        }
+    }
+
+    /// Packed for shaders: 2 bits per position, position i at bits 2i..2i+1.
+    pub(crate) fn packed(self) -> u32 {
+        self.colors().iter().enumerate().fold(0, |acc, (i, c)| acc | (c << (2 * i)))
+    }
+}
+
+/// The capture metadata that matters to a photographer, carried into the output files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Exif {
+    /// Camera maker.
+    pub make: String,
+    /// Camera model.
+    pub model: String,
+    /// Exposure time in seconds.
+    pub exposure_time: Option<f64>,
+    /// ISO speed.
+    pub iso: Option<u32>,
+    /// Aperture as an f-number.
+    pub f_number: Option<f64>,
+    /// Focal length in mm.
+    pub focal_length: Option<f64>,
+    /// Capture date and time as written by the camera ("YYYY:MM:DD HH:MM:SS").
+    pub datetime: Option<String>,
+}
+
+/// One decoded raw frame: a Bayer mosaic cropped to the active area, with its levels and colour.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub(crate) source: PathBuf,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    /// `width * height` sensor values, row-major, active area only.
+    pub(crate) mosaic: Vec<u16>,
+    pub(crate) cfa: Cfa,
+    /// Black level per 2×2 CFA position (index `(y & 1) * 2 + (x & 1)`), in sensor units.
+    pub(crate) black: [f32; 4],
+    /// White (saturation) level in sensor units.
+    pub(crate) white: f32,
+    /// White-balance multipliers for R, G, B, normalised so that G = 1.
+    pub(crate) wb: [f32; 3],
+    /// XYZ → camera matrix (the DNG ColorMatrix), rows R, G, B.
+    pub(crate) xyz_to_cam: [[f32; 3]; 3],
+    /// EXIF orientation 1..=8.
+    pub(crate) orientation: u16,
+    pub(crate) exif: Exif,
+    /// DNG NoiseProfile (scale, offset) of the first plane: variance = scale·x + offset on the
+    /// normalised [0, 1] signal.
+    pub(crate) noise_profile: Option<[f64; 2]>,
+}
+
+impl Frame {
+    /// Decode a raw file (DNG or any camera format rawloader reads).
+    pub fn open(path: impl AsRef<Path>) -> Result<Frame> {
+        decode::decode_file(path.as_ref())
+    }
+
+    /// Build a frame from a mosaic in memory (e.g. a single-channel image), with explicit levels.
+    /// White balance is neutral and the colour matrix the identity (camera RGB = sRGB primaries).
+    pub fn from_mosaic(
+        width: u32,
+        height: u32,
+        mosaic: Vec<u16>,
+        cfa: Cfa,
+        black: f32,
+        white: f32,
+    ) -> Result<Frame> {
+        let source = PathBuf::from("<memory>");
+        if width == 0 || height == 0 || mosaic.len() as u64 != width as u64 * height as u64 {
+            return Err(Error::InvalidInput(format!(
+                "mosaic of {} values does not match {width}×{height}",
+                mosaic.len()
+            )));
+        }
+        let frame = Frame {
+            source,
+            width,
+            height,
+            mosaic,
+            cfa,
+            black: [black; 4],
+            white,
+            wb: [1.0; 3],
+            xyz_to_cam: SRGB_TO_XYZ_INVERSE,
+            orientation: 1,
+            exif: Exif::default(),
+            noise_profile: None,
+        };
+        frame.validate()?;
+        Ok(frame)
+    }
+
+    /// Check dimensions and levels; every constructor ends here.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let path = &self.source;
+        if self.width == 0 || self.height == 0 {
+            return Err(Error::decode(path, "the image has no pixels"));
+        }
+        if self.width > MAX_SIDE
+            || self.height > MAX_SIDE
+            || self.width as u64 * self.height as u64 > MAX_PIXELS
+        {
+            return Err(Error::limits(
+                path,
+                format!("{}×{} pixels is beyond the supported size", self.width, self.height),
+            ));
+        }
+        if self.mosaic.len() as u64 != self.width as u64 * self.height as u64 {
+            return Err(Error::decode(path, "pixel data is shorter than the image size (truncated file?)"));
+        }
+        if !(self.white.is_finite() && self.white > 0.0 && self.white <= 65535.0) {
+            return Err(Error::decode(path, format!("white level {} is out of range", self.white)));
+        }
+        if self.black.iter().any(|&b| !(b.is_finite() && b >= 0.0 && b < self.white)) {
+            return Err(Error::decode(
+                path,
+                format!(
+                    "black levels {:?} are not below the white level {} (corrupt metadata?)",
+                    self.black, self.white
+                ),
+            ));
+        }
+        if self.wb.iter().any(|&w| !(w.is_finite() && w > 0.0)) {
+            return Err(Error::decode(path, format!("white balance {:?} is invalid", self.wb)));
+        }
+        Ok(())
+    }
+
+    /// Width of the active area in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+    /// Height of the active area in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+    /// The Bayer layout of the active area.
+    pub fn cfa(&self) -> Cfa {
+        self.cfa
+    }
+    /// The file this frame came from.
+    pub fn source(&self) -> &Path {
+        &self.source
+    }
+    /// Capture metadata.
+    pub fn exif(&self) -> &Exif {
+        &self.exif
+    }
+    /// EXIF orientation (1 = as stored).
+    pub fn orientation(&self) -> u16 {
+        self.orientation
+    }
+    /// White-balance multipliers (R, G, B), G = 1.
+    pub fn white_balance(&self) -> [f32; 3] {
+        self.wb
+    }
+    /// Black level per 2×2 position and white level, in sensor units.
+    pub fn levels(&self) -> ([f32; 4], f32) {
+        (self.black, self.white)
+    }
+    /// The raw sensor values of the active area, row-major.
+    pub fn mosaic(&self) -> &[u16] {
+        &self.mosaic
+    }
+}
+
+/// XYZ(D65) → linear sRGB: the colour matrix of a "camera" whose RGB is sRGB.
+pub(crate) const SRGB_TO_XYZ_INVERSE: [[f32; 3]; 3] = [
+    [3.2404542, -1.5371385, -0.4985314],
+    [-0.9692660, 1.8760108, 0.0415560],
+    [0.0556434, -0.2040259, 1.0572252],
+];
