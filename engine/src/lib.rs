@@ -1,8 +1,126 @@
-//! burstpipe: a GPU burst-photography engine (raw decode, align/merge, demosaic, fuse, encode)
-//! running every pixel stage as a WGSL compute shader through wgpu.
+//! burstpipe: a GPU burst-photography engine. Raw frames are decoded on the CPU; every pixel stage
+//! (normalize, demosaic, colour, tone) runs as a WGSL compute shader through wgpu, on any adapter.
+//!
+//! ```no_run
+//! use burstpipe::{Engine, EngineOptions, Frame, Options};
+//! let engine = Engine::new(&EngineOptions::default())?;
+//! let frame = Frame::open("photo.dng")?;
+//! let image = engine.develop(&frame, &Options::default())?;
+//! image.save("photo.jpg")?;
+//! # Ok::<(), burstpipe::Error>(())
+//! ```
 
 mod error;
+mod gpu;
+mod output;
 mod raw;
+mod schedule;
+mod stages;
+
+use std::path::Path;
 
 pub use error::{Error, Result};
+pub use gpu::{AdapterInfo, Backend};
+pub use output::Format;
 pub use raw::{Cfa, Exif, Frame};
+pub use stages::Demosaic;
+
+use schedule::develop::{self, Look};
+
+/// Which device an [`Engine`] runs on.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Graphics API; `Auto` picks the best available (and honours `WGPU_BACKEND`).
+    pub backend: Backend,
+    /// Adapter index as listed by [`Engine::adapters`]; `None` takes the best (index 0).
+    pub adapter: Option<usize>,
+}
+
+/// How to develop a raw frame.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Demosaicing method.
+    pub demosaic: Demosaic,
+    /// Exposure correction in EV; `None` chooses it from the image (automatic exposure).
+    pub exposure_ev: Option<f32>,
+    /// Output bits per channel, 8 or 16.
+    pub bits: u8,
+    /// Process at most this many rows at a time (default: as many as the device's buffers allow).
+    pub max_band_rows: Option<u32>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { demosaic: Demosaic::Mhc, exposure_ev: None, bits: 16, max_band_rows: None }
+    }
+}
+
+/// A finished RGB image in memory: what a host application displays or saves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// Width in pixels (after orientation).
+    pub width: u32,
+    /// Height in pixels (after orientation).
+    pub height: u32,
+    /// Bits per channel of `data`: 8 (values 0..=255) or 16 (0..=65535).
+    pub bits: u8,
+    /// RGB interleaved, row-major, sRGB-encoded for developed photos.
+    pub data: Vec<u16>,
+    /// Capture metadata carried into saved files.
+    pub exif: Exif,
+}
+
+impl Image {
+    /// Save as PNG, JPEG or TIFF by the extension of `path` (written to a temporary file, then
+    /// renamed: an existing file is replaced only by a complete new one).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        output::save(self, path.as_ref())
+    }
+}
+
+/// A GPU device ready to run burstpipe's kernels. Create one and keep it: pipelines are compiled
+/// once per engine. An engine can be shared between threads.
+pub struct Engine {
+    gpu: gpu::Gpu,
+}
+
+impl Engine {
+    /// Open the adapter chosen by `options`.
+    pub fn new(options: &EngineOptions) -> Result<Engine> {
+        Ok(Engine { gpu: gpu::Gpu::new(options.backend, options.adapter)? })
+    }
+
+    /// Every adapter wgpu finds for `backend`, best first.
+    pub fn adapters(backend: Backend) -> Vec<AdapterInfo> {
+        gpu::list_adapters(backend)
+    }
+
+    /// The adapter this engine runs on.
+    pub fn adapter(&self) -> &AdapterInfo {
+        &self.gpu.info
+    }
+
+    /// Develop one raw frame into a finished, correctly oriented photo.
+    pub fn develop(&self, frame: &Frame, options: &Options) -> Result<Image> {
+        let bits = check_bits(options.bits)?;
+        let look = Look::Photo { exposure_ev: options.exposure_ev };
+        let r = develop::render(&self.gpu, frame, options.demosaic, look, bits, options.max_band_rows)?;
+        let (width, height, data) = output::orient(r.width, r.height, r.data, frame.orientation);
+        Ok(Image { width, height, bits: bits as u8, data, exif: frame.exif.clone() })
+    }
+
+    /// Demosaic only: the mosaic's values interpolated, no colour or tone (for evaluating and
+    /// comparing demosaicers). Output values are on the `bits` scale, black 0 and white max.
+    pub fn demosaic(&self, frame: &Frame, method: Demosaic, bits: u8) -> Result<Image> {
+        let bits = check_bits(bits)?;
+        let r = develop::render(&self.gpu, frame, method, Look::Plain, bits, None)?;
+        Ok(Image { width: r.width, height: r.height, bits: bits as u8, data: r.data, exif: frame.exif.clone() })
+    }
+}
+
+fn check_bits(bits: u8) -> Result<u32> {
+    match bits {
+        8 | 16 => Ok(bits as u32),
+        b => Err(Error::InvalidInput(format!("{b} bits per channel: use 8 or 16"))),
+    }
+}

@@ -1,0 +1,42 @@
+//! Every WGSL kernel family, embedded at build time. One file per family in `shaders/`.
+
+/// A WGSL source file and its name.
+pub(crate) struct Kernel {
+    pub name: &'static str,
+    pub source: &'static str,
+}
+
+macro_rules! kernel {
+    ($ident:ident, $name:literal) => {
+        pub(crate) const $ident: Kernel =
+            Kernel { name: $name, source: include_str!(concat!("../../../shaders/", $name, ".wgsl")) };
+    };
+}
+
+kernel!(NORMALIZE, "normalize");
+kernel!(DEMOSAIC, "demosaic");
+kernel!(COLOR, "color");
+kernel!(TONE, "tone");
+kernel!(STATS, "stats");
+
+/// All kernels, for validation.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) const KERNELS: &[&Kernel] = &[&NORMALIZE, &DEMOSAIC, &COLOR, &TONE, &STATS];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shader parses and validates with naga: no GPU needed. pack2x16float needs
+    /// FLOAT16_IN_FLOAT32, which every wgpu backend offers (GL through packHalf2x16).
+    #[test]
+    fn every_shader_validates_with_naga() {
+        for k in KERNELS {
+            let module = naga::front::wgsl::parse_str(k.source)
+                .unwrap_or_else(|e| panic!("{}.wgsl: {}", k.name, e.emit_to_string(k.source)));
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32)
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{}.wgsl: {}", k.name, e.emit_to_string(k.source)));
+        }
+    }
+}

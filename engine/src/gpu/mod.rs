@@ -1,0 +1,373 @@
+//! The wgpu context: adapter choice, device limits, the kernel cache, buffers, error scopes.
+
+mod kernels;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub(crate) use kernels::*;
+
+use crate::error::{Error, Result};
+
+/// Which graphics API to run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// Whatever is available (Vulkan, Metal, DX12, then GL); honours `WGPU_BACKEND`.
+    #[default]
+    Auto,
+    /// Vulkan (Linux, Windows, Android; lavapipe for software).
+    Vulkan,
+    /// Metal (macOS, iOS).
+    Metal,
+    /// Direct3D 12 (Windows).
+    Dx12,
+    /// OpenGL / GLES (llvmpipe for software).
+    Gl,
+}
+
+impl Backend {
+    /// Parse "auto", "vulkan", "metal", "dx12", "gl".
+    pub fn parse(s: &str) -> Option<Backend> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Some(Backend::Auto),
+            "vulkan" | "vk" => Some(Backend::Vulkan),
+            "metal" => Some(Backend::Metal),
+            "dx12" | "d3d12" => Some(Backend::Dx12),
+            "gl" | "gles" | "opengl" => Some(Backend::Gl),
+            _ => None,
+        }
+    }
+
+    fn backends(self) -> wgpu::Backends {
+        match self {
+            Backend::Auto => wgpu::Backends::all().with_env(),
+            Backend::Vulkan => wgpu::Backends::VULKAN,
+            Backend::Metal => wgpu::Backends::METAL,
+            Backend::Dx12 => wgpu::Backends::DX12,
+            Backend::Gl => wgpu::Backends::GL,
+        }
+    }
+}
+
+/// What `burstpipe devices` shows about one adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterInfo {
+    /// Index to pass as `adapter` in the engine options.
+    pub index: usize,
+    /// Adapter name, e.g. "NVIDIA GeForce RTX 4090" or "llvmpipe (LLVM 15.0.6, 256 bits)".
+    pub name: String,
+    /// Graphics API.
+    pub backend: String,
+    /// Discrete, integrated, virtual, CPU or other.
+    pub device_type: String,
+    /// Driver name and version.
+    pub driver: String,
+    /// Largest buffer in bytes.
+    pub max_buffer_size: u64,
+    /// Largest storage-buffer binding in bytes (images larger than this are processed in bands).
+    pub max_storage_binding: u64,
+    /// Largest 2-D texture side.
+    pub max_texture_2d: u32,
+    /// Most workgroups per dispatch dimension.
+    pub max_workgroups_per_dim: u32,
+}
+
+fn instance(backend: Backend) -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    if backend != Backend::Auto {
+        desc.backends = backend.backends();
+    }
+    wgpu::Instance::new(desc)
+}
+
+/// Rank for the default choice: real GPUs before software ones.
+fn rank(t: wgpu::DeviceType) -> u32 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+fn adapters(backend: Backend) -> Vec<wgpu::Adapter> {
+    let instance = instance(backend);
+    let mut list = pollster::block_on(instance.enumerate_adapters(backend.backends()));
+    // Vulkan first among equals: it has the fullest compute feature set in wgpu.
+    list.sort_by_key(|a| {
+        let info = a.get_info();
+        (rank(info.device_type), info.backend != wgpu::Backend::Vulkan)
+    });
+    list
+}
+
+fn summarize(index: usize, adapter: &wgpu::Adapter) -> AdapterInfo {
+    let info = adapter.get_info();
+    let limits = adapter.limits();
+    AdapterInfo {
+        index,
+        name: info.name,
+        backend: format!("{:?}", info.backend),
+        device_type: format!("{:?}", info.device_type),
+        driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+        max_buffer_size: limits.max_buffer_size,
+        max_storage_binding: limits.max_storage_buffer_binding_size as u64,
+        max_texture_2d: limits.max_texture_dimension_2d,
+        max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
+    }
+}
+
+/// Every adapter wgpu finds for the backend, best first (the default choice is index 0).
+pub(crate) fn list_adapters(backend: Backend) -> Vec<AdapterInfo> {
+    adapters(backend).iter().enumerate().map(|(i, a)| summarize(i, a)).collect()
+}
+
+/// One device with its queue, limits and compiled kernels.
+pub(crate) struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: AdapterInfo,
+    pub limits: wgpu::Limits,
+    pipelines: Mutex<std::collections::HashMap<(&'static str, &'static str), Arc<wgpu::ComputePipeline>>>,
+    lost: Arc<Mutex<Option<String>>>,
+    /// Fill new storage buffers with NaN so that unwritten pixels show up in tests.
+    pub poison: AtomicBool,
+}
+
+impl Gpu {
+    pub fn new(backend: Backend, index: Option<usize>) -> Result<Gpu> {
+        let list = adapters(backend);
+        let detail = match (backend, index) {
+            (Backend::Auto, None) => String::new(),
+            (b, None) => format!(" for backend {b:?}"),
+            (b, Some(i)) => format!(" at index {i} for backend {b:?} ({} found)", list.len()),
+        };
+        let i = index.unwrap_or(0);
+        let adapter = list.into_iter().nth(i).ok_or(Error::NoAdapter { detail })?;
+        let info = summarize(i, &adapter);
+        // Ask for everything the adapter offers: the defaults (256 MiB buffers, 8192 px) are far
+        // below what real GPUs and even lavapipe allow.
+        let limits = adapter.limits();
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("burstpipe"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::Gpu {
+            stage: format!("opening {}", info.name),
+            message: e.to_string(),
+        })?;
+        let lost = Arc::new(Mutex::new(None));
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            *flag.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{reason:?}: {msg}"));
+        });
+        // Errors are caught by scopes around each stage; anything that escapes is logged, not fatal.
+        device.on_uncaptured_error(Arc::new(|e| eprintln!("burstpipe: uncaptured GPU error: {e}")));
+        Ok(Gpu {
+            device,
+            queue,
+            info,
+            limits,
+            pipelines: Mutex::new(Default::default()),
+            lost,
+            poison: AtomicBool::new(false),
+        })
+    }
+
+    /// Largest buffer one binding may see: bands and tiles are sized from this.
+    pub fn max_binding(&self) -> u64 {
+        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+    }
+
+    /// The compiled pipeline of a kernel entry point, built once.
+    pub fn pipeline(&self, kernel: &Kernel, entry: &'static str) -> Arc<wgpu::ComputePipeline> {
+        let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .entry((kernel.name, entry))
+            .or_insert_with(|| {
+                let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(kernel.name),
+                    source: wgpu::ShaderSource::Wgsl(kernel.source.into()),
+                });
+                Arc::new(self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                }))
+            })
+            .clone()
+    }
+
+    /// A storage buffer of `size` bytes (rounded up to 4), NaN-filled when poisoning.
+    pub fn storage(&self, label: &str, size: u64) -> wgpu::Buffer {
+        let size = size.max(4).div_ceil(4) * 4;
+        let poison = self.poison.load(Ordering::Relaxed);
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: poison,
+        });
+        if poison {
+            buffer
+                .slice(..)
+                .get_mapped_range_mut()
+                .expect("a buffer mapped at creation maps")
+                .copy_from_slice(&vec![0xFF; size as usize]);
+            buffer.unmap();
+        }
+        buffer
+    }
+
+    /// A storage buffer holding `data`.
+    pub fn storage_init(&self, label: &str, data: &[u8]) -> wgpu::Buffer {
+        let size = (data.len() as u64).max(4).div_ceil(4) * 4;
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: true,
+        });
+        {
+            let mut view = buffer.slice(..).get_mapped_range_mut().expect("mapped at creation");
+            view.slice(..data.len()).copy_from_slice(data);
+        }
+        buffer.unmap();
+        buffer
+    }
+
+    /// A uniform buffer holding a parameter block.
+    pub fn uniform<T: bytemuck::Pod>(&self, params: &T) -> wgpu::Buffer {
+        let bytes = bytemuck::bytes_of(params);
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("params"),
+            size: bytes.len() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: true,
+        });
+        buffer.slice(..).get_mapped_range_mut().expect("mapped at creation").copy_from_slice(bytes);
+        buffer.unmap();
+        buffer
+    }
+
+    /// Record one dispatch: binding 0 is the uniform block, bindings 1.. the buffers in order.
+    pub fn dispatch(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kernel: &Kernel,
+        entry: &'static str,
+        params: &wgpu::Buffer,
+        buffers: &[&wgpu::Buffer],
+        groups: (u32, u32),
+    ) {
+        let pipeline = self.pipeline(kernel, entry);
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() }];
+        for (i, b) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.as_entire_binding() });
+        }
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(entry),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(entry), timestamp_writes: None });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(groups.0.max(1), groups.1.max(1), 1);
+    }
+
+    pub fn encoder(&self) -> wgpu::CommandEncoder {
+        self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+    }
+
+    /// Run `record` inside out-of-memory and validation error scopes, submit and wait.
+    /// A failure becomes an [`Error`] naming the stage instead of a panic or a silent wrong image.
+    pub fn run<T>(&self, stage: &str, record: impl FnOnce(&mut wgpu::CommandEncoder) -> T) -> Result<T> {
+        self.check_lost()?;
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut encoder = self.encoder();
+        let out = record(&mut encoder);
+        self.queue.submit([encoder.finish()]);
+        let validation = pollster::block_on(validation.pop());
+        let oom = pollster::block_on(oom.pop());
+        self.wait(stage)?;
+        if oom.is_some() {
+            return Err(Error::OutOfMemory { stage: stage.to_string() });
+        }
+        if let Some(e) = validation {
+            return Err(Error::Gpu { stage: stage.to_string(), message: e.to_string() });
+        }
+        Ok(out)
+    }
+
+    fn wait(&self, stage: &str) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu { stage: stage.to_string(), message: e.to_string() })?;
+        self.check_lost()
+    }
+
+    fn check_lost(&self) -> Result<()> {
+        match self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(reason) => Err(Error::DeviceLost(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Copy a buffer back to the CPU (the only download of a pipeline happens here).
+    pub fn read(&self, stage: &str, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let size = bytes.div_ceil(4) * 4;
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.run(stage, |enc| enc.copy_buffer_to_buffer(buffer, 0, &staging, 0, size))?;
+        let slice = staging.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait(stage)?;
+        let mapped = rx.recv().map_err(|e| Error::Gpu { stage: stage.into(), message: e.to_string() })?;
+        mapped.map_err(|e| Error::Gpu { stage: stage.into(), message: e.to_string() })?;
+        let view = slice.get_mapped_range().map_err(|e| Error::Gpu { stage: stage.into(), message: e.to_string() })?;
+        let out = view[..bytes as usize].to_vec();
+        drop(view);
+        staging.unmap();
+        Ok(out)
+    }
+}
+
+/// Workgroups needed to cover `n` items with groups of `size`.
+pub(crate) fn groups(n: u32, size: u32) -> u32 {
+    n.div_ceil(size)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! One shared device for the kernel tests; a missing adapter fails loudly, never skips.
+    use super::*;
+    use std::sync::OnceLock;
+
+    pub(crate) fn gpu() -> &'static Gpu {
+        static GPU: OnceLock<Gpu> = OnceLock::new();
+        GPU.get_or_init(|| {
+            let gpu = Gpu::new(Backend::Auto, None).unwrap_or_else(|e| {
+                panic!("GPU tests need an adapter: {e}\nOn Debian/Ubuntu: apt-get install mesa-vulkan-drivers libvulkan1")
+            });
+            gpu.poison.store(true, Ordering::Relaxed);
+            gpu
+        })
+    }
+}

@@ -1,0 +1,124 @@
+//! Encoders: PNG (8/16-bit), JPEG, TIFF (16-bit), with EXIF carried over. Files are written to a
+//! temporary file beside the target and renamed into place, so a failure never leaves half a file
+//! and never touches an existing file until the new one is complete.
+
+mod exif;
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use image::ImageEncoder;
+
+use crate::error::{Error, Result};
+use crate::Image;
+
+/// Output file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// PNG, 8 or 16 bits per channel.
+    Png,
+    /// JPEG, 8 bits per channel.
+    Jpeg,
+    /// TIFF, 16 bits per channel.
+    Tiff,
+}
+
+impl Format {
+    /// The format a file name asks for, by its extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "png" => Some(Format::Png),
+            "jpg" | "jpeg" => Some(Format::Jpeg),
+            "tif" | "tiff" => Some(Format::Tiff),
+            _ => None,
+        }
+    }
+}
+
+const JPEG_QUALITY: u8 = 92;
+
+/// Write `img` to `path`, format by extension.
+pub(crate) fn save(img: &Image, path: &Path) -> Result<()> {
+    let format = Format::from_path(path).ok_or_else(|| Error::Encode {
+        path: path.into(),
+        reason: "unknown output format: use .png, .jpg/.jpeg or .tif/.tiff".into(),
+    })?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, format!("the folder {} does not exist", dir.display())),
+        ));
+    }
+    let tmp = tempfile::Builder::new().prefix(".burstpipe-").suffix(".part").tempfile_in(dir).map_err(|e| Error::io(path, e))?;
+    {
+        let mut w = BufWriter::new(tmp.as_file());
+        encode(img, format, &mut w).map_err(|reason| Error::Encode { path: path.into(), reason })?;
+        w.flush().map_err(|e| Error::io(path, e))?;
+    }
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+fn to_u8(data: &[u16], bits: u8) -> Vec<u8> {
+    if bits == 8 {
+        data.iter().map(|&v| v as u8).collect()
+    } else {
+        data.iter().map(|&v| ((v as u32 * 255 + 32767) / 65535) as u8).collect()
+    }
+}
+
+fn to_u16(data: &[u16], bits: u8) -> Vec<u16> {
+    if bits == 8 {
+        data.iter().map(|&v| v * 257).collect()
+    } else {
+        data.to_vec()
+    }
+}
+
+fn encode<W: Write + std::io::Seek>(img: &Image, format: Format, w: &mut W) -> std::result::Result<(), String> {
+    let (width, height) = (img.width, img.height);
+    let exif_blob = exif::blob(&img.exif);
+    match format {
+        Format::Png => {
+            let mut enc = image::codecs::png::PngEncoder::new(w);
+            let _ = enc.set_exif_metadata(exif_blob);
+            if img.bits == 8 {
+                enc.write_image(&to_u8(&img.data, 8), width, height, image::ExtendedColorType::Rgb8)
+            } else {
+                let be: Vec<u8> = img.data.iter().flat_map(|v| v.to_ne_bytes()).collect();
+                enc.write_image(&be, width, height, image::ExtendedColorType::Rgb16)
+            }
+        }
+        Format::Jpeg => {
+            let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(w, JPEG_QUALITY);
+            let _ = enc.set_exif_metadata(exif_blob);
+            enc.write_image(&to_u8(&img.data, img.bits), width, height, image::ExtendedColorType::Rgb8)
+        }
+        Format::Tiff => return exif::write_tiff16(w, width, height, &to_u16(&img.data, img.bits), &img.exif),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// Apply an EXIF orientation (1..=8) to RGB pixels: the stored image turned upright.
+pub(crate) fn orient(width: u32, height: u32, data: Vec<u16>, orientation: u16) -> (u32, u32, Vec<u16>) {
+    use image::imageops::{flip_horizontal, flip_vertical, rotate180, rotate270, rotate90};
+    if !(2..=8).contains(&orientation) {
+        return (width, height, data);
+    }
+    let img = image::ImageBuffer::<image::Rgb<u16>, Vec<u16>>::from_raw(width, height, data)
+        .expect("render returns width*height*3 values");
+    let out = match orientation {
+        2 => flip_horizontal(&img),
+        3 => rotate180(&img),
+        4 => flip_vertical(&img),
+        5 => rotate90(&flip_horizontal(&img)),
+        6 => rotate90(&img),
+        7 => rotate270(&flip_horizontal(&img)),
+        _ => rotate270(&img),
+    };
+    (out.width(), out.height(), out.into_raw())
+}

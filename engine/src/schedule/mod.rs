@@ -1,0 +1,4 @@
+//! Scheduling pixel work on a device: bands sized from its binding limits, one submission per band.
+
+pub(crate) mod bands;
+pub(crate) mod develop;

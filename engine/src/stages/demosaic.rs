@@ -1,0 +1,185 @@
+//! Demosaic: Bayer mosaic (f32) → linear camera RGB (f16 RGBA), bilinear or Malvar-He-Cutler.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::gpu::{self, Gpu};
+use crate::raw::Cfa;
+
+/// Demosaicing method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Demosaic {
+    /// Bilinear interpolation: fast, soft, colour fringes at edges.
+    Bilinear,
+    /// Malvar-He-Cutler 2004 gradient-corrected linear interpolation: sharp and cheap.
+    #[default]
+    Mhc,
+}
+
+impl Demosaic {
+    /// Parse "bilinear" or "mhc".
+    pub fn parse(s: &str) -> Option<Demosaic> {
+        match s.to_ascii_lowercase().as_str() {
+            "bilinear" => Some(Demosaic::Bilinear),
+            "mhc" | "malvar" => Some(Demosaic::Mhc),
+            _ => None,
+        }
+    }
+    fn entry(self) -> &'static str {
+        match self {
+            Demosaic::Bilinear => "demosaic_bilinear",
+            Demosaic::Mhc => "demosaic_mhc",
+        }
+    }
+}
+
+/// Rows of context each side that the widest stencil needs.
+pub(crate) const HALO: u32 = 2;
+const TILE: u32 = 32;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub(crate) struct Params {
+    pub width: u32,
+    pub rows_in: u32,
+    pub y0: u32,
+    pub height: u32,
+    pub out_y0: u32,
+    pub out_rows: u32,
+    pub cfa: u32,
+    pub _pad: u32,
+}
+
+impl Params {
+    /// Input holds image rows `y0 .. y0 + rows_in`; produce rows `out_y0 .. out_y0 + out_rows`.
+    pub fn new(width: u32, height: u32, cfa: Cfa, y0: u32, rows_in: u32, out_y0: u32, out_rows: u32) -> Params {
+        Params { width, rows_in, y0, height, out_y0, out_rows, cfa: cfa.packed(), _pad: 0 }
+    }
+}
+
+pub(crate) fn record(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    p: &Params,
+    method: Demosaic,
+    mosaic: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+) {
+    let params = gpu.uniform(p);
+    let groups = (gpu::groups(p.width, TILE), gpu::groups(p.out_rows, TILE));
+    gpu.dispatch(enc, &gpu::DEMOSAIC, method.entry(), &params, &[mosaic, out], groups);
+}
+
+#[cfg_attr(not(test), allow(dead_code))]
+fn mirror(v: i64, n: i64) -> usize {
+    let mut m = v.abs();
+    if m >= n {
+        m = 2 * n - 2 - m;
+    }
+    m.clamp(0, n - 1) as usize
+}
+
+/// CPU reference: the same stencils, pixel by pixel, in f32.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn reference(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f32; 3]> {
+    let color = |x: u32, y: u32| (p.cfa >> ((((y & 1) * 2 + (x & 1)) * 2)) & 3) as usize;
+    let mut out = vec![[0.0; 3]; (p.width * p.out_rows) as usize];
+    for oy in 0..p.out_rows {
+        let y = p.out_y0 + oy;
+        for x in 0..p.width {
+            let s = |dx: i64, dy: i64| {
+                let gx = mirror(x as i64 + dx, p.width as i64);
+                let gy = mirror(y as i64 + dy, p.height as i64);
+                let row = (gy as i64 - p.y0 as i64).clamp(0, p.rows_in as i64 - 1) as usize;
+                mosaic[row * p.width as usize + gx]
+            };
+            let (c, h) = (color(x, y), color(x + 1, y));
+            let c0 = s(0, 0);
+            let cross1 = s(-1, 0) + s(1, 0) + s(0, -1) + s(0, 1);
+            let diag1 = s(-1, -1) + s(1, -1) + s(-1, 1) + s(1, 1);
+            let (h1, v1) = (s(-1, 0) + s(1, 0), s(0, -1) + s(0, 1));
+            let (h2, v2) = (s(-2, 0) + s(2, 0), s(0, -2) + s(0, 2));
+            let mut rgb = [0.0f32; 3];
+            rgb[c] = c0;
+            match (method, c == 1) {
+                (Demosaic::Bilinear, true) => {
+                    rgb[h] = 0.5 * h1;
+                    rgb[2 - h] = 0.5 * v1;
+                }
+                (Demosaic::Bilinear, false) => {
+                    rgb[1] = 0.25 * cross1;
+                    rgb[2 - c] = 0.25 * diag1;
+                }
+                (Demosaic::Mhc, true) => {
+                    rgb[h] = (5.0 * c0 + 4.0 * h1 - h2 - diag1 + 0.5 * v2) / 8.0;
+                    rgb[2 - h] = (5.0 * c0 + 4.0 * v1 - v2 - diag1 + 0.5 * h2) / 8.0;
+                }
+                (Demosaic::Mhc, false) => {
+                    rgb[1] = (4.0 * c0 + 2.0 * cross1 - h2 - v2) / 8.0;
+                    rgb[2 - c] = (6.0 * c0 + 2.0 * diag1 - 1.5 * (h2 + v2)) / 8.0;
+                }
+            }
+            out[(oy * p.width + x) as usize] = rgb;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::testing::gpu;
+    use crate::stages::testing::{kodak, max_abs_diff, Rng};
+    use crate::stages::{unpack_rgb, RGBA16F_BYTES};
+
+    fn run_gpu(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f32; 3]> {
+        let gpu = gpu();
+        let input = gpu.storage_init("mosaic", bytemuck::cast_slice(mosaic));
+        let n = (p.width * p.out_rows) as u64;
+        let out = gpu.storage("rgb", n * RGBA16F_BYTES);
+        gpu.run("demosaic", |enc| record(gpu, enc, p, method, &input, &out)).unwrap();
+        let words: Vec<u32> = bytemuck::cast_slice(&gpu.read("demosaic", &out, n * RGBA16F_BYTES).unwrap()).to_vec();
+        words.chunks(2).map(|w| unpack_rgb([w[0], w[1]])).collect()
+    }
+
+    /// GPU output is f16: compare within f16 rounding of values up to ~2.
+    fn assert_close(gpu: &[[f32; 3]], cpu: &[[f32; 3]]) {
+        let diff = max_abs_diff(gpu.as_flattened(), cpu.as_flattened());
+        assert!(diff < 2e-3, "max |gpu - cpu| = {diff}");
+    }
+
+    #[test]
+    fn gpu_matches_reference_on_random_mosaics_all_phases_and_bands() {
+        let mut rng = Rng::new(7);
+        // Sizes that are not multiples of the 32-px tile, odd sizes, and a band in the middle.
+        for (i, &(w, h)) in [(45u32, 37u32), (64, 64), (33, 7)].iter().enumerate() {
+            let mosaic: Vec<f32> = (0..w * h).map(|_| rng.unit()).collect();
+            for cfa in Cfa::ALL {
+                for method in [Demosaic::Bilinear, Demosaic::Mhc] {
+                    let p = Params::new(w, h, cfa, 0, h, 0, h);
+                    assert_close(&run_gpu(&p, method, &mosaic), &reference(&p, method, &mosaic));
+                    if i == 0 {
+                        // A band: input rows 8..30 (with halo), output rows 10..28.
+                        let band = &mosaic[(8 * w) as usize..(30 * w) as usize];
+                        let p = Params::new(w, h, cfa, 8, 22, 10, 18);
+                        let whole = reference(&Params::new(w, h, cfa, 0, h, 0, h), method, &mosaic);
+                        let gpu_band = run_gpu(&p, method, band);
+                        assert_close(&gpu_band, &whole[(10 * w) as usize..(28 * w) as usize]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gpu_matches_reference_on_real_photo() {
+        let (w, h, px) = kodak("kodim19");
+        for cfa in [Cfa::Rggb, Cfa::Gbrg] {
+            let mosaic: Vec<f32> =
+                (0..(w * h) as usize).map(|i| px[i][cfa.color_at(i % w as usize, i / w as usize)]).collect();
+            for method in [Demosaic::Bilinear, Demosaic::Mhc] {
+                let p = Params::new(w, h, cfa, 0, h, 0, h);
+                assert_close(&run_gpu(&p, method, &mosaic), &reference(&p, method, &mosaic));
+            }
+        }
+    }
+}

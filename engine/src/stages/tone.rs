@@ -1,0 +1,154 @@
+//! Tone and quantize: exposure gain, highlight shoulder, sRGB transfer, 8/16-bit output.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::gpu::{self, Gpu};
+use crate::stages::unpack_rgb;
+
+pub(crate) const SHOULDER: u32 = 1;
+pub(crate) const SRGB: u32 = 2;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub(crate) struct Params {
+    pub width: u32,
+    pub rows: u32,
+    pub bits: u32,
+    pub flags: u32,
+    pub gain: f32,
+    pub knee: f32,
+    pub white: f32,
+    pub _pad: u32,
+}
+
+impl Params {
+    /// No look at all: values quantized as they are (the `demosaic` command keeps data linear).
+    pub fn plain(width: u32, rows: u32, bits: u32) -> Params {
+        Params { width, rows, bits, flags: 0, gain: 1.0, knee: 1.0, white: 1.0, _pad: 0 }
+    }
+
+    /// A photo: exposure gain, shoulder reaching 1 at `white`, sRGB transfer.
+    pub fn photo(width: u32, rows: u32, bits: u32, gain: f32, white: f32) -> Params {
+        Params { width, rows, bits, flags: SHOULDER | SRGB, gain, knee: 0.6, white, _pad: 0 }
+    }
+
+    /// u32 words per output pixel.
+    pub fn words_per_pixel(&self) -> u32 {
+        if self.bits == 8 {
+            1
+        } else {
+            2
+        }
+    }
+}
+
+pub(crate) fn record(gpu: &Gpu, enc: &mut wgpu::CommandEncoder, p: &Params, img: &wgpu::Buffer, out: &wgpu::Buffer) {
+    let params = gpu.uniform(p);
+    let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
+    gpu.dispatch(enc, &gpu::TONE, "tone", &params, &[img, out], groups);
+}
+
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn shoulder(p: &Params, x: f32) -> f32 {
+    if x <= p.knee || p.white <= 1.0 {
+        return x;
+    }
+    let a = (1.0 - p.knee) / (p.white - 1.0);
+    let u = (x - p.knee) / (p.white - p.knee);
+    p.knee + (1.0 - p.knee) * u * (1.0 + a) / (u + a)
+}
+
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn srgb_oetf(x: f32) -> f32 {
+    if x <= 0.0031308 {
+        12.92 * x
+    } else {
+        1.055 * x.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+/// CPU reference: one value per channel (R, G, B) per pixel, on the 0..=255 or 0..=65535 scale.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn reference(p: &Params, img: &[[u32; 2]]) -> Vec<u16> {
+    let max = if p.bits == 8 { 255.0 } else { 65535.0 };
+    img.iter()
+        .flat_map(|&px| {
+            unpack_rgb(px).map(|v| {
+                let mut x = (v * p.gain).max(0.0);
+                if p.flags & SHOULDER != 0 {
+                    x = shoulder(p, x);
+                }
+                x = x.clamp(0.0, 1.0);
+                if p.flags & SRGB != 0 {
+                    x = srgb_oetf(x);
+                }
+                (x * max).round() as u16
+            })
+        })
+        .collect()
+}
+
+/// Unpack the kernel's output words into R, G, B values.
+pub(crate) fn unpack_output(p: &Params, words: &[u32]) -> Vec<u16> {
+    if p.bits == 8 {
+        words.iter().flat_map(|w| [(w & 0xff) as u16, ((w >> 8) & 0xff) as u16, ((w >> 16) & 0xff) as u16]).collect()
+    } else {
+        words.chunks(2).flat_map(|w| [(w[0] & 0xffff) as u16, (w[0] >> 16) as u16, (w[1] & 0xffff) as u16]).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::testing::gpu;
+    use crate::stages::pack_rgb;
+    use crate::stages::testing::{kodak, Rng};
+
+    fn run_gpu(p: &Params, img: &[[u32; 2]]) -> Vec<u16> {
+        let gpu = gpu();
+        let buf = gpu.storage_init("img", bytemuck::cast_slice(img));
+        let bytes = img.len() as u64 * p.words_per_pixel() as u64 * 4;
+        let out = gpu.storage("out", bytes);
+        gpu.run("tone", |enc| record(gpu, enc, p, &buf, &out)).unwrap();
+        unpack_output(p, bytemuck::cast_slice(&gpu.read("tone", &out, bytes).unwrap()))
+    }
+
+    /// Integer outputs may differ by one step where pow/rounding land on a .5 boundary.
+    fn assert_within_one(gpu: &[u16], cpu: &[u16], what: &str) {
+        assert_eq!(gpu.len(), cpu.len());
+        let worst = gpu.iter().zip(cpu).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        assert!(worst <= 1, "{what}: worst difference {worst} steps");
+    }
+
+    #[test]
+    fn gpu_matches_reference_random_and_real_8_and_16_bit() {
+        let mut rng = Rng::new(11);
+        let random: Vec<[u32; 2]> =
+            (0..40 * 17).map(|_| pack_rgb([rng.unit() * 3.0 - 0.2, rng.unit(), rng.unit() * 1.5])).collect();
+        let (w, h, px) = kodak("kodim08");
+        let real: Vec<[u32; 2]> = px.iter().map(|&c| pack_rgb(c)).collect();
+        for bits in [8, 16] {
+            for p in [Params::plain(40, 17, bits), Params::photo(40, 17, bits, 1.7, 4.0)] {
+                assert_within_one(&run_gpu(&p, &random), &reference(&p, &random), "random");
+            }
+            let p = Params::photo(w, h, bits, 1.3, 2.0);
+            assert_within_one(&run_gpu(&p, &real), &reference(&p, &real), "real");
+        }
+    }
+
+    #[test]
+    fn shoulder_is_continuous_monotonic_and_lands_white_on_one() {
+        let p = Params::photo(1, 1, 16, 1.0, 5.0);
+        assert!((shoulder(&p, 5.0) - 1.0).abs() < 1e-6);
+        assert!((shoulder(&p, 0.6) - 0.6).abs() < 1e-6);
+        let mut prev = 0.0;
+        for i in 1..1000 {
+            let y = shoulder(&p, i as f32 * 0.005);
+            assert!(y > prev, "not increasing at {}", i as f32 * 0.005);
+            prev = y;
+        }
+        // C1 at the knee: slope 1 on both sides.
+        let slope = (shoulder(&p, 0.6001) - shoulder(&p, 0.6)) / 0.0001;
+        assert!((slope - 1.0).abs() < 0.01, "slope at knee {slope}");
+    }
+}
