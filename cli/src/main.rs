@@ -1,1 +1,198 @@
-fn main(){}
+//! `burstpipe`: the command-line front of the burstpipe library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use burstpipe::{Backend, Cfa, Demosaic, Engine, EngineOptions, Frame, Options};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "burstpipe",
+    version,
+    about = "GPU burst photography: develop, merge and fuse raw photos on any GPU"
+)]
+struct Cli {
+    /// Graphics API: auto, vulkan, metal, dx12, gl.
+    #[arg(long, global = true, default_value = "auto", value_parser = parse_backend)]
+    backend: Backend,
+    /// Adapter index from `burstpipe devices` (default: the best one).
+    #[arg(long, global = true)]
+    adapter: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every GPU adapter found, best first.
+    Devices,
+    /// Develop one raw file (DNG or a camera raw) into a finished photo.
+    Develop {
+        /// The raw file.
+        input: PathBuf,
+        /// Output file: .jpg, .png or .tif.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Demosaicing method: mhc or bilinear.
+        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        demosaic: Demosaic,
+        /// Exposure correction in EV (default: automatic).
+        #[arg(long, allow_negative_numbers = true)]
+        exposure: Option<f32>,
+        /// Bits per channel for PNG (8 or 16); JPEG is always 8, TIFF always 16.
+        #[arg(long, default_value_t = 16)]
+        bits: u8,
+    },
+    /// Demosaic a single-channel 8/16-bit PNG or TIFF mosaic; the output keeps its bit depth.
+    Demosaic {
+        /// The mosaic image.
+        input: PathBuf,
+        /// Bayer layout of the mosaic: rggb, bggr, grbg or gbrg.
+        #[arg(long, value_parser = parse_cfa)]
+        cfa: Cfa,
+        /// Method: mhc or bilinear.
+        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        method: Demosaic,
+        /// Output file: .png or .tif.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+fn parse_backend(s: &str) -> Result<Backend, String> {
+    Backend::parse(s)
+        .ok_or_else(|| format!("unknown backend '{s}': use auto, vulkan, metal, dx12 or gl"))
+}
+fn parse_demosaic(s: &str) -> Result<Demosaic, String> {
+    Demosaic::parse(s).ok_or_else(|| format!("unknown demosaic method '{s}': use mhc or bilinear"))
+}
+fn parse_cfa(s: &str) -> Result<Cfa, String> {
+    Cfa::parse(s).ok_or_else(|| format!("unknown CFA '{s}': use rggb, bggr, grbg or gbrg"))
+}
+
+/// Refuse before any work: an output we cannot write, or one that would overwrite the input.
+fn check_output(input: &Path, output: &Path) -> Result<()> {
+    if burstpipe::Format::from_path(output).is_none() {
+        bail!(
+            "{}: unknown output format: use .jpg, .png or .tif",
+            output.display()
+        );
+    }
+    let dir = output
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        bail!(
+            "{}: the output folder {} does not exist: create it first",
+            output.display(),
+            dir.display()
+        );
+    }
+    if let (Ok(a), Ok(b)) = (input.canonicalize(), output.canonicalize()) {
+        if a == b {
+            bail!(
+                "{}: the output would overwrite the input: choose another name",
+                output.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn engine(cli: &Cli) -> Result<Engine> {
+    Ok(Engine::new(&EngineOptions {
+        backend: cli.backend,
+        adapter: cli.adapter,
+    })?)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Devices => {
+            let list = Engine::adapters(cli.backend);
+            if list.is_empty() {
+                return Err(burstpipe::Error::NoAdapter {
+                    detail: String::new(),
+                }
+                .into());
+            }
+            for a in list {
+                println!(
+                    "[{}] {} ({}, {})",
+                    a.index, a.name, a.backend, a.device_type
+                );
+                println!(
+                    "    driver: {}",
+                    if a.driver.is_empty() { "-" } else { &a.driver }
+                );
+                println!(
+                    "    max buffer {} MiB, max storage binding {} MiB, max 2-D texture {} px, {} workgroups/dim",
+                    a.max_buffer_size >> 20,
+                    a.max_storage_binding >> 20,
+                    a.max_texture_2d,
+                    a.max_workgroups_per_dim
+                );
+            }
+        }
+        Command::Develop {
+            input,
+            output,
+            demosaic,
+            exposure,
+            bits,
+        } => {
+            check_output(input, output)?;
+            let frame = Frame::open(input)?;
+            let engine = engine(&cli)?;
+            let options = Options {
+                demosaic: *demosaic,
+                exposure_ev: *exposure,
+                bits: *bits,
+                ..Options::default()
+            };
+            let image = engine.develop(&frame, &options)?;
+            image.save(output)?;
+            eprintln!(
+                "{} → {} ({}×{}, {})",
+                input.display(),
+                output.display(),
+                image.width,
+                image.height,
+                engine.adapter().name
+            );
+        }
+        Command::Demosaic {
+            input,
+            cfa,
+            method,
+            output,
+        } => {
+            check_output(input, output)?;
+            if burstpipe::Format::from_path(output) == Some(burstpipe::Format::Jpeg) {
+                bail!(
+                    "{}: demosaic output must be lossless: use .png or .tif",
+                    output.display()
+                );
+            }
+            let (frame, bits) = Frame::open_mosaic_image(input, *cfa)?;
+            let image = engine(&cli)?.demosaic(&frame, *method, bits)?;
+            image
+                .save(output)
+                .with_context(|| format!("writing {}", output.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("burstpipe: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

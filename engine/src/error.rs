@@ -43,9 +43,11 @@ pub enum Error {
     #[error("invalid input: {0}")]
     InvalidInput(String),
     /// No GPU adapter matches the request.
-    #[error("no GPU adapter found{detail}. Install a GPU driver, or the software Vulkan adapter \
+    #[error(
+        "no GPU adapter found{detail}. Install a GPU driver, or the software Vulkan adapter \
              (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers libvulkan1`), then check with \
-             `burstpipe devices`")]
+             `burstpipe devices`"
+    )]
     NoAdapter {
         /// Which backend/adapter was asked for, if any.
         detail: String,
@@ -57,7 +59,9 @@ pub enum Error {
         stage: String,
     },
     /// The GPU device was lost (driver reset, removed, crashed).
-    #[error("the GPU device was lost ({0}): restart the program; if it repeats, update the GPU driver")]
+    #[error(
+        "the GPU device was lost ({0}): restart the program; if it repeats, update the GPU driver"
+    )]
     DeviceLost(String),
     /// Any other GPU failure (a validation error is a bug in burstpipe: please report it).
     #[error("GPU error during {stage}: {message}")]
@@ -82,15 +86,27 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
     pub(crate) fn decode(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        Error::Decode { path: path.into(), reason: reason.into() }
+        Error::Decode {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
     pub(crate) fn unsupported(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
-        Error::Unsupported { path: path.into(), what: what.into() }
+        Error::Unsupported {
+            path: path.into(),
+            what: what.into(),
+        }
     }
     pub(crate) fn limits(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
-        Error::Limits { path: path.into(), what: what.into() }
+        Error::Limits {
+            path: path.into(),
+            what: what.into(),
+        }
     }
 }

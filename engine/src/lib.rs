@@ -51,7 +51,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { demosaic: Demosaic::Mhc, exposure_ev: None, bits: 16, max_band_rows: None }
+        Options {
+            demosaic: Demosaic::Mhc,
+            exposure_ev: None,
+            bits: 16,
+            max_band_rows: None,
+        }
     }
 }
 
@@ -87,7 +92,9 @@ pub struct Engine {
 impl Engine {
     /// Open the adapter chosen by `options`.
     pub fn new(options: &EngineOptions) -> Result<Engine> {
-        Ok(Engine { gpu: gpu::Gpu::new(options.backend, options.adapter)? })
+        Ok(Engine {
+            gpu: gpu::Gpu::new(options.backend, options.adapter)?,
+        })
     }
 
     /// Every adapter wgpu finds for `backend`, best first.
@@ -103,10 +110,25 @@ impl Engine {
     /// Develop one raw frame into a finished, correctly oriented photo.
     pub fn develop(&self, frame: &Frame, options: &Options) -> Result<Image> {
         let bits = check_bits(options.bits)?;
-        let look = Look::Photo { exposure_ev: options.exposure_ev };
-        let r = develop::render(&self.gpu, frame, options.demosaic, look, bits, options.max_band_rows)?;
+        let look = Look::Photo {
+            exposure_ev: options.exposure_ev,
+        };
+        let r = develop::render(
+            &self.gpu,
+            frame,
+            options.demosaic,
+            look,
+            bits,
+            options.max_band_rows,
+        )?;
         let (width, height, data) = output::orient(r.width, r.height, r.data, frame.orientation);
-        Ok(Image { width, height, bits: bits as u8, data, exif: frame.exif.clone() })
+        Ok(Image {
+            width,
+            height,
+            bits: bits as u8,
+            data,
+            exif: frame.exif.clone(),
+        })
     }
 
     /// Demosaic only: the mosaic's values interpolated, no colour or tone (for evaluating and
@@ -114,13 +136,21 @@ impl Engine {
     pub fn demosaic(&self, frame: &Frame, method: Demosaic, bits: u8) -> Result<Image> {
         let bits = check_bits(bits)?;
         let r = develop::render(&self.gpu, frame, method, Look::Plain, bits, None)?;
-        Ok(Image { width: r.width, height: r.height, bits: bits as u8, data: r.data, exif: frame.exif.clone() })
+        Ok(Image {
+            width: r.width,
+            height: r.height,
+            bits: bits as u8,
+            data: r.data,
+            exif: frame.exif.clone(),
+        })
     }
 }
 
 fn check_bits(bits: u8) -> Result<u32> {
     match bits {
         8 | 16 => Ok(bits as u32),
-        b => Err(Error::InvalidInput(format!("{b} bits per channel: use 8 or 16"))),
+        b => Err(Error::InvalidInput(format!(
+            "{b} bits per channel: use 8 or 16"
+        ))),
     }
 }

@@ -8,8 +8,10 @@ pub(crate) struct Kernel {
 
 macro_rules! kernel {
     ($ident:ident, $name:literal) => {
-        pub(crate) const $ident: Kernel =
-            Kernel { name: $name, source: include_str!(concat!("../../../shaders/", $name, ".wgsl")) };
+        pub(crate) const $ident: Kernel = Kernel {
+            name: $name,
+            source: include_str!(concat!("../../../shaders/", $name, ".wgsl")),
+        };
     };
 }
 
@@ -34,9 +36,12 @@ mod tests {
         for k in KERNELS {
             let module = naga::front::wgsl::parse_str(k.source)
                 .unwrap_or_else(|e| panic!("{}.wgsl: {}", k.name, e.emit_to_string(k.source)));
-            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32)
-                .validate(&module)
-                .unwrap_or_else(|e| panic!("{}.wgsl: {}", k.name, e.emit_to_string(k.source)));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32,
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{}.wgsl: {}", k.name, e.emit_to_string(k.source)));
         }
     }
 }

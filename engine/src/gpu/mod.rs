@@ -97,7 +97,10 @@ fn adapters(backend: Backend) -> Vec<wgpu::Adapter> {
     // Vulkan first among equals: it has the fullest compute feature set in wgpu.
     list.sort_by_key(|a| {
         let info = a.get_info();
-        (rank(info.device_type), info.backend != wgpu::Backend::Vulkan)
+        (
+            rank(info.device_type),
+            info.backend != wgpu::Backend::Vulkan,
+        )
     });
     list
 }
@@ -110,7 +113,9 @@ fn summarize(index: usize, adapter: &wgpu::Adapter) -> AdapterInfo {
         name: info.name,
         backend: format!("{:?}", info.backend),
         device_type: format!("{:?}", info.device_type),
-        driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+        driver: format!("{} {}", info.driver, info.driver_info)
+            .trim()
+            .to_string(),
         max_buffer_size: limits.max_buffer_size,
         max_storage_binding: limits.max_storage_buffer_binding_size as u64,
         max_texture_2d: limits.max_texture_dimension_2d,
@@ -120,7 +125,11 @@ fn summarize(index: usize, adapter: &wgpu::Adapter) -> AdapterInfo {
 
 /// Every adapter wgpu finds for the backend, best first (the default choice is index 0).
 pub(crate) fn list_adapters(backend: Backend) -> Vec<AdapterInfo> {
-    adapters(backend).iter().enumerate().map(|(i, a)| summarize(i, a)).collect()
+    adapters(backend)
+        .iter()
+        .enumerate()
+        .map(|(i, a)| summarize(i, a))
+        .collect()
 }
 
 /// One device with its queue, limits and compiled kernels.
@@ -129,7 +138,8 @@ pub(crate) struct Gpu {
     pub queue: wgpu::Queue,
     pub info: AdapterInfo,
     pub limits: wgpu::Limits,
-    pipelines: Mutex<std::collections::HashMap<(&'static str, &'static str), Arc<wgpu::ComputePipeline>>>,
+    pipelines:
+        Mutex<std::collections::HashMap<(&'static str, &'static str), Arc<wgpu::ComputePipeline>>>,
     lost: Arc<Mutex<Option<String>>>,
     /// Fill new storage buffers with NaN so that unwritten pixels show up in tests.
     pub poison: AtomicBool,
@@ -157,17 +167,20 @@ impl Gpu {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         };
-        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::Gpu {
-            stage: format!("opening {}", info.name),
-            message: e.to_string(),
-        })?;
+        let (device, queue) =
+            pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::Gpu {
+                stage: format!("opening {}", info.name),
+                message: e.to_string(),
+            })?;
         let lost = Arc::new(Mutex::new(None));
         let flag = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
             *flag.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{reason:?}: {msg}"));
         });
         // Errors are caught by scopes around each stage; anything that escapes is logged, not fatal.
-        device.on_uncaptured_error(Arc::new(|e| eprintln!("burstpipe: uncaptured GPU error: {e}")));
+        device.on_uncaptured_error(Arc::new(|e| {
+            eprintln!("burstpipe: uncaptured GPU error: {e}")
+        }));
         Ok(Gpu {
             device,
             queue,
@@ -190,18 +203,23 @@ impl Gpu {
         cache
             .entry((kernel.name, entry))
             .or_insert_with(|| {
-                let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(kernel.name),
-                    source: wgpu::ShaderSource::Wgsl(kernel.source.into()),
-                });
-                Arc::new(self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
-                    layout: None,
-                    module: &module,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
-                    cache: None,
-                }))
+                let module = self
+                    .device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(kernel.name),
+                        source: wgpu::ShaderSource::Wgsl(kernel.source.into()),
+                    });
+                Arc::new(
+                    self.device
+                        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                            label: Some(entry),
+                            layout: None,
+                            module: &module,
+                            entry_point: Some(entry),
+                            compilation_options: Default::default(),
+                            cache: None,
+                        }),
+                )
             })
             .clone()
     }
@@ -213,7 +231,9 @@ impl Gpu {
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: poison,
         });
         if poison {
@@ -233,11 +253,16 @@ impl Gpu {
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: true,
         });
         {
-            let mut view = buffer.slice(..).get_mapped_range_mut().expect("mapped at creation");
+            let mut view = buffer
+                .slice(..)
+                .get_mapped_range_mut()
+                .expect("mapped at creation");
             view.slice(..data.len()).copy_from_slice(data);
         }
         buffer.unmap();
@@ -253,7 +278,11 @@ impl Gpu {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: true,
         });
-        buffer.slice(..).get_mapped_range_mut().expect("mapped at creation").copy_from_slice(bytes);
+        buffer
+            .slice(..)
+            .get_mapped_range_mut()
+            .expect("mapped at creation")
+            .copy_from_slice(bytes);
         buffer.unmap();
         buffer
     }
@@ -269,28 +298,42 @@ impl Gpu {
         groups: (u32, u32),
     ) {
         let pipeline = self.pipeline(kernel, entry);
-        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() }];
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: params.as_entire_binding(),
+        }];
         for (i, b) in buffers.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.as_entire_binding() });
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.as_entire_binding(),
+            });
         }
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(entry),
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(entry), timestamp_writes: None });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(entry),
+            timestamp_writes: None,
+        });
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(groups.0.max(1), groups.1.max(1), 1);
     }
 
     pub fn encoder(&self) -> wgpu::CommandEncoder {
-        self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+        self.device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
     }
 
     /// Run `record` inside out-of-memory and validation error scopes, submit and wait.
     /// A failure becomes an [`Error`] naming the stage instead of a panic or a silent wrong image.
-    pub fn run<T>(&self, stage: &str, record: impl FnOnce(&mut wgpu::CommandEncoder) -> T) -> Result<T> {
+    pub fn run<T>(
+        &self,
+        stage: &str,
+        record: impl FnOnce(&mut wgpu::CommandEncoder) -> T,
+    ) -> Result<T> {
         self.check_lost()?;
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -301,10 +344,15 @@ impl Gpu {
         let oom = pollster::block_on(oom.pop());
         self.wait(stage)?;
         if oom.is_some() {
-            return Err(Error::OutOfMemory { stage: stage.to_string() });
+            return Err(Error::OutOfMemory {
+                stage: stage.to_string(),
+            });
         }
         if let Some(e) = validation {
-            return Err(Error::Gpu { stage: stage.to_string(), message: e.to_string() });
+            return Err(Error::Gpu {
+                stage: stage.to_string(),
+                message: e.to_string(),
+            });
         }
         Ok(out)
     }
@@ -312,7 +360,10 @@ impl Gpu {
     fn wait(&self, stage: &str) -> Result<()> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu { stage: stage.to_string(), message: e.to_string() })?;
+            .map_err(|e| Error::Gpu {
+                stage: stage.to_string(),
+                message: e.to_string(),
+            })?;
         self.check_lost()
     }
 
@@ -332,16 +383,27 @@ impl Gpu {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        self.run(stage, |enc| enc.copy_buffer_to_buffer(buffer, 0, &staging, 0, size))?;
+        self.run(stage, |enc| {
+            enc.copy_buffer_to_buffer(buffer, 0, &staging, 0, size)
+        })?;
         let slice = staging.slice(..);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
         self.wait(stage)?;
-        let mapped = rx.recv().map_err(|e| Error::Gpu { stage: stage.into(), message: e.to_string() })?;
-        mapped.map_err(|e| Error::Gpu { stage: stage.into(), message: e.to_string() })?;
-        let view = slice.get_mapped_range().map_err(|e| Error::Gpu { stage: stage.into(), message: e.to_string() })?;
+        let mapped = rx.recv().map_err(|e| Error::Gpu {
+            stage: stage.into(),
+            message: e.to_string(),
+        })?;
+        mapped.map_err(|e| Error::Gpu {
+            stage: stage.into(),
+            message: e.to_string(),
+        })?;
+        let view = slice.get_mapped_range().map_err(|e| Error::Gpu {
+            stage: stage.into(),
+            message: e.to_string(),
+        })?;
         let out = view[..bytes as usize].to_vec();
         drop(view);
         staging.unmap();

@@ -11,9 +11,15 @@ use crate::raw::Exif;
 fn rational(v: f64) -> Value {
     // Exposure times are fractions of a second: keep 1/x exact where it is one.
     let r = if v > 0.0 && v < 1.0 && (1.0 / v - (1.0 / v).round()).abs() < 1e-6 {
-        Rational { num: 1, denom: (1.0 / v).round() as u32 }
+        Rational {
+            num: 1,
+            denom: (1.0 / v).round() as u32,
+        }
     } else {
-        Rational { num: (v * 10000.0).round() as u32, denom: 10000 }
+        Rational {
+            num: (v * 10000.0).round() as u32,
+            denom: 10000,
+        }
     };
     Value::Rational(vec![r])
 }
@@ -25,16 +31,38 @@ fn ascii(s: &str) -> Value {
 /// The fields we carry: camera, exposure, date. Orientation is always 1 (pixels are rotated).
 fn fields(e: &Exif) -> Vec<Field> {
     let mut f = vec![
-        Field { tag: Tag::Orientation, ifd_num: In::PRIMARY, value: Value::Short(vec![1]) },
-        Field { tag: Tag::Software, ifd_num: In::PRIMARY, value: ascii("burstpipe") },
+        Field {
+            tag: Tag::Orientation,
+            ifd_num: In::PRIMARY,
+            value: Value::Short(vec![1]),
+        },
+        Field {
+            tag: Tag::Software,
+            ifd_num: In::PRIMARY,
+            value: ascii("burstpipe"),
+        },
     ];
     if !e.make.is_empty() {
-        f.push(Field { tag: Tag::Make, ifd_num: In::PRIMARY, value: ascii(&e.make) });
+        f.push(Field {
+            tag: Tag::Make,
+            ifd_num: In::PRIMARY,
+            value: ascii(&e.make),
+        });
     }
     if !e.model.is_empty() {
-        f.push(Field { tag: Tag::Model, ifd_num: In::PRIMARY, value: ascii(&e.model) });
+        f.push(Field {
+            tag: Tag::Model,
+            ifd_num: In::PRIMARY,
+            value: ascii(&e.model),
+        });
     }
-    let mut exif = |tag, value| f.push(Field { tag, ifd_num: In::PRIMARY, value });
+    let mut exif = |tag, value| {
+        f.push(Field {
+            tag,
+            ifd_num: In::PRIMARY,
+            value,
+        })
+    };
     if let Some(t) = e.exposure_time {
         exif(Tag::ExposureTime, rational(t));
     }
@@ -42,7 +70,10 @@ fn fields(e: &Exif) -> Vec<Field> {
         exif(Tag::FNumber, rational(n));
     }
     if let Some(iso) = e.iso {
-        exif(Tag::PhotographicSensitivity, Value::Short(vec![iso.min(65535) as u16]));
+        exif(
+            Tag::PhotographicSensitivity,
+            Value::Short(vec![iso.min(65535) as u16]),
+        );
     }
     if let Some(fl) = e.focal_length {
         exif(Tag::FocalLength, rational(fl));
@@ -78,14 +109,46 @@ pub(crate) fn write_tiff16<W: Write + Seek>(
     let mut fields = fields(e);
     let p = In::PRIMARY;
     fields.extend([
-        Field { tag: Tag::ImageWidth, ifd_num: p, value: Value::Long(vec![width]) },
-        Field { tag: Tag::ImageLength, ifd_num: p, value: Value::Long(vec![height]) },
-        Field { tag: Tag::BitsPerSample, ifd_num: p, value: Value::Short(vec![16, 16, 16]) },
-        Field { tag: Tag::Compression, ifd_num: p, value: Value::Short(vec![1]) },
-        Field { tag: Tag::PhotometricInterpretation, ifd_num: p, value: Value::Short(vec![2]) },
-        Field { tag: Tag::SamplesPerPixel, ifd_num: p, value: Value::Short(vec![3]) },
-        Field { tag: Tag::RowsPerStrip, ifd_num: p, value: Value::Long(vec![height]) },
-        Field { tag: Tag::PlanarConfiguration, ifd_num: p, value: Value::Short(vec![1]) },
+        Field {
+            tag: Tag::ImageWidth,
+            ifd_num: p,
+            value: Value::Long(vec![width]),
+        },
+        Field {
+            tag: Tag::ImageLength,
+            ifd_num: p,
+            value: Value::Long(vec![height]),
+        },
+        Field {
+            tag: Tag::BitsPerSample,
+            ifd_num: p,
+            value: Value::Short(vec![16, 16, 16]),
+        },
+        Field {
+            tag: Tag::Compression,
+            ifd_num: p,
+            value: Value::Short(vec![1]),
+        },
+        Field {
+            tag: Tag::PhotometricInterpretation,
+            ifd_num: p,
+            value: Value::Short(vec![2]),
+        },
+        Field {
+            tag: Tag::SamplesPerPixel,
+            ifd_num: p,
+            value: Value::Short(vec![3]),
+        },
+        Field {
+            tag: Tag::RowsPerStrip,
+            ifd_num: p,
+            value: Value::Long(vec![height]),
+        },
+        Field {
+            tag: Tag::PlanarConfiguration,
+            ifd_num: p,
+            value: Value::Short(vec![1]),
+        },
     ]);
     let mut writer = Writer::new();
     fields.iter().for_each(|f| writer.push_field(f));

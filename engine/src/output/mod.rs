@@ -50,13 +50,23 @@ pub(crate) fn save(img: &Image, path: &Path) -> Result<()> {
     if !dir.is_dir() {
         return Err(Error::io(
             path,
-            std::io::Error::new(std::io::ErrorKind::NotFound, format!("the folder {} does not exist", dir.display())),
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("the folder {} does not exist", dir.display()),
+            ),
         ));
     }
-    let tmp = tempfile::Builder::new().prefix(".burstpipe-").suffix(".part").tempfile_in(dir).map_err(|e| Error::io(path, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".burstpipe-")
+        .suffix(".part")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(path, e))?;
     {
         let mut w = BufWriter::new(tmp.as_file());
-        encode(img, format, &mut w).map_err(|reason| Error::Encode { path: path.into(), reason })?;
+        encode(img, format, &mut w).map_err(|reason| Error::Encode {
+            path: path.into(),
+            reason,
+        })?;
         w.flush().map_err(|e| Error::io(path, e))?;
     }
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
@@ -67,7 +77,9 @@ fn to_u8(data: &[u16], bits: u8) -> Vec<u8> {
     if bits == 8 {
         data.iter().map(|&v| v as u8).collect()
     } else {
-        data.iter().map(|&v| ((v as u32 * 255 + 32767) / 65535) as u8).collect()
+        data.iter()
+            .map(|&v| ((v as u32 * 255 + 32767) / 65535) as u8)
+            .collect()
     }
 }
 
@@ -79,7 +91,11 @@ fn to_u16(data: &[u16], bits: u8) -> Vec<u16> {
     }
 }
 
-fn encode<W: Write + std::io::Seek>(img: &Image, format: Format, w: &mut W) -> std::result::Result<(), String> {
+fn encode<W: Write + std::io::Seek>(
+    img: &Image,
+    format: Format,
+    w: &mut W,
+) -> std::result::Result<(), String> {
     let (width, height) = (img.width, img.height);
     let exif_blob = exif::blob(&img.exif);
     match format {
@@ -87,7 +103,12 @@ fn encode<W: Write + std::io::Seek>(img: &Image, format: Format, w: &mut W) -> s
             let mut enc = image::codecs::png::PngEncoder::new(w);
             let _ = enc.set_exif_metadata(exif_blob);
             if img.bits == 8 {
-                enc.write_image(&to_u8(&img.data, 8), width, height, image::ExtendedColorType::Rgb8)
+                enc.write_image(
+                    &to_u8(&img.data, 8),
+                    width,
+                    height,
+                    image::ExtendedColorType::Rgb8,
+                )
             } else {
                 let be: Vec<u8> = img.data.iter().flat_map(|v| v.to_ne_bytes()).collect();
                 enc.write_image(&be, width, height, image::ExtendedColorType::Rgb16)
@@ -96,15 +117,27 @@ fn encode<W: Write + std::io::Seek>(img: &Image, format: Format, w: &mut W) -> s
         Format::Jpeg => {
             let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(w, JPEG_QUALITY);
             let _ = enc.set_exif_metadata(exif_blob);
-            enc.write_image(&to_u8(&img.data, img.bits), width, height, image::ExtendedColorType::Rgb8)
+            enc.write_image(
+                &to_u8(&img.data, img.bits),
+                width,
+                height,
+                image::ExtendedColorType::Rgb8,
+            )
         }
-        Format::Tiff => return exif::write_tiff16(w, width, height, &to_u16(&img.data, img.bits), &img.exif),
+        Format::Tiff => {
+            return exif::write_tiff16(w, width, height, &to_u16(&img.data, img.bits), &img.exif)
+        }
     }
     .map_err(|e| e.to_string())
 }
 
 /// Apply an EXIF orientation (1..=8) to RGB pixels: the stored image turned upright.
-pub(crate) fn orient(width: u32, height: u32, data: Vec<u16>, orientation: u16) -> (u32, u32, Vec<u16>) {
+pub(crate) fn orient(
+    width: u32,
+    height: u32,
+    data: Vec<u16>,
+    orientation: u16,
+) -> (u32, u32, Vec<u16>) {
     use image::imageops::{flip_horizontal, flip_vertical, rotate180, rotate270, rotate90};
     if !(2..=8).contains(&orientation) {
         return (width, height, data);

@@ -5,6 +5,7 @@
 
 mod decode;
 mod dng;
+mod mosaic;
 
 use std::path::{Path, PathBuf};
 
@@ -81,7 +82,10 @@ impl Cfa {
 
     /// Packed for shaders: 2 bits per position, position i at bits 2i..2i+1.
     pub(crate) fn packed(self) -> u32 {
-        self.colors().iter().enumerate().fold(0, |acc, (i, c)| acc | (c << (2 * i)))
+        self.colors()
+            .iter()
+            .enumerate()
+            .fold(0, |acc, (i, c)| acc | (c << (2 * i)))
     }
 }
 
@@ -182,16 +186,29 @@ impl Frame {
         {
             return Err(Error::limits(
                 path,
-                format!("{}×{} pixels is beyond the supported size", self.width, self.height),
+                format!(
+                    "{}×{} pixels is beyond the supported size",
+                    self.width, self.height
+                ),
             ));
         }
         if self.mosaic.len() as u64 != self.width as u64 * self.height as u64 {
-            return Err(Error::decode(path, "pixel data is shorter than the image size (truncated file?)"));
+            return Err(Error::decode(
+                path,
+                "pixel data is shorter than the image size (truncated file?)",
+            ));
         }
         if !(self.white.is_finite() && self.white > 0.0 && self.white <= 65535.0) {
-            return Err(Error::decode(path, format!("white level {} is out of range", self.white)));
+            return Err(Error::decode(
+                path,
+                format!("white level {} is out of range", self.white),
+            ));
         }
-        if self.black.iter().any(|&b| !(b.is_finite() && b >= 0.0 && b < self.white)) {
+        if self
+            .black
+            .iter()
+            .any(|&b| !(b.is_finite() && b >= 0.0 && b < self.white))
+        {
             return Err(Error::decode(
                 path,
                 format!(
@@ -201,7 +218,10 @@ impl Frame {
             ));
         }
         if self.wb.iter().any(|&w| !(w.is_finite() && w > 0.0)) {
-            return Err(Error::decode(path, format!("white balance {:?} is invalid", self.wb)));
+            return Err(Error::decode(
+                path,
+                format!("white balance {:?} is invalid", self.wb),
+            ));
         }
         Ok(())
     }

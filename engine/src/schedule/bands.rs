@@ -45,7 +45,10 @@ pub(crate) fn plan(
     let mut y = 0;
     while y < height {
         let end = (y + rows).min(height);
-        bands.push(Band { out: (y, end), input: (y.saturating_sub(halo), (end + halo).min(height)) });
+        bands.push(Band {
+            out: (y, end),
+            input: (y.saturating_sub(halo), (end + halo).min(height)),
+        });
         y = end;
     }
     Ok(bands)
@@ -74,7 +77,12 @@ mod tests {
     #[test]
     fn bands_respect_binding_limit_and_reject_impossible_widths() {
         let bands = plan(1000, 1000, 2, 8, 8000 * 50, None).unwrap();
-        assert!(bands.iter().all(|b| b.input_rows() as u64 * 1000 * 8 <= 8000 * 50));
-        assert!(matches!(plan(1_000_000, 10, 2, 8, 1 << 20, None), Err(Error::InvalidInput(_))));
+        assert!(bands
+            .iter()
+            .all(|b| b.input_rows() as u64 * 1000 * 8 <= 8000 * 50));
+        assert!(matches!(
+            plan(1_000_000, 10, 2, 8, 1 << 20, None),
+            Err(Error::InvalidInput(_))
+        ));
     }
 }

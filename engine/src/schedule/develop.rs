@@ -31,8 +31,12 @@ const MAX_AUTO_GAIN: f32 = 8.0;
 /// Exposure gain and shoulder white point from the luminance histogram.
 pub(crate) fn exposure_from_histogram(bins: &[u32], ev: Option<f32>) -> (f32, f32) {
     let total: f64 = bins.iter().map(|&b| b as f64).sum::<f64>().max(1.0);
-    let mean_log2: f64 =
-        bins.iter().enumerate().map(|(i, &b)| b as f64 * ((i as f64 + 0.5) / 16.0 - 16.0)).sum::<f64>() / total;
+    let mean_log2: f64 = bins
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| b as f64 * ((i as f64 + 0.5) / 16.0 - 16.0))
+        .sum::<f64>()
+        / total;
     let gain = match ev {
         Some(ev) => ev.exp2(),
         None => (TARGET_KEY / (mean_log2.exp2() as f32)).clamp(1.0, MAX_AUTO_GAIN),
@@ -68,7 +72,10 @@ fn linear_band(
         normalize::record(gpu, enc, &np, &raw, &mosaic);
         demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb);
         if let Some(cp) = colour {
-            let cp = color::Params { rows: band.out_rows(), ..*cp };
+            let cp = color::Params {
+                rows: band.out_rows(),
+                ..*cp
+            };
             color::record(gpu, enc, &cp, &rgb);
         }
     })?;
@@ -85,7 +92,14 @@ pub(crate) fn render(
     max_band_rows: Option<u32>,
 ) -> Result<Rendered> {
     let (w, h) = (frame.width, frame.height);
-    let bands = bands::plan(w, h, demosaic::HALO, RGBA16F_BYTES, gpu.max_binding(), max_band_rows)?;
+    let bands = bands::plan(
+        w,
+        h,
+        demosaic::HALO,
+        RGBA16F_BYTES,
+        gpu.max_binding(),
+        max_band_rows,
+    )?;
     let colour = match look {
         Look::Plain => None,
         Look::Photo { .. } => Some(color::Params::new(w, 0, frame.wb, frame.xyz_to_cam)),
@@ -104,14 +118,24 @@ pub(crate) fn render(
             let bins = gpu.storage_init("histogram", &[0u8; stats::BINS * 4]);
             for band in &bands {
                 let rgb = linear_band(gpu, frame, *band, method, colour.as_ref())?;
-                let sp = stats::Params { width: w, rows: band.out_rows(), _pad: [0; 2] };
-                gpu.run("exposure statistics", |enc| stats::record(gpu, enc, &sp, &rgb, &bins))?;
+                let sp = stats::Params {
+                    width: w,
+                    rows: band.out_rows(),
+                    _pad: [0; 2],
+                };
+                gpu.run("exposure statistics", |enc| {
+                    stats::record(gpu, enc, &sp, &rgb, &bins)
+                })?;
                 if bands.len() == 1 {
                     kept = Some(rgb);
                 }
             }
-            let bins: Vec<u32> =
-                bytemuck::cast_slice(&gpu.read("exposure statistics", &bins, (stats::BINS * 4) as u64)?).to_vec();
+            let bins: Vec<u32> = bytemuck::cast_slice(&gpu.read(
+                "exposure statistics",
+                &bins,
+                (stats::BINS * 4) as u64,
+            )?)
+            .to_vec();
             exposure_from_histogram(&bins, exposure_ev)
         }
     };
@@ -129,5 +153,9 @@ pub(crate) fn render(
         let words = gpu.read("download", &out, bytes)?;
         data.extend(tone::unpack_output(&tp, bytemuck::cast_slice(&words)));
     }
-    Ok(Rendered { width: w, height: h, data })
+    Ok(Rendered {
+        width: w,
+        height: h,
+        data,
+    })
 }

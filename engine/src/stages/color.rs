@@ -6,8 +6,11 @@ use crate::gpu::{self, Gpu};
 use crate::stages::{pack_rgb, unpack_rgb};
 
 /// Linear sRGB (D65) → XYZ.
-const SRGB_TO_XYZ: [[f64; 3]; 3] =
-    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]];
+const SRGB_TO_XYZ: [[f64; 3]; 3] = [
+    [0.4124564, 0.3575761, 0.1804375],
+    [0.2126729, 0.7151522, 0.0721750],
+    [0.0193339, 0.1191920, 0.9503041],
+];
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -36,7 +39,8 @@ impl Params {
 }
 
 fn invert(m: [[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
-    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
     if !det.is_finite() || det.abs() < 1e-12 {
         return None;
@@ -62,7 +66,9 @@ pub(crate) fn camera_to_srgb(xyz_to_cam: [[f32; 3]; 3]) -> [[f32; 3]; 3] {
     let mut cam_rgb = [[0.0f64; 3]; 3];
     for r in 0..3 {
         for c in 0..3 {
-            cam_rgb[r][c] = (0..3).map(|k| xyz_to_cam[r][k] as f64 * SRGB_TO_XYZ[k][c]).sum();
+            cam_rgb[r][c] = (0..3)
+                .map(|k| xyz_to_cam[r][k] as f64 * SRGB_TO_XYZ[k][c])
+                .sum();
         }
         let sum: f64 = cam_rgb[r].iter().sum();
         if sum.abs() < 1e-9 {
@@ -92,7 +98,8 @@ pub(crate) fn reference(p: &Params, img: &[[u32; 2]]) -> Vec<[u32; 2]> {
         .map(|&px| {
             let rgb = unpack_rgb(px);
             let cam: [f32; 3] = std::array::from_fn(|c| (rgb[c] * p.wb[c]).min(1.0));
-            let out = p.m.map(|row| row[0] * cam[0] + row[1] * cam[1] + row[2] * cam[2]);
+            let out =
+                p.m.map(|row| row[0] * cam[0] + row[1] * cam[1] + row[2] * cam[2]);
             pack_rgb(out)
         })
         .collect()
@@ -116,14 +123,20 @@ mod tests {
     }
 
     /// A real camera's matrix (a typical DNG ColorMatrix2 of a Canon body, D65).
-    const CAMERA_XYZ_TO_CAM: [[f32; 3]; 3] =
-        [[0.6722, -0.0635, -0.0963], [-0.4287, 1.2460, 0.2028], [-0.0908, 0.2162, 0.5668]];
+    const CAMERA_XYZ_TO_CAM: [[f32; 3]; 3] = [
+        [0.6722, -0.0635, -0.0963],
+        [-0.4287, 1.2460, 0.2028],
+        [-0.0908, 0.2162, 0.5668],
+    ];
 
     #[test]
     fn matrix_keeps_white_white_and_identity_for_srgb_cameras() {
         let m = camera_to_srgb(CAMERA_XYZ_TO_CAM);
         for row in m {
-            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4, "row {row:?} does not sum to 1");
+            assert!(
+                (row.iter().sum::<f32>() - 1.0).abs() < 1e-4,
+                "row {row:?} does not sum to 1"
+            );
         }
         let id = camera_to_srgb(crate::raw::SRGB_TO_XYZ_INVERSE);
         for (r, row) in id.iter().enumerate() {
@@ -137,8 +150,13 @@ mod tests {
     fn gpu_matches_reference_on_random_and_real_pixels() {
         let mut rng = Rng::new(3);
         let p = Params::new(31, 9, [2.1, 1.0, 1.6], CAMERA_XYZ_TO_CAM);
-        let random: Vec<[u32; 2]> = (0..31 * 9).map(|_| pack_rgb([rng.unit() * 1.2, rng.unit(), rng.unit()])).collect();
-        let diff = max_abs_diff(&floats(&run_gpu(&p, &random)), &floats(&reference(&p, &random)));
+        let random: Vec<[u32; 2]> = (0..31 * 9)
+            .map(|_| pack_rgb([rng.unit() * 1.2, rng.unit(), rng.unit()]))
+            .collect();
+        let diff = max_abs_diff(
+            &floats(&run_gpu(&p, &random)),
+            &floats(&reference(&p, &random)),
+        );
         assert!(diff < 2e-3, "random: max diff {diff}");
 
         let (w, h, px) = kodak("kodim05");

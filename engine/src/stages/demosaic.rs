@@ -51,8 +51,25 @@ pub(crate) struct Params {
 
 impl Params {
     /// Input holds image rows `y0 .. y0 + rows_in`; produce rows `out_y0 .. out_y0 + out_rows`.
-    pub fn new(width: u32, height: u32, cfa: Cfa, y0: u32, rows_in: u32, out_y0: u32, out_rows: u32) -> Params {
-        Params { width, rows_in, y0, height, out_y0, out_rows, cfa: cfa.packed(), _pad: 0 }
+    pub fn new(
+        width: u32,
+        height: u32,
+        cfa: Cfa,
+        y0: u32,
+        rows_in: u32,
+        out_y0: u32,
+        out_rows: u32,
+    ) -> Params {
+        Params {
+            width,
+            rows_in,
+            y0,
+            height,
+            out_y0,
+            out_rows,
+            cfa: cfa.packed(),
+            _pad: 0,
+        }
     }
 }
 
@@ -66,7 +83,14 @@ pub(crate) fn record(
 ) {
     let params = gpu.uniform(p);
     let groups = (gpu::groups(p.width, TILE), gpu::groups(p.out_rows, TILE));
-    gpu.dispatch(enc, &gpu::DEMOSAIC, method.entry(), &params, &[mosaic, out], groups);
+    gpu.dispatch(
+        enc,
+        &gpu::DEMOSAIC,
+        method.entry(),
+        &params,
+        &[mosaic, out],
+        groups,
+    );
 }
 
 #[cfg_attr(not(test), allow(dead_code))]
@@ -81,7 +105,7 @@ fn mirror(v: i64, n: i64) -> usize {
 /// CPU reference: the same stencils, pixel by pixel, in f32.
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn reference(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f32; 3]> {
-    let color = |x: u32, y: u32| (p.cfa >> ((((y & 1) * 2 + (x & 1)) * 2)) & 3) as usize;
+    let color = |x: u32, y: u32| (p.cfa >> (((y & 1) * 2 + (x & 1)) * 2) & 3) as usize;
     let mut out = vec![[0.0; 3]; (p.width * p.out_rows) as usize];
     for oy in 0..p.out_rows {
         let y = p.out_y0 + oy;
@@ -136,8 +160,10 @@ mod tests {
         let input = gpu.storage_init("mosaic", bytemuck::cast_slice(mosaic));
         let n = (p.width * p.out_rows) as u64;
         let out = gpu.storage("rgb", n * RGBA16F_BYTES);
-        gpu.run("demosaic", |enc| record(gpu, enc, p, method, &input, &out)).unwrap();
-        let words: Vec<u32> = bytemuck::cast_slice(&gpu.read("demosaic", &out, n * RGBA16F_BYTES).unwrap()).to_vec();
+        gpu.run("demosaic", |enc| record(gpu, enc, p, method, &input, &out))
+            .unwrap();
+        let words: Vec<u32> =
+            bytemuck::cast_slice(&gpu.read("demosaic", &out, n * RGBA16F_BYTES).unwrap()).to_vec();
         words.chunks(2).map(|w| unpack_rgb([w[0], w[1]])).collect()
     }
 
@@ -156,7 +182,10 @@ mod tests {
             for cfa in Cfa::ALL {
                 for method in [Demosaic::Bilinear, Demosaic::Mhc] {
                     let p = Params::new(w, h, cfa, 0, h, 0, h);
-                    assert_close(&run_gpu(&p, method, &mosaic), &reference(&p, method, &mosaic));
+                    assert_close(
+                        &run_gpu(&p, method, &mosaic),
+                        &reference(&p, method, &mosaic),
+                    );
                     if i == 0 {
                         // A band: input rows 8..30 (with halo), output rows 10..28.
                         let band = &mosaic[(8 * w) as usize..(30 * w) as usize];
@@ -174,11 +203,15 @@ mod tests {
     fn gpu_matches_reference_on_real_photo() {
         let (w, h, px) = kodak("kodim19");
         for cfa in [Cfa::Rggb, Cfa::Gbrg] {
-            let mosaic: Vec<f32> =
-                (0..(w * h) as usize).map(|i| px[i][cfa.color_at(i % w as usize, i / w as usize)]).collect();
+            let mosaic: Vec<f32> = (0..(w * h) as usize)
+                .map(|i| px[i][cfa.color_at(i % w as usize, i / w as usize)])
+                .collect();
             for method in [Demosaic::Bilinear, Demosaic::Mhc] {
                 let p = Params::new(w, h, cfa, 0, h, 0, h);
-                assert_close(&run_gpu(&p, method, &mosaic), &reference(&p, method, &mosaic));
+                assert_close(
+                    &run_gpu(&p, method, &mosaic),
+                    &reference(&p, method, &mosaic),
+                );
             }
         }
     }

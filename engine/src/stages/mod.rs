@@ -50,12 +50,21 @@ pub(crate) mod testing {
     /// A real photo from assets/ as linear RGB rows (sRGB decoded).
     pub(crate) fn kodak(name: &str) -> (u32, u32, Vec<[f32; 3]>) {
         let path = format!("{}/../assets/kodak/{name}.png", env!("CARGO_MANIFEST_DIR"));
-        let img = image::open(&path).unwrap_or_else(|e| panic!("{path}: {e}")).to_rgb8();
+        let img = image::open(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .to_rgb8();
         let lin = |v: u8| {
             let c = v as f32 / 255.0;
-            if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
         };
-        let px = img.pixels().map(|p| [lin(p[0]), lin(p[1]), lin(p[2])]).collect();
+        let px = img
+            .pixels()
+            .map(|p| [lin(p[0]), lin(p[1]), lin(p[2])])
+            .collect();
         (img.width(), img.height(), px)
     }
 
@@ -65,7 +74,10 @@ pub(crate) mod testing {
         a.iter()
             .zip(b)
             .map(|(x, y)| {
-                assert!(x.is_finite() && y.is_finite(), "non-finite value (unwritten pixel?): {x} vs {y}");
+                assert!(
+                    x.is_finite() && y.is_finite(),
+                    "non-finite value (unwritten pixel?): {x} vs {y}"
+                );
                 (x - y).abs()
             })
             .fold(0.0, f32::max)

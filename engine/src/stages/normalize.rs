@@ -17,7 +17,14 @@ pub(crate) struct Params {
 
 impl Params {
     pub fn new(width: u32, rows: u32, y0: u32, black: [f32; 4], white: f32) -> Params {
-        Params { width, rows, y0, _pad: 0, black, inv_range: black.map(|b| 1.0 / (white - b)) }
+        Params {
+            width,
+            rows,
+            y0,
+            _pad: 0,
+            black,
+            inv_range: black.map(|b| 1.0 / (white - b)),
+        }
     }
 }
 
@@ -27,10 +34,23 @@ pub(crate) fn upload(gpu: &Gpu, mosaic: &[u16]) -> wgpu::Buffer {
 }
 
 /// Record the kernel: `raw` (u16 pairs) → `out` (f32, width × rows).
-pub(crate) fn record(gpu: &Gpu, enc: &mut wgpu::CommandEncoder, p: &Params, raw: &wgpu::Buffer, out: &wgpu::Buffer) {
+pub(crate) fn record(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    p: &Params,
+    raw: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+) {
     let params = gpu.uniform(p);
     let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
-    gpu.dispatch(enc, &gpu::NORMALIZE, "normalize", &params, &[raw, out], groups);
+    gpu.dispatch(
+        enc,
+        &gpu::NORMALIZE,
+        "normalize",
+        &params,
+        &[raw, out],
+        groups,
+    );
 }
 
 /// CPU reference, loop for loop.
@@ -57,7 +77,8 @@ mod tests {
         let gpu = gpu();
         let input = upload(gpu, raw);
         let out = gpu.storage("out", (raw.len() * 4) as u64);
-        gpu.run("normalize", |enc| record(gpu, enc, p, &input, &out)).unwrap();
+        gpu.run("normalize", |enc| record(gpu, enc, p, &input, &out))
+            .unwrap();
         bytemuck::cast_slice(&gpu.read("normalize", &out, (raw.len() * 4) as u64).unwrap()).to_vec()
     }
 
@@ -66,7 +87,9 @@ mod tests {
         let mut rng = Rng::new(1);
         // Odd width and an odd band offset: both the u16 packing and the CFA phase are exercised.
         let (w, h) = (37, 21);
-        let raw: Vec<u16> = (0..w * h).map(|_| (rng.next_u32() & 0x0fff) as u16).collect();
+        let raw: Vec<u16> = (0..w * h)
+            .map(|_| (rng.next_u32() & 0x0fff) as u16)
+            .collect();
         let p = Params::new(w, h, 1, [256.0, 250.0, 260.0, 240.0], 4095.0);
         let diff = max_abs_diff(&run_gpu(&p, &raw), &reference(&p, &raw));
         assert!(diff < 1e-6, "max diff {diff}");

@@ -17,7 +17,13 @@ pub(crate) struct Params {
 }
 
 /// Record the kernel: adds the image's counts into `bins` (256 u32, zeroed by the caller).
-pub(crate) fn record(gpu: &Gpu, enc: &mut wgpu::CommandEncoder, p: &Params, img: &wgpu::Buffer, bins: &wgpu::Buffer) {
+pub(crate) fn record(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    p: &Params,
+    img: &wgpu::Buffer,
+    bins: &wgpu::Buffer,
+) {
     let params = gpu.uniform(p);
     let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
     gpu.dispatch(enc, &gpu::STATS, "histogram", &params, &[img, bins], groups);
@@ -25,7 +31,9 @@ pub(crate) fn record(gpu: &Gpu, enc: &mut wgpu::CommandEncoder, p: &Params, img:
 
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn bin_of(y: f32) -> usize {
-    ((y.max(1e-9).log2() + 16.0) * 16.0).floor().clamp(0.0, 255.0) as usize
+    ((y.max(1e-9).log2() + 16.0) * 16.0)
+        .floor()
+        .clamp(0.0, 255.0) as usize
 }
 
 /// CPU reference.
@@ -67,15 +75,24 @@ mod tests {
         let gpu = gpu();
         let buf = gpu.storage_init("img", bytemuck::cast_slice(&img));
         let bins = gpu.storage_init("bins", &[0u8; BINS * 4]);
-        let p = Params { width: w, rows: h, _pad: [0; 2] };
-        gpu.run("stats", |enc| record(gpu, enc, &p, &buf, &bins)).unwrap();
-        let got: Vec<u32> = bytemuck::cast_slice(&gpu.read("stats", &bins, (BINS * 4) as u64).unwrap()).to_vec();
+        let p = Params {
+            width: w,
+            rows: h,
+            _pad: [0; 2],
+        };
+        gpu.run("stats", |enc| record(gpu, enc, &p, &buf, &bins))
+            .unwrap();
+        let got: Vec<u32> =
+            bytemuck::cast_slice(&gpu.read("stats", &bins, (BINS * 4) as u64).unwrap()).to_vec();
         let want = reference(&img);
         assert_eq!(got.iter().sum::<u32>(), w * h, "every pixel counted once");
         // log2 on the GPU may differ in the last bit: a pixel on a bin edge may land next door.
         let moved: u32 = got.iter().zip(&want).map(|(a, b)| a.abs_diff(*b)).sum();
         assert!(moved <= w * h / 1000, "{moved} pixels in different bins");
         let (m_gpu, m_cpu) = (quantile(&got, 0.5), quantile(&want, 0.5));
-        assert!((m_gpu / m_cpu - 1.0).abs() < 0.05, "median {m_gpu} vs {m_cpu}");
+        assert!(
+            (m_gpu / m_cpu - 1.0).abs() < 0.05,
+            "median {m_gpu} vs {m_cpu}"
+        );
     }
 }

@@ -24,12 +24,30 @@ pub(crate) struct Params {
 impl Params {
     /// No look at all: values quantized as they are (the `demosaic` command keeps data linear).
     pub fn plain(width: u32, rows: u32, bits: u32) -> Params {
-        Params { width, rows, bits, flags: 0, gain: 1.0, knee: 1.0, white: 1.0, _pad: 0 }
+        Params {
+            width,
+            rows,
+            bits,
+            flags: 0,
+            gain: 1.0,
+            knee: 1.0,
+            white: 1.0,
+            _pad: 0,
+        }
     }
 
     /// A photo: exposure gain, shoulder reaching 1 at `white`, sRGB transfer.
     pub fn photo(width: u32, rows: u32, bits: u32, gain: f32, white: f32) -> Params {
-        Params { width, rows, bits, flags: SHOULDER | SRGB, gain, knee: 0.6, white, _pad: 0 }
+        Params {
+            width,
+            rows,
+            bits,
+            flags: SHOULDER | SRGB,
+            gain,
+            knee: 0.6,
+            white,
+            _pad: 0,
+        }
     }
 
     /// u32 words per output pixel.
@@ -42,7 +60,13 @@ impl Params {
     }
 }
 
-pub(crate) fn record(gpu: &Gpu, enc: &mut wgpu::CommandEncoder, p: &Params, img: &wgpu::Buffer, out: &wgpu::Buffer) {
+pub(crate) fn record(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    p: &Params,
+    img: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+) {
     let params = gpu.uniform(p);
     let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
     gpu.dispatch(enc, &gpu::TONE, "tone", &params, &[img, out], groups);
@@ -91,9 +115,27 @@ pub(crate) fn reference(p: &Params, img: &[[u32; 2]]) -> Vec<u16> {
 /// Unpack the kernel's output words into R, G, B values.
 pub(crate) fn unpack_output(p: &Params, words: &[u32]) -> Vec<u16> {
     if p.bits == 8 {
-        words.iter().flat_map(|w| [(w & 0xff) as u16, ((w >> 8) & 0xff) as u16, ((w >> 16) & 0xff) as u16]).collect()
+        words
+            .iter()
+            .flat_map(|w| {
+                [
+                    (w & 0xff) as u16,
+                    ((w >> 8) & 0xff) as u16,
+                    ((w >> 16) & 0xff) as u16,
+                ]
+            })
+            .collect()
     } else {
-        words.chunks(2).flat_map(|w| [(w[0] & 0xffff) as u16, (w[0] >> 16) as u16, (w[1] & 0xffff) as u16]).collect()
+        words
+            .chunks(2)
+            .flat_map(|w| {
+                [
+                    (w[0] & 0xffff) as u16,
+                    (w[0] >> 16) as u16,
+                    (w[1] & 0xffff) as u16,
+                ]
+            })
+            .collect()
     }
 }
 
@@ -109,26 +151,39 @@ mod tests {
         let buf = gpu.storage_init("img", bytemuck::cast_slice(img));
         let bytes = img.len() as u64 * p.words_per_pixel() as u64 * 4;
         let out = gpu.storage("out", bytes);
-        gpu.run("tone", |enc| record(gpu, enc, p, &buf, &out)).unwrap();
-        unpack_output(p, bytemuck::cast_slice(&gpu.read("tone", &out, bytes).unwrap()))
+        gpu.run("tone", |enc| record(gpu, enc, p, &buf, &out))
+            .unwrap();
+        unpack_output(
+            p,
+            bytemuck::cast_slice(&gpu.read("tone", &out, bytes).unwrap()),
+        )
     }
 
     /// Integer outputs may differ by one step where pow/rounding land on a .5 boundary.
     fn assert_within_one(gpu: &[u16], cpu: &[u16], what: &str) {
         assert_eq!(gpu.len(), cpu.len());
-        let worst = gpu.iter().zip(cpu).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        let worst = gpu
+            .iter()
+            .zip(cpu)
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap();
         assert!(worst <= 1, "{what}: worst difference {worst} steps");
     }
 
     #[test]
     fn gpu_matches_reference_random_and_real_8_and_16_bit() {
         let mut rng = Rng::new(11);
-        let random: Vec<[u32; 2]> =
-            (0..40 * 17).map(|_| pack_rgb([rng.unit() * 3.0 - 0.2, rng.unit(), rng.unit() * 1.5])).collect();
+        let random: Vec<[u32; 2]> = (0..40 * 17)
+            .map(|_| pack_rgb([rng.unit() * 3.0 - 0.2, rng.unit(), rng.unit() * 1.5]))
+            .collect();
         let (w, h, px) = kodak("kodim08");
         let real: Vec<[u32; 2]> = px.iter().map(|&c| pack_rgb(c)).collect();
         for bits in [8, 16] {
-            for p in [Params::plain(40, 17, bits), Params::photo(40, 17, bits, 1.7, 4.0)] {
+            for p in [
+                Params::plain(40, 17, bits),
+                Params::photo(40, 17, bits, 1.7, 4.0),
+            ] {
                 assert_within_one(&run_gpu(&p, &random), &reference(&p, &random), "random");
             }
             let p = Params::photo(w, h, bits, 1.3, 2.0);
