@@ -1,0 +1,86 @@
+//! The `burstpipe` binary tested as a process: real files in, files and exit codes out.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use burstpipe::Cfa;
+use burstpipe_tests::{assets, cpsnr, kodak, mosaic};
+use predicates::prelude::*;
+
+fn burstpipe() -> Command {
+    Command::cargo_bin("burstpipe").expect("binary built")
+}
+
+/// No file besides `keep` in `dir`: failures leave no partial output behind.
+fn only_files(dir: &Path, keep: &[&str]) {
+    let names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    for n in &names {
+        assert!(keep.contains(&n.as_str()), "unexpected file left behind: {n} (all: {names:?})");
+    }
+}
+
+#[test]
+fn devices_lists_at_least_one_adapter() {
+    burstpipe().arg("devices").assert().success().stdout(predicate::str::contains("[0]"));
+}
+
+#[test]
+fn demosaic_command_keeps_bit_depth_and_matches_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = kodak("kodim19");
+    let engine = burstpipe::Engine::new(&Default::default()).unwrap();
+    for (bits, max) in [(8u8, 255.0f32), (16, 65535.0)] {
+        let m = mosaic(&img, Cfa::Grbg, max);
+        let input = dir.path().join(format!("mosaic{bits}.png"));
+        if bits == 8 {
+            let v: Vec<u8> = m.iter().map(|&v| v as u8).collect();
+            image::GrayImage::from_raw(img.width, img.height, v).unwrap().save(&input).unwrap();
+        } else {
+            image::ImageBuffer::<image::Luma<u16>, _>::from_raw(img.width, img.height, m.clone()).unwrap().save(&input).unwrap();
+        }
+        let mut db = Vec::new();
+        for method in ["bilinear", "mhc"] {
+            let output = dir.path().join(format!("{method}{bits}.png"));
+            burstpipe()
+                .args(["demosaic", "--cfa", "grbg", "--method", method, "-o"])
+                .arg(&output)
+                .arg(&input)
+                .assert()
+                .success();
+            let data: Vec<u16> = match (bits, image::open(&output).unwrap()) {
+                (8, image::DynamicImage::ImageRgb8(o)) => o.into_raw().into_iter().map(u16::from).collect(),
+                (16, image::DynamicImage::ImageRgb16(o)) => o.into_raw(),
+                (b, o) => panic!("{b}-bit input gave {:?}", o.color()),
+            };
+            // The file holds exactly what the library computes.
+            let frame = burstpipe::Frame::from_mosaic(img.width, img.height, m.clone(), Cfa::Grbg, 0.0, max).unwrap();
+            let lib = engine.demosaic(&frame, burstpipe::Demosaic::parse(method).unwrap(), bits).unwrap();
+            assert!(lib.data == data, "{method} {bits}-bit: CLI output differs from the library's");
+            db.push(cpsnr(&img, &data, max, 10));
+        }
+        // MHC's gradient correction is worth several dB over bilinear on this detailed photo.
+        assert!(db[1] > db[0] + 4.0, "{bits}-bit: bilinear {:.2} dB, MHC {:.2} dB", db[0], db[1]);
+    }
+}
+
+#[test]
+fn demosaic_rejects_rgb_input_and_unknown_cfa() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.png");
+    burstpipe()
+        .args(["demosaic", "--cfa", "rggb", "-o"])
+        .arg(&out)
+        .arg(assets().join("kodak/kodim01.png"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("one 8- or 16-bit channel"));
+    burstpipe()
+        .args(["demosaic", "--cfa", "xtrans", "-o"])
+        .arg(&out)
+        .arg(assets().join("kodak/kodim01.png"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("unknown CFA"));
+    only_files(dir.path(), &[]);
+}
