@@ -13,16 +13,25 @@ fn burstpipe() -> Command {
 
 /// No file besides `keep` in `dir`: failures leave no partial output behind.
 fn only_files(dir: &Path, keep: &[&str]) {
-    let names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     for n in &names {
-        assert!(keep.contains(&n.as_str()), "unexpected file left behind: {n} (all: {names:?})");
+        assert!(
+            keep.contains(&n.as_str()),
+            "unexpected file left behind: {n} (all: {names:?})"
+        );
     }
 }
 
 #[test]
 fn devices_lists_at_least_one_adapter() {
-    burstpipe().arg("devices").assert().success().stdout(predicate::str::contains("[0]"));
+    burstpipe()
+        .arg("devices")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("[0]"));
 }
 
 #[test]
@@ -35,9 +44,15 @@ fn demosaic_command_keeps_bit_depth_and_matches_the_library() {
         let input = dir.path().join(format!("mosaic{bits}.png"));
         if bits == 8 {
             let v: Vec<u8> = m.iter().map(|&v| v as u8).collect();
-            image::GrayImage::from_raw(img.width, img.height, v).unwrap().save(&input).unwrap();
+            image::GrayImage::from_raw(img.width, img.height, v)
+                .unwrap()
+                .save(&input)
+                .unwrap();
         } else {
-            image::ImageBuffer::<image::Luma<u16>, _>::from_raw(img.width, img.height, m.clone()).unwrap().save(&input).unwrap();
+            image::ImageBuffer::<image::Luma<u16>, _>::from_raw(img.width, img.height, m.clone())
+                .unwrap()
+                .save(&input)
+                .unwrap();
         }
         let mut db = Vec::new();
         for method in ["bilinear", "mhc"] {
@@ -49,18 +64,38 @@ fn demosaic_command_keeps_bit_depth_and_matches_the_library() {
                 .assert()
                 .success();
             let data: Vec<u16> = match (bits, image::open(&output).unwrap()) {
-                (8, image::DynamicImage::ImageRgb8(o)) => o.into_raw().into_iter().map(u16::from).collect(),
+                (8, image::DynamicImage::ImageRgb8(o)) => {
+                    o.into_raw().into_iter().map(u16::from).collect()
+                }
                 (16, image::DynamicImage::ImageRgb16(o)) => o.into_raw(),
                 (b, o) => panic!("{b}-bit input gave {:?}", o.color()),
             };
             // The file holds exactly what the library computes.
-            let frame = burstpipe::Frame::from_mosaic(img.width, img.height, m.clone(), Cfa::Grbg, 0.0, max).unwrap();
-            let lib = engine.demosaic(&frame, burstpipe::Demosaic::parse(method).unwrap(), bits).unwrap();
-            assert!(lib.data == data, "{method} {bits}-bit: CLI output differs from the library's");
+            let frame = burstpipe::Frame::from_mosaic(
+                img.width,
+                img.height,
+                m.clone(),
+                Cfa::Grbg,
+                0.0,
+                max,
+            )
+            .unwrap();
+            let lib = engine
+                .demosaic(&frame, burstpipe::Demosaic::parse(method).unwrap(), bits)
+                .unwrap();
+            assert!(
+                lib.data == data,
+                "{method} {bits}-bit: CLI output differs from the library's"
+            );
             db.push(cpsnr(&img, &data, max, 10));
         }
         // MHC's gradient correction is worth several dB over bilinear on this detailed photo.
-        assert!(db[1] > db[0] + 4.0, "{bits}-bit: bilinear {:.2} dB, MHC {:.2} dB", db[0], db[1]);
+        assert!(
+            db[1] > db[0] + 4.0,
+            "{bits}-bit: bilinear {:.2} dB, MHC {:.2} dB",
+            db[0],
+            db[1]
+        );
     }
 }
 

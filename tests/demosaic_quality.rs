@@ -14,11 +14,20 @@ fn mean_cpsnr(engine: &Engine, method: Demosaic, cfa: Cfa) -> f64 {
         .iter()
         .map(|name| {
             let img = kodak(name);
-            let frame = Frame::from_mosaic(img.width, img.height, mosaic(&img, cfa, 65535.0), cfa, 0.0, 65535.0)
-                .expect("valid mosaic");
+            let frame = Frame::from_mosaic(
+                img.width,
+                img.height,
+                mosaic(&img, cfa, 65535.0),
+                cfa,
+                0.0,
+                65535.0,
+            )
+            .expect("valid mosaic");
             let out = engine.demosaic(&frame, method, 16).expect("demosaic runs");
             let db = cpsnr(&img, &out.data, 65535.0, 10);
-            if std::env::var("PER_IMAGE").is_ok() { eprintln!("{name} {method:?} {}: {db:.2}", cfa.name()); }
+            if std::env::var("PER_IMAGE").is_ok() {
+                eprintln!("{name} {method:?} {}: {db:.2}", cfa.name());
+            }
             db
         })
         .sum();
@@ -35,7 +44,11 @@ fn bilinear_reaches_published_cpsnr_in_all_phases() {
     for cfa in Cfa::ALL {
         let db = mean_cpsnr(&engine, Demosaic::Bilinear, cfa);
         eprintln!("bilinear {}: {db:.2} dB", cfa.name());
-        assert!(db >= 30.25 - TOLERANCE_DB, "bilinear {}: {db:.2} dB < 30.25 - {TOLERANCE_DB}", cfa.name());
+        assert!(
+            db >= 30.25 - TOLERANCE_DB,
+            "bilinear {}: {db:.2} dB < 30.25 - {TOLERANCE_DB}",
+            cfa.name()
+        );
     }
 }
 
@@ -45,6 +58,10 @@ fn mhc_reaches_published_cpsnr_in_all_phases() {
     for cfa in Cfa::ALL {
         let db = mean_cpsnr(&engine, Demosaic::Mhc, cfa);
         eprintln!("mhc {}: {db:.2} dB", cfa.name());
-        assert!(db >= 35.79 - TOLERANCE_DB, "MHC {}: {db:.2} dB < 35.79 - {TOLERANCE_DB}", cfa.name());
+        assert!(
+            db >= 35.79 - TOLERANCE_DB,
+            "MHC {}: {db:.2} dB < 35.79 - {TOLERANCE_DB}",
+            cfa.name()
+        );
     }
 }

@@ -20,8 +20,14 @@ pub struct Rgb {
 /// Load `assets/kodak/<name>.png`.
 pub fn kodak(name: &str) -> Rgb {
     let path = assets().join("kodak").join(format!("{name}.png"));
-    let img = image::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).to_rgb8();
-    Rgb { width: img.width(), height: img.height(), data: img.into_raw().iter().map(|&v| v as f32 / 255.0).collect() }
+    let img = image::open(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8();
+    Rgb {
+        width: img.width(),
+        height: img.height(),
+        data: img.into_raw().iter().map(|&v| v as f32 / 255.0).collect(),
+    }
 }
 
 /// Names of the 24 Kodak photos.
@@ -55,4 +61,57 @@ pub fn cpsnr(truth: &Rgb, test: &[u16], max: f32, border: u32) -> f64 {
         }
     }
     10.0 * (1.0 / (se / n as f64)).log10()
+}
+
+/// sRGB-encoded value → linear light.
+pub fn srgb_to_linear(c: f32) -> f32 {
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// A photo as a 12-bit sensor would record it: linear light, black level 256, white 4095.
+pub fn sensor_mosaic(img: &Rgb, cfa: Cfa) -> Vec<u16> {
+    let w = img.width as usize;
+    (0..w * img.height as usize)
+        .map(|i| {
+            (256.0 + srgb_to_linear(img.data[i * 3 + cfa.color_at(i % w, i / w)]) * 3839.0).round()
+                as u16
+        })
+        .collect()
+}
+
+/// Colour cast on flat grey areas of the reference photo (pixels whose channels agree within
+/// 1.5/255, mid-tones, with the same value ±3/255 two pixels away in every direction, so that
+/// demosaicing at edges is not judged): the larger of |mean(R - G)| and |mean(B - G)| there
+/// (0..1 scale), and how many pixels were judged.
+pub fn cast_on_neutrals(truth: &Rgb, test: &[u16], max: f32) -> (f32, usize) {
+    let (w, h) = (truth.width as usize, truth.height as usize);
+    let at = |x: usize, y: usize, c: usize| truth.data[(y * w + x) * 3 + c];
+    let (mut rg, mut bg, mut n) = (0.0f64, 0.0f64, 0usize);
+    for y in 2..h - 2 {
+        for x in 2..w - 2 {
+            let g = at(x, y, 1);
+            let neutral =
+                (at(x, y, 0) - g).abs() < 1.5 / 255.0 && (at(x, y, 2) - g).abs() < 1.5 / 255.0;
+            let flat = [(x - 2, y), (x + 2, y), (x, y - 2), (x, y + 2)]
+                .iter()
+                .all(|&(u, v)| (0..3).all(|c| (at(u, v, c) - g).abs() < 3.0 / 255.0));
+            if neutral && flat && g > 0.2 && g < 0.8 {
+                let o = &test[(y * w + x) * 3..(y * w + x) * 3 + 3];
+                rg += (o[0] as f64 - o[1] as f64) / max as f64;
+                bg += (o[2] as f64 - o[1] as f64) / max as f64;
+                n += 1;
+            }
+        }
+    }
+    let n_f = n.max(1) as f64;
+    (((rg / n_f).abs().max((bg / n_f).abs())) as f32, n)
+}
+
+/// PSNR (dB) over all pixels and channels, values on the 0..=`max` scale.
+pub fn psnr(truth: &Rgb, test: &[u16], max: f32) -> f64 {
+    cpsnr(truth, test, max, 0)
 }

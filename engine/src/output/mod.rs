@@ -2,7 +2,7 @@
 //! temporary file beside the target and renamed into place, so a failure never leaves half a file
 //! and never touches an existing file until the new one is complete.
 
-mod exif;
+mod exif_tags;
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -97,7 +97,7 @@ fn encode<W: Write + std::io::Seek>(
     w: &mut W,
 ) -> std::result::Result<(), String> {
     let (width, height) = (img.width, img.height);
-    let exif_blob = exif::blob(&img.exif);
+    let exif_blob = exif_tags::blob(&img.exif);
     match format {
         Format::Png => {
             let mut enc = image::codecs::png::PngEncoder::new(w);
@@ -125,7 +125,13 @@ fn encode<W: Write + std::io::Seek>(
             )
         }
         Format::Tiff => {
-            return exif::write_tiff16(w, width, height, &to_u16(&img.data, img.bits), &img.exif)
+            return exif_tags::write_tiff16(
+                w,
+                width,
+                height,
+                &to_u16(&img.data, img.bits),
+                &img.exif,
+            )
         }
     }
     .map_err(|e| e.to_string())
@@ -154,4 +160,99 @@ pub(crate) fn orient(
         _ => rotate270(&img),
     };
     (out.width(), out.height(), out.into_raw())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Exif;
+
+    fn sample(bits: u8) -> Image {
+        let (w, h) = (7u32, 5u32);
+        let max = if bits == 8 { 255 } else { 65535 };
+        let data = (0..w * h * 3)
+            .map(|i| (i * 997 % (max + 1)) as u16)
+            .collect();
+        let exif = Exif {
+            make: "Acme".into(),
+            model: "Burst 1".into(),
+            exposure_time: Some(1.0 / 125.0),
+            iso: Some(400),
+            f_number: Some(2.8),
+            focal_length: Some(35.0),
+            datetime: Some("2026:11:24 12:00:00".into()),
+        };
+        Image {
+            width: w,
+            height: h,
+            bits,
+            data,
+            exif,
+        }
+    }
+
+    fn read_exif(path: &Path) -> ::exif::Exif {
+        let mut r = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+        ::exif::Reader::new()
+            .read_from_container(&mut r)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn png_tiff_jpeg_round_trip_pixels_and_exif() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bits) in [("a.png", 16u8), ("b.png", 8), ("c.tif", 16), ("d.jpg", 16)] {
+            let img = sample(bits);
+            let path = dir.path().join(name);
+            img.save(&path).unwrap();
+            let back = image::open(&path).unwrap();
+            assert_eq!((back.width(), back.height()), (7, 5));
+            match name {
+                "a.png" | "c.tif" => assert_eq!(back.to_rgb16().into_raw(), img.data, "{name}"),
+                "b.png" => assert_eq!(back.to_rgb8().into_raw(), to_u8(&img.data, 8), "{name}"),
+                _ => {} // lossy
+            }
+            {
+                let e = read_exif(&path);
+                let f = e
+                    .get_field(::exif::Tag::Model, ::exif::In::PRIMARY)
+                    .unwrap_or_else(|| panic!("{name}: no Model"));
+                assert_eq!(f.display_value().to_string(), "\"Burst 1\"", "{name}");
+                let t = e
+                    .get_field(::exif::Tag::ExposureTime, ::exif::In::PRIMARY)
+                    .unwrap();
+                assert_eq!(t.display_value().to_string(), "1/125", "{name}");
+            }
+        }
+        // Nothing but the four files: no temporary left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+    }
+
+    #[test]
+    fn missing_folder_and_unknown_extension_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = sample(8).save(dir.path().join("nope/x.png")).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        let err = sample(8).save(dir.path().join("x.bmp")).unwrap_err();
+        assert!(matches!(err, Error::Encode { .. }), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn orientation_turns_pixels_upright() {
+        // 3×2 image, pixel value = its index; orientation 6 means "rotate 90° clockwise to view".
+        let data: Vec<u16> = (0..6).flat_map(|i| [i, i, i]).collect();
+        let (w, h, out) = orient(3, 2, data.clone(), 6);
+        assert_eq!((w, h), (2, 3));
+        let firsts: Vec<u16> = out.chunks(3).map(|p| p[0]).collect();
+        // Stored rows [0 1 2; 3 4 5] rotated clockwise: [3 0; 4 1; 5 2].
+        assert_eq!(firsts, vec![3, 0, 4, 1, 5, 2]);
+        assert_eq!(orient(3, 2, data.clone(), 1), (3, 2, data.clone()));
+        let (_, _, out) = orient(3, 2, data, 3);
+        assert_eq!(
+            out.chunks(3).map(|p| p[0]).collect::<Vec<_>>(),
+            vec![5, 4, 3, 2, 1, 0]
+        );
+    }
 }
