@@ -6,6 +6,8 @@
 mod decode;
 mod dng;
 mod mosaic;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +17,8 @@ use crate::error::{Error, Result};
 /// a corrupt header, not a camera.
 pub(crate) const MAX_PIXELS: u64 = 1 << 29;
 pub(crate) const MAX_SIDE: u32 = 65_535;
+/// Largest raw file read into memory: 2 GiB, twice a 16-bit frame of MAX_PIXELS.
+pub(crate) const MAX_FILE_BYTES: u64 = 2 << 30;
 
 /// Bayer colour-filter layouts, named by the 2×2 pattern read row by row from the top-left pixel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
