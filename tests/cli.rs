@@ -125,12 +125,27 @@ fn demosaic_rejects_rgb_input_and_unknown_cfa() {
 fn develop_fails_cleanly(input: &Path, expect: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jpg");
-    let assert = burstpipe().arg("develop").arg(input).arg("-o").arg(&out).assert().failure();
+    let assert = burstpipe()
+        .arg("develop")
+        .arg(input)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .failure();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "panic text for {input:?}: {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "panic text for {input:?}: {stderr}"
+    );
     let name = input.file_name().unwrap().to_string_lossy();
-    assert!(stderr.contains(name.as_ref()), "error does not name {name}: {stderr}");
-    assert!(stderr.contains(expect), "{name}: expected '{expect}' in: {stderr}");
+    assert!(
+        stderr.contains(name.as_ref()),
+        "error does not name {name}: {stderr}"
+    );
+    assert!(
+        stderr.contains(expect),
+        "{name}: expected '{expect}' in: {stderr}"
+    );
     only_files(dir.path(), &[]);
 }
 
@@ -143,7 +158,13 @@ fn develop_writes_jpeg_png_and_tiff_from_strip_and_tiled_dng() {
         ("raw/synthetic-kodim23-tiled.dng", "c.tif"),
     ] {
         let path = dir.path().join(out);
-        burstpipe().arg("develop").arg(assets().join(input)).arg("-o").arg(&path).assert().success();
+        burstpipe()
+            .arg("develop")
+            .arg(assets().join(input))
+            .arg("-o")
+            .arg(&path)
+            .assert()
+            .success();
         let img = image::open(&path).unwrap_or_else(|e| panic!("{out}: {e}"));
         assert_eq!((img.width(), img.height()), (1488, 976), "{out}");
     }
