@@ -222,3 +222,42 @@ fn output_in_a_missing_folder_or_over_the_input_is_refused() {
     assert_eq!(std::fs::read(&copy).unwrap(), before, "input was modified");
     only_files(dir.path(), &["in.png"]);
 }
+
+#[test]
+fn backend_and_adapter_choice() {
+    // The same develop on Vulkan and on GL (both software on CI): the f32 kernels agree to well
+    // under one 8-bit level (257 steps); they differ only in float rounding (pow, f16 packing).
+    let dir = tempfile::tempdir().unwrap();
+    let mut outs = Vec::new();
+    for backend in ["vulkan", "gl"] {
+        let out = dir.path().join(format!("{backend}.png"));
+        burstpipe()
+            .args(["--backend", backend, "develop"])
+            .arg(assets().join("sample.dng"))
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .success();
+        outs.push(image::open(&out).unwrap().to_rgb16().into_raw());
+    }
+    let worst = outs[0]
+        .iter()
+        .zip(&outs[1])
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(worst <= 64, "Vulkan and GL differ by {worst}/65535");
+    burstpipe()
+        .args(["--adapter", "99", "develop"])
+        .arg(assets().join("sample.dng"))
+        .arg("-o")
+        .arg(dir.path().join("x.png"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("there is no adapter 99"));
+    burstpipe()
+        .args(["--backend", "glide", "devices"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("unknown backend"));
+}

@@ -154,6 +154,12 @@ impl Gpu {
             (b, Some(i)) => format!(" at index {i} for backend {b:?} ({} found)", list.len()),
         };
         let i = index.unwrap_or(0);
+        if !list.is_empty() && i >= list.len() {
+            return Err(Error::InvalidInput(format!(
+                "there is no adapter {i}: {} found for backend {backend:?} (see `burstpipe devices`)",
+                list.len()
+            )));
+        }
         let adapter = list.into_iter().nth(i).ok_or(Error::NoAdapter { detail })?;
         let info = summarize(i, &adapter);
         // Ask for everything the adapter offers: the defaults (256 MiB buffers, 8192 px) are far
