@@ -173,11 +173,6 @@ mod tests {
         [-0.4287, 1.2460, 0.2028],
         [-0.0908, 0.2162, 0.5668],
     ];
-    const SRGB_TO_XYZ: [[f32; 3]; 3] = [
-        [0.4124564, 0.3575761, 0.1804375],
-        [0.2126729, 0.7151522, 0.0721750],
-        [0.0193339, 0.1191920, 0.9503041],
-    ];
 
     /// A real photo blurred (Gaussian, σ = 2 px) so that it is band-limited: demosaicing then
     /// recovers it almost exactly and what remains is the colour pipeline's own error.
@@ -214,7 +209,7 @@ mod tests {
         for r in 0..3 {
             for c in 0..3 {
                 cam[r][c] = (0..3)
-                    .map(|k| CANON_XYZ_TO_CAM[r][k] * SRGB_TO_XYZ[k][c])
+                    .map(|k| CANON_XYZ_TO_CAM[r][k] * color::SRGB_TO_XYZ[k][c] as f32)
                     .sum();
             }
             let sum: f32 = cam[r].iter().sum();
