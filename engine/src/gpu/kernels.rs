@@ -20,10 +20,24 @@ kernel!(DEMOSAIC, "demosaic");
 kernel!(COLOR, "color");
 kernel!(TONE, "tone");
 kernel!(STATS, "stats");
+kernel!(MERTENS, "mertens");
+kernel!(WEIGHT_MAP, "weight_map");
+kernel!(PYRAMID, "pyramid");
+kernel!(EXPOSE, "expose");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]
-pub(crate) const KERNELS: &[&Kernel] = &[&NORMALIZE, &DEMOSAIC, &COLOR, &TONE, &STATS];
+pub(crate) const KERNELS: &[&Kernel] = &[
+    &NORMALIZE,
+    &DEMOSAIC,
+    &COLOR,
+    &TONE,
+    &STATS,
+    &MERTENS,
+    &WEIGHT_MAP,
+    &PYRAMID,
+    &EXPOSE,
+];
 
 #[cfg(test)]
 mod tests {

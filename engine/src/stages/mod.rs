@@ -3,6 +3,7 @@
 
 pub(crate) mod color;
 pub(crate) mod demosaic;
+pub(crate) mod fusion;
 pub(crate) mod normalize;
 pub(crate) mod stats;
 pub(crate) mod tone;

@@ -1,0 +1,180 @@
+//! Exposure fusion of aligned, display-referred exposures on the GPU (Mertens, Kautz & Van Reeth
+//! 2007): weights of every input, normalized across inputs; each input's Laplacian pyramid blended
+//! level by level under its weight's Gaussian pyramid; the fused pyramid collapsed. Everything stays
+//! on the GPU; the caller downloads (or tones) the fused full-size level.
+
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::stages::fusion::{self, Dims, Exponents};
+use crate::stages::RGBA16F_BYTES;
+
+/// Largest level-0 buffer: the whole image is one binding (pyramids are not banded yet).
+fn check_fits(gpu: &Gpu, dims: Dims) -> Result<()> {
+    let bytes = dims.0 as u64 * dims.1 as u64 * RGBA16F_BYTES;
+    if bytes > gpu.max_binding() {
+        return Err(Error::InvalidInput(format!(
+            "a {}×{} image needs {} MiB buffers for exposure fusion; this device allows {} MiB",
+            dims.0,
+            dims.1,
+            bytes >> 20,
+            gpu.max_binding() >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// Fuse `inputs` (RGBA f16 images of `dims`, display-referred values in [0, 1]); returns the fused
+/// image in a new RGBA f16 buffer (values may leave [0, 1] slightly: clamp when quantizing).
+pub(crate) fn fuse(
+    gpu: &Gpu,
+    dims: Dims,
+    inputs: &[&wgpu::Buffer],
+    e: Exponents,
+) -> Result<wgpu::Buffer> {
+    if inputs.is_empty() {
+        return Err(Error::InvalidInput(
+            "exposure fusion needs at least one image".into(),
+        ));
+    }
+    check_fits(gpu, dims)?;
+    let levels = fusion::levels(dims.0, dims.1);
+    let px = |d: Dims| d.0 as u64 * d.1 as u64;
+    let weights: Vec<wgpu::Buffer> = inputs
+        .iter()
+        .map(|_| gpu.storage("fusion weight", px(dims) * 4))
+        .collect();
+    let sum = gpu.storage("fusion weight sum", px(dims) * 4);
+    // Per-level scratch, reused for every input (level 0 is the input itself / its weight map).
+    let gauss: Vec<wgpu::Buffer> = levels[1..]
+        .iter()
+        .map(|&d| gpu.storage("gaussian level", px(d) * RGBA16F_BYTES))
+        .collect();
+    let weight_pyr: Vec<wgpu::Buffer> = levels[1..]
+        .iter()
+        .map(|&d| gpu.storage("weight level", px(d) * 4))
+        .collect();
+    let fused: Vec<wgpu::Buffer> = levels
+        .iter()
+        .map(|&d| gpu.storage("fused level", px(d) * RGBA16F_BYTES))
+        .collect();
+    let top = levels.len() - 1;
+    gpu.run("exposure fusion", |enc| {
+        enc.clear_buffer(&sum, 0, None);
+        for b in &fused {
+            enc.clear_buffer(b, 0, None);
+        }
+        for (img, w) in inputs.iter().zip(&weights) {
+            fusion::mertens_weight(gpu, enc, dims, e, img, w);
+            fusion::weight_sum_add(gpu, enc, dims, w, &sum);
+        }
+        for (img, w) in inputs.iter().zip(&weights) {
+            fusion::weight_normalize(gpu, enc, dims, &sum, w);
+            let g = |l: usize| if l == 0 { *img } else { &gauss[l - 1] };
+            let wl = |l: usize| if l == 0 { w } else { &weight_pyr[l - 1] };
+            for l in 1..levels.len() {
+                fusion::pyr_down_image(gpu, enc, levels[l - 1], g(l - 1), levels[l], g(l));
+                fusion::pyr_down_weight(gpu, enc, levels[l - 1], wl(l - 1), levels[l], wl(l));
+            }
+            for l in 0..levels.len() {
+                let coarse = (l < top).then(|| (levels[l + 1], g(l + 1)));
+                fusion::blend_level(gpu, enc, levels[l], g(l), wl(l), coarse, &fused[l]);
+            }
+        }
+        for l in (0..top).rev() {
+            fusion::collapse_level(gpu, enc, levels[l], levels[l + 1], &fused[l + 1], &fused[l]);
+        }
+    })?;
+    Ok(fused.into_iter().next().expect("level 0"))
+}
+
+/// CPU reference of the whole fusion, composed of the kernels' references in the same order.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn reference(dims: Dims, inputs: &[Vec<[u32; 2]>], e: Exponents) -> Vec<[u32; 2]> {
+    use fusion::reference as r;
+    let levels = fusion::levels(dims.0, dims.1);
+    let top = levels.len() - 1;
+    let n = (dims.0 * dims.1) as usize;
+    let mut weights: Vec<Vec<f32>> = inputs
+        .iter()
+        .map(|img| r::mertens_weight(dims, e, img))
+        .collect();
+    let mut sum = vec![0.0f32; n];
+    for w in &weights {
+        r::weight_sum_add(w, &mut sum);
+    }
+    let mut fused: Vec<Vec<[u32; 2]>> = levels
+        .iter()
+        .map(|d| vec![[0u32; 2]; (d.0 * d.1) as usize])
+        .collect();
+    for (img, w) in inputs.iter().zip(weights.iter_mut()) {
+        r::weight_normalize(&sum, w);
+        let mut g = vec![img.clone()];
+        let mut wp = vec![w.clone()];
+        for l in 1..levels.len() {
+            g.push(r::pyr_down_image(levels[l - 1], &g[l - 1], levels[l]));
+            wp.push(r::pyr_down_weight(levels[l - 1], &wp[l - 1], levels[l]));
+        }
+        for l in 0..levels.len() {
+            let coarse = (l < top).then(|| (levels[l + 1], g[l + 1].as_slice()));
+            r::blend_level(levels[l], &g[l], &wp[l], coarse, &mut fused[l]);
+        }
+    }
+    for l in (0..top).rev() {
+        let (fine, coarse) = fused.split_at_mut(l + 1);
+        r::collapse_level(levels[l], levels[l + 1], &coarse[0], &mut fine[l]);
+    }
+    fused.swap_remove(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::testing::gpu;
+    use crate::stages::fusion::tests::{floats, kodak_exposure, random_image, MERTENS};
+    use crate::stages::testing::{max_abs_diff, Rng};
+
+    fn run_gpu(dims: Dims, inputs: &[Vec<[u32; 2]>], e: Exponents) -> Vec<[u32; 2]> {
+        let gpu = gpu();
+        let bufs: Vec<wgpu::Buffer> = inputs
+            .iter()
+            .map(|i| gpu.storage_init("input", bytemuck::cast_slice(i)))
+            .collect();
+        let refs: Vec<&wgpu::Buffer> = bufs.iter().collect();
+        let out = fuse(gpu, dims, &refs, e).unwrap();
+        let n = (dims.0 * dims.1) as u64;
+        bytemuck::cast_slice(&gpu.read("test", &out, n * 8).unwrap()).to_vec()
+    }
+
+    #[test]
+    fn fused_bracket_gpu_matches_reference_random_and_real() {
+        let mut rng = Rng::new(51);
+        let dims = (45, 29);
+        let random: Vec<_> = (0..4).map(|_| random_image(&mut rng, dims)).collect();
+        // A real photo bracketed at -2, 0, +2 EV (made from a Kodak photo: there are no real
+        // bracketed photos in the assets; see stages::fusion::tests::kodak_exposure).
+        let real_dims = (192, 128);
+        let real: Vec<_> = [-2.0, 0.0, 2.0]
+            .iter()
+            .map(|&ev| kodak_exposure("kodim21", ev, real_dims))
+            .collect();
+        for (dims, inputs) in [(dims, &random), (real_dims, &real)] {
+            let got = floats(&run_gpu(dims, inputs, MERTENS));
+            let want = floats(&reference(dims, inputs, MERTENS));
+            // Ten levels of f16 rounding, each of which may round the other way on the GPU.
+            let d = max_abs_diff(&got, &want);
+            assert!(d <= 4e-3, "{dims:?}: GPU and reference differ by {d}");
+        }
+    }
+
+    #[test]
+    fn fusing_copies_of_one_image_gives_the_image_back_on_gpu() {
+        let (dims, img) = ((100, 67), kodak_exposure("kodim05", 0.0, (100, 67)));
+        let got = floats(&run_gpu(
+            dims,
+            &[img.clone(), img.clone(), img.clone()],
+            MERTENS,
+        ));
+        let d = max_abs_diff(&got, &floats(&img));
+        assert!(d <= 4e-3, "copies fused to something else: {d}");
+    }
+}

@@ -1,0 +1,715 @@
+//! Exposure fusion (Mertens, Kautz & Van Reeth 2007) kernels: per-pixel weights, weight maps (sum,
+//! normalization, Gaussian pyramid), image pyramids (reduce, Laplacian blend, collapse), and the
+//! synthetic exposures used for HDR tone mapping. Each dispatch has a CPU reference below, written
+//! loop-for-loop like its shader; images are RGBA f16 words as between the other stages.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::gpu::{self, Gpu};
+#[cfg_attr(not(test), allow(unused_imports))]
+use crate::stages::{pack_rgb, unpack_rgb};
+
+/// Width and height of one pyramid level.
+pub(crate) type Dims = (u32, u32);
+
+/// Level sizes from full size down: each level ceil(w/2) × ceil(h/2), as many levels as OpenCV's
+/// MergeMertens uses (floor(log2(min(w, h))) + 1), so the coarsest level is one or two pixels on
+/// its short side and carries only the overall brightness.
+pub(crate) fn levels(width: u32, height: u32) -> Vec<Dims> {
+    let count = (width.min(height).max(1)).ilog2() + 1;
+    let mut dims = vec![(width, height)];
+    for _ in 1..count {
+        let (w, h) = *dims.last().expect("one level at least");
+        dims.push((w.div_ceil(2), h.div_ceil(2)));
+    }
+    dims
+}
+
+/// Exponents of the three Mertens measures; 0 switches a measure off.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Exponents {
+    pub contrast: f32,
+    pub saturation: f32,
+    pub exposedness: f32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct MertensParams {
+    width: u32,
+    height: u32,
+    _pad: [u32; 2],
+    contrast: f32,
+    saturation: f32,
+    exposedness: f32,
+    _pad2: f32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct WeightMapParams {
+    width: u32,
+    height: u32,
+    other_width: u32,
+    other_height: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct PyramidParams {
+    width: u32,
+    height: u32,
+    other_width: u32,
+    other_height: u32,
+    top: u32,
+    _pad: [u32; 3],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct ExposeParams {
+    width: u32,
+    height: u32,
+    _pad: [u32; 2],
+    gain: f32,
+    _pad2: [f32; 3],
+}
+
+fn groups((w, h): Dims) -> (u32, u32) {
+    (gpu::groups(w, 16), gpu::groups(h, 16))
+}
+
+fn map_params(dims: Dims, other: Dims) -> WeightMapParams {
+    WeightMapParams {
+        width: dims.0,
+        height: dims.1,
+        other_width: other.0,
+        other_height: other.1,
+    }
+}
+
+fn pyramid_params(dims: Dims, other: Dims, top: bool) -> PyramidParams {
+    PyramidParams {
+        width: dims.0,
+        height: dims.1,
+        other_width: other.0,
+        other_height: other.1,
+        top: top as u32,
+        _pad: [0; 3],
+    }
+}
+
+/// Mertens weight of every pixel of a display-referred image (f32 per pixel, never 0).
+pub(crate) fn mertens_weight(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    dims: Dims,
+    e: Exponents,
+    img: &wgpu::Buffer,
+    weight: &wgpu::Buffer,
+) {
+    let p = gpu.uniform(&MertensParams {
+        width: dims.0,
+        height: dims.1,
+        _pad: [0; 2],
+        contrast: e.contrast,
+        saturation: e.saturation,
+        exposedness: e.exposedness,
+        _pad2: 0.0,
+    });
+    let g = groups(dims);
+    gpu.dispatch(enc, &gpu::MERTENS, "mertens_weight", &p, &[img, weight], g);
+}
+
+/// `sum += weight`.
+pub(crate) fn weight_sum_add(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    dims: Dims,
+    weight: &wgpu::Buffer,
+    sum: &wgpu::Buffer,
+) {
+    let p = gpu.uniform(&map_params(dims, dims));
+    let g = groups(dims);
+    gpu.dispatch(
+        enc,
+        &gpu::WEIGHT_MAP,
+        "weight_sum_add",
+        &p,
+        &[weight, sum],
+        g,
+    );
+}
+
+/// `weight /= sum`, in place.
+pub(crate) fn weight_normalize(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    dims: Dims,
+    sum: &wgpu::Buffer,
+    weight: &wgpu::Buffer,
+) {
+    let p = gpu.uniform(&map_params(dims, dims));
+    let g = groups(dims);
+    gpu.dispatch(
+        enc,
+        &gpu::WEIGHT_MAP,
+        "weight_normalize",
+        &p,
+        &[sum, weight],
+        g,
+    );
+}
+
+/// Next (coarser) level of a weight map's Gaussian pyramid.
+pub(crate) fn pyr_down_weight(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    fine_dims: Dims,
+    fine: &wgpu::Buffer,
+    coarse_dims: Dims,
+    coarse: &wgpu::Buffer,
+) {
+    let p = gpu.uniform(&map_params(coarse_dims, fine_dims));
+    let g = groups(coarse_dims);
+    gpu.dispatch(
+        enc,
+        &gpu::WEIGHT_MAP,
+        "pyr_down_weight",
+        &p,
+        &[fine, coarse],
+        g,
+    );
+}
+
+/// Next (coarser) level of an image's Gaussian pyramid.
+pub(crate) fn pyr_down_image(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    fine_dims: Dims,
+    fine: &wgpu::Buffer,
+    coarse_dims: Dims,
+    coarse: &wgpu::Buffer,
+) {
+    let p = gpu.uniform(&pyramid_params(coarse_dims, fine_dims, false));
+    let g = groups(coarse_dims);
+    gpu.dispatch(enc, &gpu::PYRAMID, "pyr_down_image", &p, &[fine, coarse], g);
+}
+
+/// `acc += weight × (fine - up(coarse))`: one input's Laplacian level blended into the fused
+/// pyramid; at the top level (`coarse` None) the Gaussian level itself is blended.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn blend_level(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    dims: Dims,
+    fine: &wgpu::Buffer,
+    weight: &wgpu::Buffer,
+    coarse: Option<(Dims, &wgpu::Buffer)>,
+    acc: &wgpu::Buffer,
+) {
+    // At the top the coarser binding is unused by the shader's branch; `fine` stands in for it.
+    let (other, coarse_buf, top) = match coarse {
+        Some((d, b)) => (d, b, false),
+        None => (dims, fine, true),
+    };
+    let p = gpu.uniform(&pyramid_params(dims, other, top));
+    let g = groups(dims);
+    let bufs = [coarse_buf, acc, fine, weight];
+    gpu.dispatch(enc, &gpu::PYRAMID, "blend_level", &p, &bufs, g);
+}
+
+/// `acc += up(coarse)`: one step of collapsing the fused pyramid.
+pub(crate) fn collapse_level(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    dims: Dims,
+    coarse_dims: Dims,
+    coarse: &wgpu::Buffer,
+    acc: &wgpu::Buffer,
+) {
+    let p = gpu.uniform(&pyramid_params(dims, coarse_dims, false));
+    let g = groups(dims);
+    gpu.dispatch(enc, &gpu::PYRAMID, "collapse_level", &p, &[coarse, acc], g);
+}
+
+/// A linear image exposed by `gain`, clipped and sRGB-encoded.
+pub(crate) fn synthetic_exposure(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    dims: Dims,
+    gain: f32,
+    linear: &wgpu::Buffer,
+    exposed: &wgpu::Buffer,
+) {
+    let p = gpu.uniform(&ExposeParams {
+        width: dims.0,
+        height: dims.1,
+        _pad: [0; 2],
+        gain,
+        _pad2: [0.0; 3],
+    });
+    let g = groups(dims);
+    gpu.dispatch(
+        enc,
+        &gpu::EXPOSE,
+        "synthetic_exposure",
+        &p,
+        &[linear, exposed],
+        g,
+    );
+}
+
+/// CPU references, loop-for-loop like the shaders.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod reference {
+    use super::*;
+
+    const TAPS: [f32; 5] = [0.0625, 0.25, 0.375, 0.25, 0.0625];
+
+    /// Mirror without repeating the edge pixel (x = -1 reads x = 1).
+    pub fn reflect101(v: i32, n: i32) -> i32 {
+        if n == 1 {
+            return 0;
+        }
+        let mut m = v;
+        if m < 0 {
+            m = -m;
+        }
+        if m >= n {
+            m = 2 * n - 2 - m;
+        }
+        if m < 0 {
+            m = -m;
+        }
+        m.clamp(0, n - 1)
+    }
+
+    fn power(x: f32, e: f32) -> f32 {
+        if e == 0.0 {
+            1.0
+        } else if x <= 0.0 {
+            0.0
+        } else {
+            x.powf(e)
+        }
+    }
+
+    pub fn mertens_weight(dims: Dims, e: Exponents, img: &[[u32; 2]]) -> Vec<f32> {
+        let (w, h) = (dims.0 as i32, dims.1 as i32);
+        let rgb =
+            |x: i32, y: i32| unpack_rgb(img[(reflect101(y, h) * w + reflect101(x, w)) as usize]);
+        let grey = |c: [f32; 3]| 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+        let mut out = Vec::with_capacity((w * h) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                let c = rgb(x, y);
+                let lap = grey(rgb(x - 1, y))
+                    + grey(rgb(x + 1, y))
+                    + grey(rgb(x, y - 1))
+                    + grey(rgb(x, y + 1))
+                    - 4.0 * grey(c);
+                let mean = (c[0] + c[1] + c[2]) / 3.0;
+                let saturation = c.iter().map(|v| (v - mean).powi(2)).sum::<f32>().sqrt();
+                let exposedness: f32 = c
+                    .iter()
+                    .map(|v| (-(v - 0.5).powi(2) / 0.08).exp())
+                    .product();
+                out.push(
+                    power(lap.abs(), e.contrast)
+                        * power(saturation, e.saturation)
+                        * power(exposedness, e.exposedness)
+                        + 1e-12,
+                );
+            }
+        }
+        out
+    }
+
+    pub fn weight_sum_add(weight: &[f32], sum: &mut [f32]) {
+        for (s, w) in sum.iter_mut().zip(weight) {
+            *s += w;
+        }
+    }
+
+    pub fn weight_normalize(sum: &[f32], weight: &mut [f32]) {
+        for (w, s) in weight.iter_mut().zip(sum) {
+            *w /= s;
+        }
+    }
+
+    pub fn pyr_down_weight(fine_dims: Dims, fine: &[f32], coarse_dims: Dims) -> Vec<f32> {
+        let (ow, oh) = (fine_dims.0 as i32, fine_dims.1 as i32);
+        let mut out = Vec::with_capacity((coarse_dims.0 * coarse_dims.1) as usize);
+        for y in 0..coarse_dims.1 as i32 {
+            for x in 0..coarse_dims.0 as i32 {
+                let mut acc = 0.0;
+                for ky in -2..=2 {
+                    let sy = reflect101(2 * y + ky, oh);
+                    for kx in -2..=2 {
+                        let sx = reflect101(2 * x + kx, ow);
+                        acc += TAPS[(ky + 2) as usize]
+                            * TAPS[(kx + 2) as usize]
+                            * fine[(sy * ow + sx) as usize];
+                    }
+                }
+                out.push(acc);
+            }
+        }
+        out
+    }
+
+    pub fn pyr_down_image(fine_dims: Dims, fine: &[[u32; 2]], coarse_dims: Dims) -> Vec<[u32; 2]> {
+        let (ow, oh) = (fine_dims.0 as i32, fine_dims.1 as i32);
+        let mut out = Vec::with_capacity((coarse_dims.0 * coarse_dims.1) as usize);
+        for y in 0..coarse_dims.1 as i32 {
+            for x in 0..coarse_dims.0 as i32 {
+                let mut acc = [0.0f32; 3];
+                for ky in -2..=2 {
+                    let sy = reflect101(2 * y + ky, oh);
+                    for kx in -2..=2 {
+                        let sx = reflect101(2 * x + kx, ow);
+                        let k = TAPS[(ky + 2) as usize] * TAPS[(kx + 2) as usize];
+                        let c = unpack_rgb(fine[(sy * ow + sx) as usize]);
+                        (0..3).for_each(|i| acc[i] += k * c[i]);
+                    }
+                }
+                out.push(pack_rgb(acc));
+            }
+        }
+        out
+    }
+
+    /// The coarser level up-sampled to (x, y) of a `dims` level, on the zero-stuffed grid.
+    pub fn upsample(
+        dims: Dims,
+        coarse_width: u32,
+        coarse: &[[u32; 2]],
+        x: i32,
+        y: i32,
+    ) -> [f32; 3] {
+        let (w, h) = (dims.0 as i32, dims.1 as i32);
+        let mut acc = [0.0f32; 3];
+        for ky in -2..=2 {
+            let ty = reflect101(y + ky, h);
+            if ty & 1 != 0 {
+                continue;
+            }
+            for kx in -2..=2 {
+                let tx = reflect101(x + kx, w);
+                if tx & 1 != 0 {
+                    continue;
+                }
+                let k = 4.0 * TAPS[(ky + 2) as usize] * TAPS[(kx + 2) as usize];
+                let c =
+                    unpack_rgb(coarse[((ty / 2) as u32 * coarse_width + (tx / 2) as u32) as usize]);
+                (0..3).for_each(|i| acc[i] += k * c[i]);
+            }
+        }
+        acc
+    }
+
+    pub fn blend_level(
+        dims: Dims,
+        fine: &[[u32; 2]],
+        weight: &[f32],
+        coarse: Option<(Dims, &[[u32; 2]])>,
+        acc: &mut [[u32; 2]],
+    ) {
+        for y in 0..dims.1 as i32 {
+            for x in 0..dims.0 as i32 {
+                let i = (y as u32 * dims.0 + x as u32) as usize;
+                let mut lap = unpack_rgb(fine[i]);
+                if let Some((cd, c)) = coarse {
+                    let up = upsample(dims, cd.0, c, x, y);
+                    (0..3).for_each(|k| lap[k] -= up[k]);
+                }
+                let a = unpack_rgb(acc[i]);
+                acc[i] = pack_rgb([0, 1, 2].map(|k| a[k] + weight[i] * lap[k]));
+            }
+        }
+    }
+
+    pub fn collapse_level(
+        dims: Dims,
+        coarse_dims: Dims,
+        coarse: &[[u32; 2]],
+        acc: &mut [[u32; 2]],
+    ) {
+        for y in 0..dims.1 as i32 {
+            for x in 0..dims.0 as i32 {
+                let i = (y as u32 * dims.0 + x as u32) as usize;
+                let up = upsample(dims, coarse_dims.0, coarse, x, y);
+                let a = unpack_rgb(acc[i]);
+                acc[i] = pack_rgb([0, 1, 2].map(|k| a[k] + up[k]));
+            }
+        }
+    }
+
+    pub fn synthetic_exposure(gain: f32, linear: &[[u32; 2]]) -> Vec<[u32; 2]> {
+        linear
+            .iter()
+            .map(|&px| {
+                pack_rgb(
+                    unpack_rgb(px)
+                        .map(|v| crate::stages::tone::srgb_oetf((v * gain).clamp(0.0, 1.0))),
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::reference as r;
+    use super::*;
+    use crate::gpu::testing::gpu;
+    use crate::stages::testing::{kodak, max_abs_diff, Rng};
+    use crate::stages::tone::srgb_oetf;
+
+    pub(crate) const MERTENS: Exponents = Exponents {
+        contrast: 1.0,
+        saturation: 1.0,
+        exposedness: 1.0,
+    };
+
+    /// Random display values in [0, 1], some exactly 0 and 1 (clipped pixels of a real bracket).
+    pub(crate) fn random_image(rng: &mut Rng, dims: Dims) -> Vec<[u32; 2]> {
+        (0..dims.0 * dims.1)
+            .map(|_| pack_rgb([0; 3].map(|_| (rng.unit() * 1.2 - 0.1).clamp(0.0, 1.0))))
+            .collect()
+    }
+
+    /// A real photo as a bracket member: linear light × 2^ev, clipped, sRGB-encoded (what a camera
+    /// shooting that exposure writes to a JPEG), cropped to `dims` from the top-left.
+    pub(crate) fn kodak_exposure(name: &str, ev: f32, dims: Dims) -> Vec<[u32; 2]> {
+        let (w, _, px) = kodak(name);
+        let mut out = Vec::new();
+        for y in 0..dims.1 {
+            for x in 0..dims.0 {
+                let c = px[(y * w + x) as usize];
+                out.push(pack_rgb(
+                    c.map(|v| srgb_oetf((v * ev.exp2()).clamp(0.0, 1.0))),
+                ));
+            }
+        }
+        out
+    }
+
+    pub(crate) fn floats(img: &[[u32; 2]]) -> Vec<f32> {
+        img.iter().flat_map(|&p| unpack_rgb(p)).collect()
+    }
+
+    fn read_image(buf: &wgpu::Buffer, n: usize) -> Vec<[u32; 2]> {
+        let bytes = gpu().read("test", buf, n as u64 * 8).unwrap();
+        bytemuck::cast_slice(&bytes).to_vec()
+    }
+
+    fn read_f32(buf: &wgpu::Buffer, n: usize) -> Vec<f32> {
+        bytemuck::cast_slice(&gpu().read("test", buf, n as u64 * 4).unwrap()).to_vec()
+    }
+
+    fn assert_relative(gpu: &[f32], cpu: &[f32], what: &str) {
+        assert_eq!(gpu.len(), cpu.len());
+        for (i, (a, b)) in gpu.iter().zip(cpu).enumerate() {
+            assert!(
+                a.is_finite(),
+                "{what}: pixel {i} not written or not finite: {a}"
+            );
+            // pow/exp/sqrt on the GPU may differ from Rust's in the last bits.
+            assert!(
+                (a - b).abs() <= 1e-3 * a.abs().max(b.abs()) + 1e-6,
+                "{what}: pixel {i}: GPU {a} vs CPU {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn levels_halve_rounding_up_down_to_one_pixel_like_opencv() {
+        assert_eq!(
+            levels(37, 23),
+            vec![(37, 23), (19, 12), (10, 6), (5, 3), (3, 2)]
+        );
+        let kodak = levels(768, 512);
+        assert_eq!(kodak.len(), 10);
+        assert_eq!(*kodak.last().unwrap(), (2, 1));
+        assert_eq!(levels(1, 1), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn mertens_weight_gpu_matches_reference_random_and_real() {
+        let gpu = gpu();
+        let mut rng = Rng::new(41);
+        let cases = [
+            ((37, 23), random_image(&mut rng, (37, 23))),
+            ((2, 1), random_image(&mut rng, (2, 1))),
+            ((256, 160), kodak_exposure("kodim07", 1.0, (256, 160))),
+        ];
+        let exps = [
+            MERTENS,
+            Exponents {
+                contrast: 1.0,
+                saturation: 0.0,
+                exposedness: 2.5,
+            },
+        ];
+        for (dims, img) in &cases {
+            for e in exps {
+                let input = gpu.storage_init("img", bytemuck::cast_slice(img));
+                let weight = gpu.storage("weight", img.len() as u64 * 4);
+                gpu.run("test", |enc| {
+                    mertens_weight(gpu, enc, *dims, e, &input, &weight)
+                })
+                .unwrap();
+                let got = read_f32(&weight, img.len());
+                assert_relative(
+                    &got,
+                    &r::mertens_weight(*dims, e, img),
+                    &format!("{dims:?} {e:?}"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn weight_map_kernels_gpu_match_reference() {
+        let gpu = gpu();
+        let mut rng = Rng::new(42);
+        for (fine, coarse) in [((37, 23), (19, 12)), ((2, 1), (1, 1)), ((64, 48), (32, 24))] {
+            let n = (fine.0 * fine.1) as usize;
+            let w: Vec<f32> = (0..n).map(|_| rng.unit() + 1e-12).collect();
+            let s: Vec<f32> = (0..n).map(|_| rng.unit() + 0.5).collect();
+            let (wb, sb) = (
+                gpu.storage_init("w", bytemuck::cast_slice(&w)),
+                gpu.storage_init("s", bytemuck::cast_slice(&s)),
+            );
+            gpu.run("test", |enc| weight_sum_add(gpu, enc, fine, &wb, &sb))
+                .unwrap();
+            let mut want = s.clone();
+            r::weight_sum_add(&w, &mut want);
+            assert_relative(&read_f32(&sb, n), &want, "sum");
+            gpu.run("test", |enc| weight_normalize(gpu, enc, fine, &sb, &wb))
+                .unwrap();
+            let mut want_w = w.clone();
+            r::weight_normalize(&want, &mut want_w);
+            assert_relative(&read_f32(&wb, n), &want_w, "normalize");
+            let down = gpu.storage("down", (coarse.0 * coarse.1) as u64 * 4);
+            gpu.run("test", |enc| {
+                pyr_down_weight(gpu, enc, fine, &wb, coarse, &down)
+            })
+            .unwrap();
+            let got = read_f32(&down, (coarse.0 * coarse.1) as usize);
+            assert_relative(&got, &r::pyr_down_weight(fine, &want_w, coarse), "pyr_down");
+        }
+    }
+
+    #[test]
+    fn image_pyramid_kernels_gpu_match_reference_random_and_real() {
+        let gpu = gpu();
+        let mut rng = Rng::new(43);
+        let cases = [
+            ((37, 23), random_image(&mut rng, (37, 23))),
+            ((3, 2), random_image(&mut rng, (3, 2))),
+            ((200, 131), kodak_exposure("kodim23", -1.0, (200, 131))),
+        ];
+        // f16 storage: one step is 2^-11 relative, about 0.001 near 1 (0.002 for sums up to 2).
+        let tol = 2e-3;
+        for (fine_dims, fine) in &cases {
+            let fine_dims: &Dims = fine_dims;
+            let coarse_dims = (fine_dims.0.div_ceil(2), fine_dims.1.div_ceil(2));
+            let nf = fine.len();
+            let nc = (coarse_dims.0 * coarse_dims.1) as usize;
+            let fine_buf = gpu.storage_init("fine", bytemuck::cast_slice(fine));
+            let coarse_buf = gpu.storage("coarse", nc as u64 * 8);
+            gpu.run("test", |enc| {
+                pyr_down_image(gpu, enc, *fine_dims, &fine_buf, coarse_dims, &coarse_buf)
+            })
+            .unwrap();
+            let coarse = read_image(&coarse_buf, nc);
+            let want = r::pyr_down_image(*fine_dims, fine, coarse_dims);
+            let d = max_abs_diff(&floats(&coarse), &floats(&want));
+            assert!(d <= tol, "{fine_dims:?} pyr_down_image: {d}");
+
+            let weight: Vec<f32> = (0..nf).map(|_| rng.unit()).collect();
+            let acc0 = random_image(&mut rng, *fine_dims);
+            let wb = gpu.storage_init("weight", bytemuck::cast_slice(&weight));
+            for top in [false, true] {
+                let acc = gpu.storage_init("acc", bytemuck::cast_slice(&acc0));
+                let c = (!top).then_some((coarse_dims, &coarse_buf));
+                gpu.run("test", |enc| {
+                    blend_level(gpu, enc, *fine_dims, &fine_buf, &wb, c, &acc)
+                })
+                .unwrap();
+                let mut want = acc0.clone();
+                let c = (!top).then_some((coarse_dims, coarse.as_slice()));
+                r::blend_level(*fine_dims, fine, &weight, c, &mut want);
+                let d = max_abs_diff(&floats(&read_image(&acc, nf)), &floats(&want));
+                assert!(d <= tol, "{fine_dims:?} blend_level top={top}: {d}");
+            }
+
+            let acc = gpu.storage_init("acc", bytemuck::cast_slice(&acc0));
+            gpu.run("test", |enc| {
+                collapse_level(gpu, enc, *fine_dims, coarse_dims, &coarse_buf, &acc)
+            })
+            .unwrap();
+            let mut want = acc0.clone();
+            r::collapse_level(*fine_dims, coarse_dims, &coarse, &mut want);
+            let d = max_abs_diff(&floats(&read_image(&acc, nf)), &floats(&want));
+            assert!(d <= tol, "{fine_dims:?} collapse_level: {d}");
+        }
+    }
+
+    #[test]
+    fn synthetic_exposure_gpu_matches_reference_random_and_real() {
+        let gpu = gpu();
+        let mut rng = Rng::new(44);
+        let random: Vec<[u32; 2]> = (0..37 * 23)
+            .map(|_| pack_rgb([0; 3].map(|_| rng.unit() * 3.0 - 0.1)))
+            .collect();
+        let (w, h, px) = kodak("kodim03");
+        let real: Vec<[u32; 2]> = px.iter().map(|&c| pack_rgb(c)).collect();
+        for (dims, img) in [((37, 23), &random), ((w, h), &real)] {
+            for gain in [0.25f32, 1.0, 6.0] {
+                let lin = gpu.storage_init("linear", bytemuck::cast_slice(img));
+                let out = gpu.storage("exposed", img.len() as u64 * 8);
+                gpu.run("test", |enc| {
+                    synthetic_exposure(gpu, enc, dims, gain, &lin, &out)
+                })
+                .unwrap();
+                let got = floats(&read_image(&out, img.len()));
+                let d = max_abs_diff(&got, &floats(&r::synthetic_exposure(gain, img)));
+                assert!(d <= 1e-3, "gain {gain}: {d}");
+            }
+        }
+    }
+
+    /// The Laplacian pyramid is invertible: blending one image with weight 1 and collapsing gives
+    /// the image back (only f16 rounding differs), at odd sizes and borders too.
+    #[test]
+    fn laplacian_pyramid_collapses_back_to_the_image_reference() {
+        let mut rng = Rng::new(45);
+        for dims in [(37, 23), (5, 3), (64, 64)] {
+            let img = random_image(&mut rng, dims);
+            let lv = levels(dims.0, dims.1);
+            let mut g = vec![img.clone()];
+            for l in 1..lv.len() {
+                g.push(r::pyr_down_image(lv[l - 1], &g[l - 1], lv[l]));
+            }
+            let mut fused: Vec<Vec<[u32; 2]>> = lv
+                .iter()
+                .map(|d| vec![[0; 2]; (d.0 * d.1) as usize])
+                .collect();
+            for l in 0..lv.len() {
+                let ones = vec![1.0f32; (lv[l].0 * lv[l].1) as usize];
+                let c = (l + 1 < lv.len()).then(|| (lv[l + 1], g[l + 1].as_slice()));
+                r::blend_level(lv[l], &g[l], &ones, c, &mut fused[l]);
+            }
+            for l in (0..lv.len() - 1).rev() {
+                let (a, b) = fused.split_at_mut(l + 1);
+                r::collapse_level(lv[l], lv[l + 1], &b[0], &mut a[l]);
+            }
+            let d = max_abs_diff(&floats(&fused[0]), &floats(&img));
+            assert!(d < 4e-3, "{dims:?}: collapse differs by {d}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+// Image pyramids for exposure fusion (Mertens, Kautz & Van Reeth 2007), built like Burt & Adelson's
+// Laplacian pyramid: a 5-tap binomial kernel [1 4 6 4 1]/16, levels of ceil(w/2) × ceil(h/2) (no
+// power-of-two assumption), borders mirrored without repeating the edge pixel (x = -1 reads x = 1).
+//
+// Up-sampling is written on the zero-stuffed finer grid and mirrored there, so the taps that land on
+// source pixels always sum to 1 (also at odd sizes and borders). The Laplacian level is
+// `fine - up(coarser)` with this same up-sampling, which makes the collapse exact whatever the
+// border rule.
+//
+// Images are RGBA f16 (pack2x16float), 8 bytes per pixel; arithmetic is f32.
+
+struct Params {
+    width: u32,        // the level this dispatch writes
+    height: u32,
+    other_width: u32,  // the level it reads besides: finer for pyr_down, coarser for blend/collapse
+    other_height: u32,
+    top: u32,          // blend_level: 1 at the coarsest level, which has no coarser level to subtract
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+// pyr_down_image: the finer level; blend_level and collapse_level: the coarser level.
+@group(0) @binding(1) var<storage, read> src: array<vec2<u32>>;
+// The level written: pyr_down_image: the coarser level; blend/collapse: the fused pyramid's level.
+@group(0) @binding(2) var<storage, read_write> dst: array<vec2<u32>>;
+// blend_level: this level of the input's Gaussian pyramid.
+@group(0) @binding(3) var<storage, read> fine: array<vec2<u32>>;
+// blend_level: this level of the input's normalized weight pyramid.
+@group(0) @binding(4) var<storage, read> weight: array<f32>;
+
+const TAPS = array<f32, 5>(0.0625, 0.25, 0.375, 0.25, 0.0625);
+
+fn reflect101(v: i32, n: i32) -> i32 {
+    if (n == 1) {
+        return 0;
+    }
+    var m = v;
+    if (m < 0) { m = -m; }
+    if (m >= n) { m = 2 * n - 2 - m; }
+    if (m < 0) { m = -m; }
+    return clamp(m, 0, n - 1);
+}
+
+fn unpack(px: vec2<u32>) -> vec3<f32> {
+    return vec3<f32>(unpack2x16float(px.x), unpack2x16float(px.y).x);
+}
+
+fn pack(rgb: vec3<f32>) -> vec2<u32> {
+    return vec2<u32>(pack2x16float(rgb.rg), pack2x16float(vec2<f32>(rgb.b, 1.0)));
+}
+
+// The coarser level `src` (other_width × other_height) up-sampled to (x, y) of this level.
+fn upsample(x: i32, y: i32) -> vec3<f32> {
+    let w = i32(p.width);
+    let h = i32(p.height);
+    var acc = vec3<f32>(0.0);
+    for (var ky = -2; ky <= 2; ky++) {
+        let ty = reflect101(y + ky, h);
+        if ((ty & 1) != 0) { continue; }
+        for (var kx = -2; kx <= 2; kx++) {
+            let tx = reflect101(x + kx, w);
+            if ((tx & 1) != 0) { continue; }
+            // ×4: only one pixel in four of the zero-stuffed grid carries a value.
+            let k = 4.0 * TAPS[ky + 2] * TAPS[kx + 2];
+            acc += k * unpack(src[u32(ty / 2) * p.other_width + u32(tx / 2)]);
+        }
+    }
+    return acc;
+}
+
+@compute @workgroup_size(16, 16)
+fn pyr_down_image(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= p.width || id.y >= p.height) {
+        return;
+    }
+    let ow = i32(p.other_width);
+    let oh = i32(p.other_height);
+    var acc = vec3<f32>(0.0);
+    for (var ky = -2; ky <= 2; ky++) {
+        let sy = reflect101(2 * i32(id.y) + ky, oh);
+        for (var kx = -2; kx <= 2; kx++) {
+            let sx = reflect101(2 * i32(id.x) + kx, ow);
+            acc += TAPS[ky + 2] * TAPS[kx + 2] * unpack(src[u32(sy) * p.other_width + u32(sx)]);
+        }
+    }
+    dst[id.y * p.width + id.x] = pack(acc);
+}
+
+// Adds one input's contribution to a level of the fused pyramid: weight × Laplacian.
+@compute @workgroup_size(16, 16)
+fn blend_level(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= p.width || id.y >= p.height) {
+        return;
+    }
+    let i = id.y * p.width + id.x;
+    var lap = unpack(fine[i]);
+    if (p.top == 0u) {
+        lap -= upsample(i32(id.x), i32(id.y));
+    }
+    dst[i] = pack(unpack(dst[i]) + weight[i] * lap);
+}
+
+// Collapses one level: adds the up-sampled coarser (already collapsed) level.
+@compute @workgroup_size(16, 16)
+fn collapse_level(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= p.width || id.y >= p.height) {
+        return;
+    }
+    let i = id.y * p.width + id.x;
+    dst[i] = pack(unpack(dst[i]) + upsample(i32(id.x), i32(id.y)));
+}
