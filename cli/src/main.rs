@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use burstpipe::{Backend, Cfa, Demosaic, Engine, EngineOptions, Frame, Options};
+use burstpipe::{
+    Backend, Cfa, Demosaic, Engine, EngineOptions, Frame, FuseOptions, Image, Options,
+};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -59,6 +61,73 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Fuse a bracket of aligned exposures (JPEG, PNG or TIFF files, or a folder of them) into one
+    /// photo with detail in shadows and highlights (Mertens exposure fusion).
+    Fuse {
+        /// The exposures, or folders holding them (files taken in name order).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output file: .jpg, .png or .tif.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Exponent of the contrast weight (0 switches it off).
+        #[arg(long, default_value_t = 1.0)]
+        contrast: f32,
+        /// Exponent of the saturation weight (0 switches it off).
+        #[arg(long, default_value_t = 1.0)]
+        saturation: f32,
+        /// Exponent of the well-exposedness weight (0 switches it off).
+        #[arg(long, default_value_t = 1.0)]
+        exposedness: f32,
+        /// Bits per channel for PNG (8 or 16; default: the deepest input's).
+        #[arg(long)]
+        bits: Option<u8>,
+    },
+}
+
+/// Raw extensions: raw brackets need developing first, which `fuse` does not do yet.
+const RAW_EXTENSIONS: &[&str] = &[
+    "dng", "cr2", "cr3", "crw", "nef", "nrw", "arw", "srf", "sr2", "raf", "rw2", "orf", "pef",
+    "srw", "3fr", "iiq", "erf", "kdc", "mrw", "x3f",
+];
+
+/// The exposures named on the command line: files as given, folders expanded to their files in
+/// name order (hidden files skipped).
+fn exposure_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut list: Vec<PathBuf> = std::fs::read_dir(input)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .filter(|p| {
+                    !p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
+                .collect();
+            list.sort();
+            if list.is_empty() {
+                bail!("{}: the folder holds no files", input.display());
+            }
+            files.extend(list);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    for f in &files {
+        let ext = f
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if RAW_EXTENSIONS.contains(&ext.as_str()) {
+            bail!(
+                "{}: raw brackets are not supported by `fuse` yet: develop each exposure first (`burstpipe develop`)",
+                f.display()
+            );
+        }
+    }
+    Ok(files)
 }
 
 fn parse_backend(s: &str) -> Result<Backend, String> {
@@ -180,6 +249,61 @@ fn run(cli: Cli) -> Result<()> {
             let (frame, bits) = Frame::open_mosaic_image(input, *cfa)?;
             let image = engine(&cli)?.demosaic(&frame, *method, bits)?;
             image.save(output)?;
+        }
+        Command::Fuse {
+            inputs,
+            output,
+            contrast,
+            saturation,
+            exposedness,
+            bits,
+        } => {
+            let files = exposure_files(inputs)?;
+            for f in &files {
+                check_output(f, output)?;
+            }
+            match files.len() {
+                0 => bail!("no exposures given"),
+                1 => bail!(
+                    "{}: exposure fusion needs at least two exposures, got only this one",
+                    files[0].display()
+                ),
+                _ => {}
+            }
+            let images = files
+                .iter()
+                .map(Image::open)
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            for (f, img) in files.iter().zip(&images) {
+                if (img.width, img.height) != (images[0].width, images[0].height) {
+                    bail!(
+                        "{}: {}×{}, but {} is {}×{}: a bracket's exposures must have the same size",
+                        f.display(),
+                        img.width,
+                        img.height,
+                        files[0].display(),
+                        images[0].width,
+                        images[0].height
+                    );
+                }
+            }
+            let engine = engine(&cli)?;
+            let options = FuseOptions {
+                contrast: *contrast,
+                saturation: *saturation,
+                exposedness: *exposedness,
+                bits: *bits,
+            };
+            let image = engine.fuse(&images, &options)?;
+            image.save(output)?;
+            eprintln!(
+                "{} exposures → {} ({}×{}, {})",
+                files.len(),
+                output.display(),
+                image.width,
+                image.height,
+                engine.adapter().name
+            );
         }
     }
     Ok(())

@@ -12,6 +12,7 @@
 
 mod error;
 mod gpu;
+mod input;
 mod output;
 mod raw;
 mod schedule;
@@ -76,6 +77,11 @@ pub struct Image {
 }
 
 impl Image {
+    /// Read a finished photo (JPEG, PNG or TIFF): 8-bit files stay 8-bit, deeper ones become 16-bit.
+    pub fn open(path: impl AsRef<Path>) -> Result<Image> {
+        input::open(path.as_ref())
+    }
+
     /// Save as PNG, JPEG or TIFF by the extension of `path` (written to a temporary file, then
     /// renamed: an existing file is replaced only by a complete new one).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
@@ -143,6 +149,48 @@ impl Engine {
             data: r.data,
             exif: frame.exif.clone(),
         })
+    }
+}
+
+/// How to fuse a bracket of exposures (Mertens, Kautz & Van Reeth 2007). Each pixel's weight in
+/// each exposure is contrast^c × saturation^s × well-exposedness^e; an exponent of 0 switches that
+/// measure off. The defaults (all 1) are the paper's; OpenCV's MergeMertens defaults to 1, 1, 0 and
+/// enfuse's to 0, 0.2, 1.
+#[derive(Debug, Clone)]
+pub struct FuseOptions {
+    /// Exponent of the contrast measure (absolute Laplacian of the grey image).
+    pub contrast: f32,
+    /// Exponent of the saturation measure (spread of R, G, B).
+    pub saturation: f32,
+    /// Exponent of the well-exposedness measure (Gaussian around 0.5, σ = 0.2).
+    pub exposedness: f32,
+    /// Output bits per channel, 8 or 16; `None`: the deepest input's.
+    pub bits: Option<u8>,
+}
+
+impl Default for FuseOptions {
+    fn default() -> Self {
+        FuseOptions {
+            contrast: 1.0,
+            saturation: 1.0,
+            exposedness: 1.0,
+            bits: None,
+        }
+    }
+}
+
+impl Engine {
+    /// Fuse a bracket of aligned exposures of one scene (finished photos, any mix of 8 and 16
+    /// bits, all the same size) into one photo with detail in shadows and highlights.
+    pub fn fuse(&self, exposures: &[Image], options: &FuseOptions) -> Result<Image> {
+        let deepest = exposures.iter().map(|i| i.bits).max().unwrap_or(8);
+        let bits = check_bits(options.bits.unwrap_or(deepest))?;
+        let e = stages::fusion::Exponents {
+            contrast: options.contrast,
+            saturation: options.saturation,
+            exposedness: options.exposedness,
+        };
+        schedule::fuse::fuse_images(&self.gpu, exposures, e, bits)
     }
 }
 

@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::stages::fusion::{self, Dims, Exponents};
-use crate::stages::RGBA16F_BYTES;
+use crate::stages::{tone, RGBA16F_BYTES};
 
 /// Largest level-0 buffer: the whole image is one binding (pyramids are not banded yet).
 fn check_fits(gpu: &Gpu, dims: Dims) -> Result<()> {
@@ -124,6 +124,108 @@ pub(crate) fn reference(dims: Dims, inputs: &[Vec<[u32; 2]>], e: Exponents) -> V
         r::collapse_level(levels[l], levels[l + 1], &coarse[0], &mut fine[l]);
     }
     fused.swap_remove(0)
+}
+
+/// Check a bracket before any GPU work: at least two exposures, one size, 8 or 16 bits, sane
+/// exponents. Messages number the exposures from 1, in the order given.
+pub(crate) fn check_bracket(images: &[crate::Image], e: Exponents) -> Result<()> {
+    let bad = |m: String| Err(Error::InvalidInput(m));
+    match images.len() {
+        0 => return bad("exposure fusion needs at least two exposures, got none".into()),
+        1 => return bad("exposure fusion needs at least two exposures, got one".into()),
+        _ => {}
+    }
+    for (name, v) in [
+        ("contrast", e.contrast),
+        ("saturation", e.saturation),
+        ("exposedness", e.exposedness),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return bad(format!("the {name} exponent must be a number ≥ 0, got {v}"));
+        }
+    }
+    let first = &images[0];
+    for (i, img) in images.iter().enumerate() {
+        if img.bits != 8 && img.bits != 16 {
+            return bad(format!(
+                "exposure {}: {} bits per channel: use 8 or 16",
+                i + 1,
+                img.bits
+            ));
+        }
+        if (img.width, img.height) != (first.width, first.height) {
+            return bad(format!(
+                "exposure {} is {}×{} but exposure 1 is {}×{}: a bracket's exposures must have the same size",
+                i + 1,
+                img.width,
+                img.height,
+                first.width,
+                first.height
+            ));
+        }
+        if img.data.len() != img.width as usize * img.height as usize * 3 {
+            return bad(format!(
+                "exposure {}: {} values for {}×{} RGB pixels",
+                i + 1,
+                img.data.len(),
+                img.width,
+                img.height
+            ));
+        }
+        if img.width == 0 || img.height == 0 {
+            return bad(format!("exposure {} is empty", i + 1));
+        }
+    }
+    Ok(())
+}
+
+/// An 8/16-bit RGB image as RGBA f16 words with values in [0, 1] (each by its own bit depth, so
+/// brackets of mixed depths fuse as they should).
+fn to_rgba16f(img: &crate::Image) -> Vec<[u32; 2]> {
+    use rayon::prelude::*;
+    let scale = 1.0 / ((1u32 << img.bits) - 1) as f32;
+    let h = |v: u16| half::f16::from_f32(v as f32 * scale).to_bits() as u32;
+    img.data
+        .par_chunks(3)
+        .map(|c| [h(c[0]) | (h(c[1]) << 16), h(c[2]) | (0x3c00 << 16)])
+        .collect()
+}
+
+/// Fuse a bracket of finished photos into one, `bits` per channel.
+pub(crate) fn fuse_images(
+    gpu: &Gpu,
+    images: &[crate::Image],
+    e: Exponents,
+    bits: u32,
+) -> Result<crate::Image> {
+    check_bracket(images, e)?;
+    let dims = (images[0].width, images[0].height);
+    check_fits(gpu, dims)?;
+    let inputs: Vec<wgpu::Buffer> = images
+        .iter()
+        .map(|img| gpu.storage_init("exposure", bytemuck::cast_slice(&to_rgba16f(img))))
+        .collect();
+    let refs: Vec<&wgpu::Buffer> = inputs.iter().collect();
+    let fused = fuse(gpu, dims, &refs, e)?;
+    drop(inputs);
+    let data = quantize(gpu, dims, &fused, bits)?;
+    Ok(crate::Image {
+        width: dims.0,
+        height: dims.1,
+        bits: bits as u8,
+        data,
+        exif: images[0].exif.clone(),
+    })
+}
+
+/// Clamp and quantize a display-referred RGBA f16 image to `bits`, and download it.
+pub(crate) fn quantize(gpu: &Gpu, dims: Dims, img: &wgpu::Buffer, bits: u32) -> Result<Vec<u16>> {
+    let tp = tone::Params::plain(dims.0, dims.1, bits);
+    let bytes = dims.0 as u64 * dims.1 as u64 * tp.words_per_pixel() as u64 * 4;
+    let out = gpu.storage("output", bytes);
+    gpu.run("quantize", |enc| tone::record(gpu, enc, &tp, img, &out))?;
+    let words = gpu.read("download", &out, bytes)?;
+    Ok(tone::unpack_output(&tp, bytemuck::cast_slice(&words)))
 }
 
 #[cfg(test)]

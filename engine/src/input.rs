@@ -1,0 +1,61 @@
+//! Reading finished photos (JPEG, PNG, TIFF) as [`Image`]s, e.g. the members of an exposure bracket.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::{Exif, Image};
+
+/// Largest image we accept from a file: 2^28 pixels (a 16 384 × 16 384 photo), a guard against
+/// headers that claim absurd sizes.
+const MAX_PIXELS: u64 = 1 << 28;
+
+/// Decode `path`; 8-bit files stay 8-bit, 16-bit and float files become 16-bit; grey images become
+/// RGB and alpha is dropped.
+pub(crate) fn open(path: &Path) -> Result<Image> {
+    let reader = image::ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| Error::decode(path, e.to_string()))?;
+    if w as u64 * h as u64 > MAX_PIXELS {
+        return Err(Error::limits(
+            path,
+            format!("{w}×{h} pixels is more than the {MAX_PIXELS} we accept"),
+        ));
+    }
+    let img = image::ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?
+        .decode()
+        .map_err(|e| Error::decode(path, e.to_string()))?;
+    let (width, height) = (img.width(), img.height());
+    let eight_bit = matches!(
+        img.color(),
+        image::ColorType::L8
+            | image::ColorType::La8
+            | image::ColorType::Rgb8
+            | image::ColorType::Rgba8
+    );
+    let (bits, data) = if eight_bit {
+        (
+            8,
+            img.to_rgb8()
+                .into_raw()
+                .into_iter()
+                .map(u16::from)
+                .collect(),
+        )
+    } else {
+        (16, img.to_rgb16().into_raw())
+    };
+    Ok(Image {
+        width,
+        height,
+        bits,
+        data,
+        exif: Exif::default(),
+    })
+}
