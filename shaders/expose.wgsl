@@ -15,7 +15,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> linear: array<vec2<u32>>;
-@group(0) @binding(2) var<storage, read_write> exposed: array<vec2<u32>>;
+@group(0) @binding(2) var<storage, read_write> exposed: array<vec2<u32>>; // RGBA 16-bit unorm, as fusion inputs
 
 fn srgb_oetf(x: f32) -> f32 {
     if (x <= 0.0031308) {
@@ -34,5 +34,5 @@ fn synthetic_exposure(@builtin(global_invocation_id) id: vec3<u32>) {
     let rgb = clamp(vec3<f32>(unpack2x16float(px.x), unpack2x16float(px.y).x) * p.gain,
         vec3<f32>(0.0), vec3<f32>(1.0));
     let e = vec3<f32>(srgb_oetf(rgb.r), srgb_oetf(rgb.g), srgb_oetf(rgb.b));
-    exposed[i] = vec2<u32>(pack2x16float(e.rg), pack2x16float(vec2<f32>(e.b, 1.0)));
+    exposed[i] = vec2<u32>(pack2x16unorm(e.rg), pack2x16unorm(vec2<f32>(e.b, 1.0)));
 }

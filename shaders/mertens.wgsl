@@ -18,7 +18,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> img: array<vec2<u32>>;
+@group(0) @binding(1) var<storage, read> img: array<vec2<u32>>; // RGBA 16-bit unorm
 @group(0) @binding(2) var<storage, read_write> weight: array<f32>;
 
 fn reflect101(v: i32, n: i32) -> i32 {
@@ -33,7 +33,7 @@ fn reflect101(v: i32, n: i32) -> i32 {
 
 fn rgb_at(x: i32, y: i32) -> vec3<f32> {
     let px = img[u32(reflect101(y, i32(p.height))) * p.width + u32(reflect101(x, i32(p.width)))];
-    return vec3<f32>(unpack2x16float(px.x), unpack2x16float(px.y).x);
+    return vec3<f32>(unpack2x16unorm(px.x), unpack2x16unorm(px.y).x);
 }
 
 fn grey_at(x: i32, y: i32) -> f32 {

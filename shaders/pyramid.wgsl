@@ -2,12 +2,15 @@
 // Laplacian pyramid: a 5-tap binomial kernel [1 4 6 4 1]/16, levels of ceil(w/2) × ceil(h/2) (no
 // power-of-two assumption), borders mirrored without repeating the edge pixel (x = -1 reads x = 1).
 //
-// Up-sampling is written on the zero-stuffed finer grid and mirrored there, so the taps that land on
-// source pixels always sum to 1 (also at odd sizes and borders). The Laplacian level is
+// Up-sampling is written on the zero-stuffed grid of twice the coarser level's size, mirrored there
+// and cropped to the finer level (which is one pixel smaller where the finer size is odd), so the
+// taps that land on source pixels always sum to 1, and the results are those of OpenCV's pyrUp. The Laplacian level is
 // `fine - up(coarser)` with this same up-sampling, which makes the collapse exact whatever the
 // border rule.
 //
-// Images are RGBA f16 (pack2x16float), 8 bytes per pixel; arithmetic is f32.
+// Gaussian levels (the inputs and their reductions, values in [0, 1]) are RGBA 16-bit unorm
+// (pack2x16unorm): exact for 8- and 16-bit photos, and finer than f16 above 1/32. Laplacian and
+// fused levels are signed: RGBA f16 (pack2x16float). 8 bytes per pixel either way; arithmetic is f32.
 
 struct Params {
     width: u32,        // the level this dispatch writes
@@ -51,10 +54,26 @@ fn pack(rgb: vec3<f32>) -> vec2<u32> {
     return vec2<u32>(pack2x16float(rgb.rg), pack2x16float(vec2<f32>(rgb.b, 1.0)));
 }
 
+fn unpack_unorm(px: vec2<u32>) -> vec3<f32> {
+    return vec3<f32>(unpack2x16unorm(px.x), unpack2x16unorm(px.y).x);
+}
+
+fn pack_unorm(rgb: vec3<f32>) -> vec2<u32> {
+    return vec2<u32>(pack2x16unorm(rgb.rg), pack2x16unorm(vec2<f32>(rgb.b, 1.0)));
+}
+
+// The coarser level's pixel: a Gaussian level (unorm) when blending, a fused level (f16) when collapsing.
+fn coarse_at(i: u32, gaussian: bool) -> vec3<f32> {
+    if (gaussian) {
+        return unpack_unorm(src[i]);
+    }
+    return unpack(src[i]);
+}
+
 // The coarser level `src` (other_width × other_height) up-sampled to (x, y) of this level.
-fn upsample(x: i32, y: i32) -> vec3<f32> {
-    let w = i32(p.width);
-    let h = i32(p.height);
+fn upsample(x: i32, y: i32, gaussian: bool) -> vec3<f32> {
+    let w = 2 * i32(p.other_width);
+    let h = 2 * i32(p.other_height);
     var acc = vec3<f32>(0.0);
     for (var ky = -2; ky <= 2; ky++) {
         let ty = reflect101(y + ky, h);
@@ -64,7 +83,7 @@ fn upsample(x: i32, y: i32) -> vec3<f32> {
             if ((tx & 1) != 0) { continue; }
             // ×4: only one pixel in four of the zero-stuffed grid carries a value.
             let k = 4.0 * TAPS[ky + 2] * TAPS[kx + 2];
-            acc += k * unpack(src[u32(ty / 2) * p.other_width + u32(tx / 2)]);
+            acc += k * coarse_at(u32(ty / 2) * p.other_width + u32(tx / 2), gaussian);
         }
     }
     return acc;
@@ -82,10 +101,10 @@ fn pyr_down_image(@builtin(global_invocation_id) id: vec3<u32>) {
         let sy = reflect101(2 * i32(id.y) + ky, oh);
         for (var kx = -2; kx <= 2; kx++) {
             let sx = reflect101(2 * i32(id.x) + kx, ow);
-            acc += TAPS[ky + 2] * TAPS[kx + 2] * unpack(src[u32(sy) * p.other_width + u32(sx)]);
+            acc += TAPS[ky + 2] * TAPS[kx + 2] * unpack_unorm(src[u32(sy) * p.other_width + u32(sx)]);
         }
     }
-    dst[id.y * p.width + id.x] = pack(acc);
+    dst[id.y * p.width + id.x] = pack_unorm(acc);
 }
 
 // Adds one input's contribution to a level of the fused pyramid: weight × Laplacian.
@@ -95,9 +114,9 @@ fn blend_level(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     let i = id.y * p.width + id.x;
-    var lap = unpack(fine[i]);
+    var lap = unpack_unorm(fine[i]);
     if (p.top == 0u) {
-        lap -= upsample(i32(id.x), i32(id.y));
+        lap -= upsample(i32(id.x), i32(id.y), true);
     }
     dst[i] = pack(unpack(dst[i]) + weight[i] * lap);
 }
@@ -109,5 +128,5 @@ fn collapse_level(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     let i = id.y * p.width + id.x;
-    dst[i] = pack(unpack(dst[i]) + upsample(i32(id.x), i32(id.y)));
+    dst[i] = pack(unpack(dst[i]) + upsample(i32(id.x), i32(id.y), false));
 }

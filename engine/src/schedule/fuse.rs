@@ -23,7 +23,7 @@ fn check_fits(gpu: &Gpu, dims: Dims) -> Result<()> {
     Ok(())
 }
 
-/// Fuse `inputs` (RGBA f16 images of `dims`, display-referred values in [0, 1]); returns the fused
+/// Fuse `inputs` (RGBA unorm16 images of `dims`, display-referred); returns the fused
 /// image in a new RGBA f16 buffer (values may leave [0, 1] slightly: clamp when quantizing).
 pub(crate) fn fuse(
     gpu: &Gpu,
@@ -179,15 +179,17 @@ pub(crate) fn check_bracket(images: &[crate::Image], e: Exponents) -> Result<()>
     Ok(())
 }
 
-/// An 8/16-bit RGB image as RGBA f16 words with values in [0, 1] (each by its own bit depth, so
-/// brackets of mixed depths fuse as they should).
-fn to_rgba16f(img: &crate::Image) -> Vec<[u32; 2]> {
+/// An 8/16-bit RGB image as RGBA 16-bit unorm words, the fusion's input format; 8-bit values are
+/// scaled by 257 (exactly v/255), so brackets of mixed depths fuse as they should.
+fn to_rgba_unorm16(img: &crate::Image) -> Vec<[u32; 2]> {
     use rayon::prelude::*;
-    let scale = 1.0 / ((1u32 << img.bits) - 1) as f32;
-    let h = |v: u16| half::f16::from_f32(v as f32 * scale).to_bits() as u32;
+    let scale = if img.bits == 8 { 257 } else { 1 };
     img.data
         .par_chunks(3)
-        .map(|c| [h(c[0]) | (h(c[1]) << 16), h(c[2]) | (0x3c00 << 16)])
+        .map(|c| {
+            let u = |v: u16| (v as u32 * scale).min(0xffff);
+            [u(c[0]) | (u(c[1]) << 16), u(c[2]) | (0xffff << 16)]
+        })
         .collect()
 }
 
@@ -203,7 +205,7 @@ pub(crate) fn fuse_images(
     check_fits(gpu, dims)?;
     let inputs: Vec<wgpu::Buffer> = images
         .iter()
-        .map(|img| gpu.storage_init("exposure", bytemuck::cast_slice(&to_rgba16f(img))))
+        .map(|img| gpu.storage_init("exposure", bytemuck::cast_slice(&to_rgba_unorm16(img))))
         .collect();
     let refs: Vec<&wgpu::Buffer> = inputs.iter().collect();
     let fused = fuse(gpu, dims, &refs, e)?;
@@ -232,7 +234,7 @@ pub(crate) fn quantize(gpu: &Gpu, dims: Dims, img: &wgpu::Buffer, bits: u32) -> 
 mod tests {
     use super::*;
     use crate::gpu::testing::gpu;
-    use crate::stages::fusion::tests::{floats, kodak_exposure, random_image, MERTENS};
+    use crate::stages::fusion::tests::{floats, kodak_exposure, random_image, unorms, MERTENS};
     use crate::stages::testing::{max_abs_diff, Rng};
 
     fn run_gpu(dims: Dims, inputs: &[Vec<[u32; 2]>], e: Exponents) -> Vec<[u32; 2]> {
@@ -276,7 +278,7 @@ mod tests {
             &[img.clone(), img.clone(), img.clone()],
             MERTENS,
         ));
-        let d = max_abs_diff(&got, &floats(&img));
+        let d = max_abs_diff(&got, &unorms(&img));
         assert!(d <= 4e-3, "copies fused to something else: {d}");
     }
 }

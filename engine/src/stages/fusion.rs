@@ -1,13 +1,26 @@
 //! Exposure fusion (Mertens, Kautz & Van Reeth 2007) kernels: per-pixel weights, weight maps (sum,
 //! normalization, Gaussian pyramid), image pyramids (reduce, Laplacian blend, collapse), and the
 //! synthetic exposures used for HDR tone mapping. Each dispatch has a CPU reference below, written
-//! loop-for-loop like its shader; images are RGBA f16 words as between the other stages.
+//! loop-for-loop like its shader. Inputs and Gaussian levels are RGBA 16-bit unorm words (exact for
+//! 8/16-bit photos); Laplacian and fused levels RGBA f16 words as between the other stages.
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::{self, Gpu};
 #[cfg_attr(not(test), allow(unused_imports))]
 use crate::stages::{pack_rgb, unpack_rgb};
+
+/// CPU twin of two `pack2x16unorm` words: RGB (alpha = 1).
+pub(crate) fn pack_unorm(rgb: [f32; 3]) -> [u32; 2] {
+    let u = |v: f32| (v.clamp(0.0, 1.0) * 65535.0).round() as u32;
+    [u(rgb[0]) | (u(rgb[1]) << 16), u(rgb[2]) | (0xffff << 16)]
+}
+
+/// CPU twin of `unpack2x16unorm` on the two words of one pixel.
+pub(crate) fn unpack_unorm(px: [u32; 2]) -> [f32; 3] {
+    let f = |bits: u32| (bits & 0xffff) as f32 / 65535.0;
+    [f(px[0]), f(px[0] >> 16), f(px[1])]
+}
 
 /// Width and height of one pyramid level.
 pub(crate) type Dims = (u32, u32);
@@ -298,7 +311,7 @@ pub(crate) mod reference {
     pub fn mertens_weight(dims: Dims, e: Exponents, img: &[[u32; 2]]) -> Vec<f32> {
         let (w, h) = (dims.0 as i32, dims.1 as i32);
         let rgb =
-            |x: i32, y: i32| unpack_rgb(img[(reflect101(y, h) * w + reflect101(x, w)) as usize]);
+            |x: i32, y: i32| unpack_unorm(img[(reflect101(y, h) * w + reflect101(x, w)) as usize]);
         let grey = |c: [f32; 3]| 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
         let mut out = Vec::with_capacity((w * h) as usize);
         for y in 0..h {
@@ -370,25 +383,27 @@ pub(crate) mod reference {
                     for kx in -2..=2 {
                         let sx = reflect101(2 * x + kx, ow);
                         let k = TAPS[(ky + 2) as usize] * TAPS[(kx + 2) as usize];
-                        let c = unpack_rgb(fine[(sy * ow + sx) as usize]);
+                        let c = unpack_unorm(fine[(sy * ow + sx) as usize]);
                         (0..3).for_each(|i| acc[i] += k * c[i]);
                     }
                 }
-                out.push(pack_rgb(acc));
+                out.push(pack_unorm(acc));
             }
         }
         out
     }
 
-    /// The coarser level up-sampled to (x, y) of a `dims` level, on the zero-stuffed grid.
+    /// The coarser level up-sampled to (x, y) of the next finer level.
     pub fn upsample(
-        dims: Dims,
-        coarse_width: u32,
+        coarse_dims: Dims,
         coarse: &[[u32; 2]],
+        gaussian: bool,
         x: i32,
         y: i32,
     ) -> [f32; 3] {
-        let (w, h) = (dims.0 as i32, dims.1 as i32);
+        // Mirrored on the zero-stuffed grid of twice the coarser size (see pyramid.wgsl).
+        let (w, h) = (2 * coarse_dims.0 as i32, 2 * coarse_dims.1 as i32);
+        let coarse_width = coarse_dims.0;
         let mut acc = [0.0f32; 3];
         for ky in -2..=2 {
             let ty = reflect101(y + ky, h);
@@ -401,8 +416,12 @@ pub(crate) mod reference {
                     continue;
                 }
                 let k = 4.0 * TAPS[(ky + 2) as usize] * TAPS[(kx + 2) as usize];
-                let c =
-                    unpack_rgb(coarse[((ty / 2) as u32 * coarse_width + (tx / 2) as u32) as usize]);
+                let px = coarse[((ty / 2) as u32 * coarse_width + (tx / 2) as u32) as usize];
+                let c = if gaussian {
+                    unpack_unorm(px)
+                } else {
+                    unpack_rgb(px)
+                };
                 (0..3).for_each(|i| acc[i] += k * c[i]);
             }
         }
@@ -419,9 +438,9 @@ pub(crate) mod reference {
         for y in 0..dims.1 as i32 {
             for x in 0..dims.0 as i32 {
                 let i = (y as u32 * dims.0 + x as u32) as usize;
-                let mut lap = unpack_rgb(fine[i]);
+                let mut lap = unpack_unorm(fine[i]);
                 if let Some((cd, c)) = coarse {
-                    let up = upsample(dims, cd.0, c, x, y);
+                    let up = upsample(cd, c, true, x, y);
                     (0..3).for_each(|k| lap[k] -= up[k]);
                 }
                 let a = unpack_rgb(acc[i]);
@@ -439,7 +458,7 @@ pub(crate) mod reference {
         for y in 0..dims.1 as i32 {
             for x in 0..dims.0 as i32 {
                 let i = (y as u32 * dims.0 + x as u32) as usize;
-                let up = upsample(dims, coarse_dims.0, coarse, x, y);
+                let up = upsample(coarse_dims, coarse, false, x, y);
                 let a = unpack_rgb(acc[i]);
                 acc[i] = pack_rgb([0, 1, 2].map(|k| a[k] + up[k]));
             }
@@ -450,7 +469,7 @@ pub(crate) mod reference {
         linear
             .iter()
             .map(|&px| {
-                pack_rgb(
+                pack_unorm(
                     unpack_rgb(px)
                         .map(|v| crate::stages::tone::srgb_oetf((v * gain).clamp(0.0, 1.0))),
                 )
@@ -476,7 +495,7 @@ pub(crate) mod tests {
     /// Random display values in [0, 1], some exactly 0 and 1 (clipped pixels of a real bracket).
     pub(crate) fn random_image(rng: &mut Rng, dims: Dims) -> Vec<[u32; 2]> {
         (0..dims.0 * dims.1)
-            .map(|_| pack_rgb([0; 3].map(|_| (rng.unit() * 1.2 - 0.1).clamp(0.0, 1.0))))
+            .map(|_| pack_unorm([0; 3].map(|_| (rng.unit() * 1.2 - 0.1).clamp(0.0, 1.0))))
             .collect()
     }
 
@@ -488,7 +507,7 @@ pub(crate) mod tests {
         for y in 0..dims.1 {
             for x in 0..dims.0 {
                 let c = px[(y * w + x) as usize];
-                out.push(pack_rgb(
+                out.push(pack_unorm(
                     c.map(|v| srgb_oetf((v * ev.exp2()).clamp(0.0, 1.0))),
                 ));
             }
@@ -496,8 +515,14 @@ pub(crate) mod tests {
         out
     }
 
+    /// Values of f16 words (Laplacian and fused levels).
     pub(crate) fn floats(img: &[[u32; 2]]) -> Vec<f32> {
         img.iter().flat_map(|&p| unpack_rgb(p)).collect()
+    }
+
+    /// Values of unorm16 words (inputs and Gaussian levels).
+    pub(crate) fn unorms(img: &[[u32; 2]]) -> Vec<f32> {
+        img.iter().flat_map(|&p| unpack_unorm(p)).collect()
     }
 
     fn read_image(buf: &wgpu::Buffer, n: usize) -> Vec<[u32; 2]> {
@@ -627,11 +652,13 @@ pub(crate) mod tests {
             .unwrap();
             let coarse = read_image(&coarse_buf, nc);
             let want = r::pyr_down_image(*fine_dims, fine, coarse_dims);
-            let d = max_abs_diff(&floats(&coarse), &floats(&want));
-            assert!(d <= tol, "{fine_dims:?} pyr_down_image: {d}");
+            let d = max_abs_diff(&unorms(&coarse), &unorms(&want));
+            assert!(d <= 2.0 / 65535.0, "{fine_dims:?} pyr_down_image: {d}");
 
             let weight: Vec<f32> = (0..nf).map(|_| rng.unit()).collect();
-            let acc0 = random_image(&mut rng, *fine_dims);
+            let acc0: Vec<[u32; 2]> = (0..nf)
+                .map(|_| pack_rgb([0; 3].map(|_| rng.unit() * 2.0 - 1.0)))
+                .collect();
             let wb = gpu.storage_init("weight", bytemuck::cast_slice(&weight));
             for top in [false, true] {
                 let acc = gpu.storage_init("acc", bytemuck::cast_slice(&acc0));
@@ -647,13 +674,18 @@ pub(crate) mod tests {
                 assert!(d <= tol, "{fine_dims:?} blend_level top={top}: {d}");
             }
 
+            // Collapsing reads a fused (signed, f16) coarser level.
+            let fused: Vec<[u32; 2]> = (0..nc)
+                .map(|_| pack_rgb([0; 3].map(|_| rng.unit() * 2.0 - 1.0)))
+                .collect();
+            let fused_buf = gpu.storage_init("fused", bytemuck::cast_slice(&fused));
             let acc = gpu.storage_init("acc", bytemuck::cast_slice(&acc0));
             gpu.run("test", |enc| {
-                collapse_level(gpu, enc, *fine_dims, coarse_dims, &coarse_buf, &acc)
+                collapse_level(gpu, enc, *fine_dims, coarse_dims, &fused_buf, &acc)
             })
             .unwrap();
             let mut want = acc0.clone();
-            r::collapse_level(*fine_dims, coarse_dims, &coarse, &mut want);
+            r::collapse_level(*fine_dims, coarse_dims, &fused, &mut want);
             let d = max_abs_diff(&floats(&read_image(&acc, nf)), &floats(&want));
             assert!(d <= tol, "{fine_dims:?} collapse_level: {d}");
         }
@@ -676,9 +708,9 @@ pub(crate) mod tests {
                     synthetic_exposure(gpu, enc, dims, gain, &lin, &out)
                 })
                 .unwrap();
-                let got = floats(&read_image(&out, img.len()));
-                let d = max_abs_diff(&got, &floats(&r::synthetic_exposure(gain, img)));
-                assert!(d <= 1e-3, "gain {gain}: {d}");
+                let got = unorms(&read_image(&out, img.len()));
+                let d = max_abs_diff(&got, &unorms(&r::synthetic_exposure(gain, img)));
+                assert!(d <= 2.0 / 65535.0, "gain {gain}: {d}");
             }
         }
     }
@@ -708,7 +740,7 @@ pub(crate) mod tests {
                 let (a, b) = fused.split_at_mut(l + 1);
                 r::collapse_level(lv[l], lv[l + 1], &b[0], &mut a[l]);
             }
-            let d = max_abs_diff(&floats(&fused[0]), &floats(&img));
+            let d = max_abs_diff(&floats(&fused[0]), &unorms(&img));
             assert!(d < 4e-3, "{dims:?}: collapse differs by {d}");
         }
     }
