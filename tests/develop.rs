@@ -37,6 +37,7 @@ fn developed_sensor_data_reproduces_the_photo() {
             let opts = Options {
                 demosaic,
                 exposure_ev: Some(0.0),
+                tone: burstpipe::Tone::Curve,
                 ..Options::default()
             };
             let out = engine.develop(&frame, &opts).unwrap();
@@ -91,6 +92,7 @@ fn banded_develop_equals_one_pass() {
                 &frame,
                 &Options {
                     demosaic,
+                    tone: burstpipe::Tone::Curve,
                     ..Options::default()
                 },
             )
@@ -101,6 +103,7 @@ fn banded_develop_equals_one_pass() {
                 &Options {
                     demosaic,
                     max_band_rows: Some(46),
+                    tone: burstpipe::Tone::Curve,
                     ..Options::default()
                 },
             )

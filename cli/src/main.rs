@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use burstpipe::{
-    Backend, Cfa, Demosaic, Engine, EngineOptions, Frame, FuseOptions, Image, Options,
+    Backend, Cfa, Demosaic, Engine, EngineOptions, Frame, FuseOptions, Image, Options, Tone,
 };
 use clap::{Parser, Subcommand};
 
@@ -46,6 +46,9 @@ enum Command {
         /// Bits per channel for PNG (8 or 16); JPEG is always 8, TIFF always 16.
         #[arg(long, default_value_t = 16)]
         bits: u8,
+        /// Tone mapping: fusion (auto HDR: short and long synthetic exposures fused) or curve.
+        #[arg(long, default_value = "fusion", value_parser = parse_tone)]
+        tone: Tone,
     },
     /// Demosaic a single-channel 8/16-bit PNG or TIFF mosaic; the output keeps its bit depth.
     Demosaic {
@@ -137,6 +140,9 @@ fn parse_backend(s: &str) -> Result<Backend, String> {
 fn parse_demosaic(s: &str) -> Result<Demosaic, String> {
     Demosaic::parse(s).ok_or_else(|| format!("unknown demosaic method '{s}': use mhc or bilinear"))
 }
+fn parse_tone(s: &str) -> Result<Tone, String> {
+    Tone::parse(s).ok_or_else(|| format!("unknown tone mapping '{s}': use fusion or curve"))
+}
 fn parse_cfa(s: &str) -> Result<Cfa, String> {
     Cfa::parse(s).ok_or_else(|| format!("unknown CFA '{s}': use rggb, bggr, grbg or gbrg"))
 }
@@ -212,6 +218,7 @@ fn run(cli: Cli) -> Result<()> {
             demosaic,
             exposure,
             bits,
+            tone,
         } => {
             check_output(input, output)?;
             let frame = Frame::open(input)?;
@@ -220,6 +227,7 @@ fn run(cli: Cli) -> Result<()> {
                 demosaic: *demosaic,
                 exposure_ev: *exposure,
                 bits: *bits,
+                tone: *tone,
                 ..Options::default()
             };
             let image = engine.develop(&frame, &options)?;

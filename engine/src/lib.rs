@@ -48,6 +48,32 @@ pub struct Options {
     pub bits: u8,
     /// Process at most this many rows at a time (default: as many as the device's buffers allow).
     pub max_band_rows: Option<u32>,
+    /// Tone mapping: synthetic-exposure fusion (default) or the plain tone curve.
+    pub tone: Tone,
+}
+
+/// How a developed photo's tones are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tone {
+    /// Auto HDR: the linear image is rendered at a short exposure (the brightest values land on
+    /// white) and a long one (one stop over the automatic exposure), and the two are fused like a
+    /// real bracket (Mertens exposure fusion, as in HDR+). Images processed in several bands use
+    /// the curve for now.
+    #[default]
+    Fusion,
+    /// Exposure gain, highlight shoulder and sRGB transfer.
+    Curve,
+}
+
+impl Tone {
+    /// Parse "fusion" or "curve".
+    pub fn parse(s: &str) -> Option<Tone> {
+        match s.to_ascii_lowercase().as_str() {
+            "fusion" => Some(Tone::Fusion),
+            "curve" => Some(Tone::Curve),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Options {
@@ -57,6 +83,7 @@ impl Default for Options {
             exposure_ev: None,
             bits: 16,
             max_band_rows: None,
+            tone: Tone::Fusion,
         }
     }
 }
@@ -118,6 +145,7 @@ impl Engine {
         let bits = check_bits(options.bits)?;
         let look = Look::Photo {
             exposure_ev: options.exposure_ev,
+            tone: options.tone,
         };
         let r = develop::render(
             &self.gpu,

@@ -12,8 +12,11 @@ use crate::stages::{color, demosaic, normalize, stats, tone, Demosaic, RGBA16F_B
 pub(crate) enum Look {
     /// Values kept linear and unbalanced, only quantized (for evaluating demosaicers).
     Plain,
-    /// A finished photo: colour, then exposure (`None`: automatic, else EV) and tone curve.
-    Photo { exposure_ev: Option<f32> },
+    /// A finished photo: colour, then exposure (`None`: automatic, else EV) and tone mapping.
+    Photo {
+        exposure_ev: Option<f32>,
+        tone: crate::Tone,
+    },
 }
 
 /// The rendered pixels, RGB interleaved, as stored in the file (orientation not applied).
@@ -114,7 +117,7 @@ pub(crate) fn render(
     };
     let (gain, white) = match look {
         Look::Plain => (1.0, 1.0),
-        Look::Photo { exposure_ev } => {
+        Look::Photo { exposure_ev, .. } => {
             let bins = gpu.storage_init("histogram", &[0u8; stats::BINS * 4]);
             for band in &bands {
                 let rgb = linear_band(gpu, frame, *band, method, colour.as_ref())?;
@@ -140,12 +143,25 @@ pub(crate) fn render(
         }
     };
 
+    // Exposure fusion needs the whole image (its pyramids are not banded yet).
+    let fusion = bands.len() == 1
+        && matches!(
+            look,
+            Look::Photo {
+                tone: crate::Tone::Fusion,
+                ..
+            }
+        );
     let mut data = Vec::with_capacity((w * h * 3) as usize);
     for band in &bands {
         let rgb = match kept.take() {
             Some(rgb) => rgb,
             None => linear_band(gpu, frame, *band, method, colour.as_ref())?,
         };
+        if fusion {
+            data = crate::schedule::fuse::tone_fusion(gpu, (w, h), &rgb, gain, white, bits)?;
+            continue;
+        }
         let tp = tone_params(band.out_rows(), gain, white);
         let bytes = (w * band.out_rows() * tp.words_per_pixel()) as u64 * 4;
         let out = gpu.storage("output", bytes);
@@ -241,6 +257,7 @@ mod tests {
                 Demosaic::Mhc,
                 Look::Photo {
                     exposure_ev: Some(0.0),
+                    tone: crate::Tone::Curve,
                 },
                 16,
                 None,
