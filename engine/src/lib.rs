@@ -56,7 +56,7 @@ pub struct Options {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tone {
     /// Auto HDR: the linear image is rendered at a short exposure (the brightest values land on
-    /// white) and a long one (one stop over the automatic exposure), and the two are fused like a
+    /// white) and a long one (two stops over the automatic exposure), and the two are fused like a
     /// real bracket (Mertens exposure fusion, as in HDR+). Images processed in several bands use
     /// the curve for now.
     #[default]
