@@ -1,4 +1,4 @@
-// Synthetic exposure for HDR tone mapping: a linear image rendered as a camera would at exposure
+// Conversions around exposure fusion. Synthetic exposure for HDR tone mapping: a linear image rendered as a camera would at exposure
 // gain `gain`: scaled, clipped to [0, 1] and sRGB-encoded. Two of these (a short and a long one)
 // are then fused like a real bracket (HDR+, Hasinoff et al. 2016).
 
@@ -35,4 +35,16 @@ fn synthetic_exposure(@builtin(global_invocation_id) id: vec3<u32>) {
         vec3<f32>(0.0), vec3<f32>(1.0));
     let e = vec3<f32>(srgb_oetf(rgb.r), srgb_oetf(rgb.g), srgb_oetf(rgb.b));
     exposed[i] = vec2<u32>(pack2x16unorm(e.rg), pack2x16unorm(vec2<f32>(e.b, 1.0)));
+}
+
+// The fused image (16-bit snorm of v/2, see pyramid.wgsl) as RGBA f16 for the tone stage.
+@compute @workgroup_size(16, 16)
+fn fused_to_f16(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= p.width || id.y >= p.height) {
+        return;
+    }
+    let i = id.y * p.width + id.x;
+    let px = linear[i];
+    let v = 2.0 * vec3<f32>(unpack2x16snorm(px.x), unpack2x16snorm(px.y).x);
+    exposed[i] = vec2<u32>(pack2x16float(v.rg), pack2x16float(vec2<f32>(v.b, 1.0)));
 }

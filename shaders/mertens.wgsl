@@ -61,9 +61,11 @@ fn mertens_weight(@builtin(global_invocation_id) id: vec3<u32>) {
     let c = rgb_at(x, y);
     let lap = grey_at(x - 1, y) + grey_at(x + 1, y) + grey_at(x, y - 1) + grey_at(x, y + 1)
         - 4.0 * dot(c, vec3<f32>(0.299, 0.587, 0.114));
-    let mean = (c.r + c.g + c.b) / 3.0;
-    let d = c - vec3<f32>(mean);
-    let saturation = sqrt(dot(d, d));
+    // Σ (c - mean)² written as pairwise differences, (Σ (ci - cj)²) / 3: exactly 0 for grey on
+    // every implementation. Through the mean, rounding left some backends a tiny non-zero value on
+    // grey pixels, which outweighs the 1e-12 floor and flipped their weights between backends.
+    let d = vec3<f32>(c.r - c.g, c.g - c.b, c.b - c.r);
+    let saturation = sqrt(dot(d, d) / 3.0);
     let e = (c - vec3<f32>(0.5)) * (c - vec3<f32>(0.5));
     let exposedness = exp(-e.r / 0.08) * exp(-e.g / 0.08) * exp(-e.b / 0.08);
     weight[id.y * p.width + id.x] = power(abs(lap), p.contrast) * power(saturation, p.saturation)

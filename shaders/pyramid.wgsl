@@ -9,8 +9,11 @@
 // border rule.
 //
 // Gaussian levels (the inputs and their reductions, values in [0, 1]) are RGBA 16-bit unorm
-// (pack2x16unorm): exact for 8- and 16-bit photos, and finer than f16 above 1/32. Laplacian and
-// fused levels are signed: RGBA f16 (pack2x16float). 8 bytes per pixel either way; arithmetic is f32.
+// (pack2x16unorm): exact for 8- and 16-bit photos, and finer than f16 above 1/32. Fused levels
+// are signed (Laplacian detail; collapsed values overshoot [0, 1] a little): RGBA 16-bit snorm of
+// v/2, range [-2, 2] in steps of 6e-5. Not f16: its steps near 1 are 8 times coarser and its
+// rounding is implementation-defined (GL and Vulkan drifted apart over ten levels). 8 bytes per
+// pixel either way; arithmetic is f32.
 
 struct Params {
     width: u32,        // the level this dispatch writes
@@ -46,12 +49,13 @@ fn reflect101(v: i32, n: i32) -> i32 {
     return clamp(m, 0, n - 1);
 }
 
+// A fused level's pixel: v/2 as 16-bit snorm.
 fn unpack(px: vec2<u32>) -> vec3<f32> {
-    return vec3<f32>(unpack2x16float(px.x), unpack2x16float(px.y).x);
+    return 2.0 * vec3<f32>(unpack2x16snorm(px.x), unpack2x16snorm(px.y).x);
 }
 
 fn pack(rgb: vec3<f32>) -> vec2<u32> {
-    return vec2<u32>(pack2x16float(rgb.rg), pack2x16float(vec2<f32>(rgb.b, 1.0)));
+    return vec2<u32>(pack2x16snorm(0.5 * rgb.rg), pack2x16snorm(vec2<f32>(0.5 * rgb.b, 1.0)));
 }
 
 fn unpack_unorm(px: vec2<u32>) -> vec3<f32> {
@@ -62,7 +66,7 @@ fn pack_unorm(rgb: vec3<f32>) -> vec2<u32> {
     return vec2<u32>(pack2x16unorm(rgb.rg), pack2x16unorm(vec2<f32>(rgb.b, 1.0)));
 }
 
-// The coarser level's pixel: a Gaussian level (unorm) when blending, a fused level (f16) when collapsing.
+// The coarser level's pixel: a Gaussian level (unorm) when blending, a fused level when collapsing.
 fn coarse_at(i: u32, gaussian: bool) -> vec3<f32> {
     if (gaussian) {
         return unpack_unorm(src[i]);

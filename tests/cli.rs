@@ -227,12 +227,15 @@ fn output_in_a_missing_folder_or_over_the_input_is_refused() {
 fn backend_and_adapter_choice() {
     // The same develop on Vulkan and on GL (both software on CI): the f32 kernels agree to well
     // under one 8-bit level (257 steps); they differ only in float rounding (pow, f16 packing).
+    // With the tone curve: exposure fusion differs by up to 384 steps on a handful of pixels
+    // (5 of 1.45 M on this file), where every exposure's Mertens weight is at its 1e-12 floor and
+    // rounding decides which exposure wins (an open item of the fusion work).
     let dir = tempfile::tempdir().unwrap();
     let mut outs = Vec::new();
     for backend in ["vulkan", "gl"] {
         let out = dir.path().join(format!("{backend}.png"));
         burstpipe()
-            .args(["--backend", backend, "develop"])
+            .args(["--backend", backend, "develop", "--tone", "curve"])
             .arg(assets().join("sample.dng"))
             .arg("-o")
             .arg(&out)

@@ -84,7 +84,11 @@ pub(crate) fn fuse(
             fusion::collapse_level(gpu, enc, levels[l], levels[l + 1], &fused[l + 1], &fused[l]);
         }
     })?;
-    Ok(fused.into_iter().next().expect("level 0"))
+    let out = gpu.storage("fused f16", px(dims) * RGBA16F_BYTES);
+    gpu.run("exposure fusion output", |enc| {
+        fusion::fused_to_f16(gpu, enc, dims, &fused[0], &out)
+    })?;
+    Ok(out)
 }
 
 /// CPU reference of the whole fusion, composed of the kernels' references in the same order.
@@ -123,7 +127,7 @@ pub(crate) fn reference(dims: Dims, inputs: &[Vec<[u32; 2]>], e: Exponents) -> V
         let (fine, coarse) = fused.split_at_mut(l + 1);
         r::collapse_level(levels[l], levels[l + 1], &coarse[0], &mut fine[l]);
     }
-    fused.swap_remove(0)
+    r::fused_to_f16(&fused[0])
 }
 
 /// Check a bracket before any GPU work: at least two exposures, one size, 8 or 16 bits, sane

@@ -2,7 +2,7 @@
 //! normalization, Gaussian pyramid), image pyramids (reduce, Laplacian blend, collapse), and the
 //! synthetic exposures used for HDR tone mapping. Each dispatch has a CPU reference below, written
 //! loop-for-loop like its shader. Inputs and Gaussian levels are RGBA 16-bit unorm words (exact for
-//! 8/16-bit photos); Laplacian and fused levels RGBA f16 words as between the other stages.
+//! 8/16-bit photos); fused levels RGBA 16-bit snorm words of v/2 (see pyramid.wgsl).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -19,6 +19,18 @@ pub(crate) fn pack_unorm(rgb: [f32; 3]) -> [u32; 2] {
 /// CPU twin of `unpack2x16unorm` on the two words of one pixel.
 pub(crate) fn unpack_unorm(px: [u32; 2]) -> [f32; 3] {
     let f = |bits: u32| (bits & 0xffff) as f32 / 65535.0;
+    [f(px[0]), f(px[0] >> 16), f(px[1])]
+}
+
+/// CPU twin of the fused levels' format: v/2 as `pack2x16snorm` words (alpha = 1).
+pub(crate) fn pack_fused(rgb: [f32; 3]) -> [u32; 2] {
+    let s = |v: f32| ((v * 0.5).clamp(-1.0, 1.0) * 32767.0).round() as i16 as u16 as u32;
+    [s(rgb[0]) | (s(rgb[1]) << 16), s(rgb[2]) | (s(2.0) << 16)]
+}
+
+/// CPU twin of reading a fused level's pixel (`unpack2x16snorm`, × 2).
+pub(crate) fn unpack_fused(px: [u32; 2]) -> [f32; 3] {
+    let f = |bits: u32| 2.0 * ((bits & 0xffff) as u16 as i16 as f32 / 32767.0).max(-1.0);
     [f(px[0]), f(px[0] >> 16), f(px[1])]
 }
 
@@ -246,6 +258,25 @@ pub(crate) fn collapse_level(
     gpu.dispatch(enc, &gpu::PYRAMID, "collapse_level", &p, &[coarse, acc], g);
 }
 
+/// The fused image as RGBA f16, for the tone stage.
+pub(crate) fn fused_to_f16(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    dims: Dims,
+    fused: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+) {
+    let p = gpu.uniform(&ExposeParams {
+        width: dims.0,
+        height: dims.1,
+        _pad: [0; 2],
+        gain: 1.0,
+        _pad2: [0.0; 3],
+    });
+    let g = groups(dims);
+    gpu.dispatch(enc, &gpu::EXPOSE, "fused_to_f16", &p, &[fused, out], g);
+}
+
 /// A linear image exposed by `gain`, clipped and sRGB-encoded.
 pub(crate) fn synthetic_exposure(
     gpu: &Gpu,
@@ -322,8 +353,8 @@ pub(crate) mod reference {
                     + grey(rgb(x, y - 1))
                     + grey(rgb(x, y + 1))
                     - 4.0 * grey(c);
-                let mean = (c[0] + c[1] + c[2]) / 3.0;
-                let saturation = c.iter().map(|v| (v - mean).powi(2)).sum::<f32>().sqrt();
+                let d = [c[0] - c[1], c[1] - c[2], c[2] - c[0]];
+                let saturation = ((d[0] * d[0] + d[1] * d[1] + d[2] * d[2]) / 3.0).sqrt();
                 let exposedness: f32 = c
                     .iter()
                     .map(|v| (-(v - 0.5).powi(2) / 0.08).exp())
@@ -420,7 +451,7 @@ pub(crate) mod reference {
                 let c = if gaussian {
                     unpack_unorm(px)
                 } else {
-                    unpack_rgb(px)
+                    unpack_fused(px)
                 };
                 (0..3).for_each(|i| acc[i] += k * c[i]);
             }
@@ -443,8 +474,8 @@ pub(crate) mod reference {
                     let up = upsample(cd, c, true, x, y);
                     (0..3).for_each(|k| lap[k] -= up[k]);
                 }
-                let a = unpack_rgb(acc[i]);
-                acc[i] = pack_rgb([0, 1, 2].map(|k| a[k] + weight[i] * lap[k]));
+                let a = unpack_fused(acc[i]);
+                acc[i] = pack_fused([0, 1, 2].map(|k| a[k] + weight[i] * lap[k]));
             }
         }
     }
@@ -459,10 +490,14 @@ pub(crate) mod reference {
             for x in 0..dims.0 as i32 {
                 let i = (y as u32 * dims.0 + x as u32) as usize;
                 let up = upsample(coarse_dims, coarse, false, x, y);
-                let a = unpack_rgb(acc[i]);
-                acc[i] = pack_rgb([0, 1, 2].map(|k| a[k] + up[k]));
+                let a = unpack_fused(acc[i]);
+                acc[i] = pack_fused([0, 1, 2].map(|k| a[k] + up[k]));
             }
         }
+    }
+
+    pub fn fused_to_f16(fused: &[[u32; 2]]) -> Vec<[u32; 2]> {
+        fused.iter().map(|&px| pack_rgb(unpack_fused(px))).collect()
     }
 
     pub fn synthetic_exposure(gain: f32, linear: &[[u32; 2]]) -> Vec<[u32; 2]> {
@@ -515,7 +550,12 @@ pub(crate) mod tests {
         out
     }
 
-    /// Values of f16 words (Laplacian and fused levels).
+    /// Values of fused-level words.
+    pub(crate) fn fused_values(img: &[[u32; 2]]) -> Vec<f32> {
+        img.iter().flat_map(|&p| unpack_fused(p)).collect()
+    }
+
+    /// Values of f16 words.
     pub(crate) fn floats(img: &[[u32; 2]]) -> Vec<f32> {
         img.iter().flat_map(|&p| unpack_rgb(p)).collect()
     }
@@ -637,8 +677,8 @@ pub(crate) mod tests {
             ((3, 2), random_image(&mut rng, (3, 2))),
             ((200, 131), kodak_exposure("kodim23", -1.0, (200, 131))),
         ];
-        // f16 storage: one step is 2^-11 relative, about 0.001 near 1 (0.002 for sums up to 2).
-        let tol = 2e-3;
+        // Fused levels are stored in steps of 2/32767: one step of rounding either way.
+        let tol = 2.0 / 32767.0 + 1e-6;
         for (fine_dims, fine) in &cases {
             let fine_dims: &Dims = fine_dims;
             let coarse_dims = (fine_dims.0.div_ceil(2), fine_dims.1.div_ceil(2));
@@ -657,7 +697,7 @@ pub(crate) mod tests {
 
             let weight: Vec<f32> = (0..nf).map(|_| rng.unit()).collect();
             let acc0: Vec<[u32; 2]> = (0..nf)
-                .map(|_| pack_rgb([0; 3].map(|_| rng.unit() * 2.0 - 1.0)))
+                .map(|_| pack_fused([0; 3].map(|_| rng.unit() * 2.0 - 1.0)))
                 .collect();
             let wb = gpu.storage_init("weight", bytemuck::cast_slice(&weight));
             for top in [false, true] {
@@ -670,13 +710,13 @@ pub(crate) mod tests {
                 let mut want = acc0.clone();
                 let c = (!top).then_some((coarse_dims, coarse.as_slice()));
                 r::blend_level(*fine_dims, fine, &weight, c, &mut want);
-                let d = max_abs_diff(&floats(&read_image(&acc, nf)), &floats(&want));
+                let d = max_abs_diff(&fused_values(&read_image(&acc, nf)), &fused_values(&want));
                 assert!(d <= tol, "{fine_dims:?} blend_level top={top}: {d}");
             }
 
             // Collapsing reads a fused (signed, f16) coarser level.
             let fused: Vec<[u32; 2]> = (0..nc)
-                .map(|_| pack_rgb([0; 3].map(|_| rng.unit() * 2.0 - 1.0)))
+                .map(|_| pack_fused([0; 3].map(|_| rng.unit() * 2.0 - 1.0)))
                 .collect();
             let fused_buf = gpu.storage_init("fused", bytemuck::cast_slice(&fused));
             let acc = gpu.storage_init("acc", bytemuck::cast_slice(&acc0));
@@ -686,7 +726,7 @@ pub(crate) mod tests {
             .unwrap();
             let mut want = acc0.clone();
             r::collapse_level(*fine_dims, coarse_dims, &fused, &mut want);
-            let d = max_abs_diff(&floats(&read_image(&acc, nf)), &floats(&want));
+            let d = max_abs_diff(&fused_values(&read_image(&acc, nf)), &fused_values(&want));
             assert!(d <= tol, "{fine_dims:?} collapse_level: {d}");
         }
     }
@@ -715,6 +755,22 @@ pub(crate) mod tests {
         }
     }
 
+    #[test]
+    fn fused_to_f16_gpu_matches_reference() {
+        let gpu = gpu();
+        let mut rng = Rng::new(46);
+        let fused: Vec<[u32; 2]> = (0..37 * 23)
+            .map(|_| pack_fused([0; 3].map(|_| rng.unit() * 3.0 - 1.0)))
+            .collect();
+        let src = gpu.storage_init("fused", bytemuck::cast_slice(&fused));
+        let out = gpu.storage("f16", fused.len() as u64 * 8);
+        gpu.run("test", |enc| fused_to_f16(gpu, enc, (37, 23), &src, &out))
+            .unwrap();
+        let got = floats(&read_image(&out, fused.len()));
+        let d = max_abs_diff(&got, &floats(&r::fused_to_f16(&fused)));
+        assert!(d <= 1e-3, "{d}");
+    }
+
     /// The Laplacian pyramid is invertible: blending one image with weight 1 and collapsing gives
     /// the image back (only f16 rounding differs), at odd sizes and borders too.
     #[test]
@@ -740,8 +796,8 @@ pub(crate) mod tests {
                 let (a, b) = fused.split_at_mut(l + 1);
                 r::collapse_level(lv[l], lv[l + 1], &b[0], &mut a[l]);
             }
-            let d = max_abs_diff(&floats(&fused[0]), &unorms(&img));
-            assert!(d < 4e-3, "{dims:?}: collapse differs by {d}");
+            let d = max_abs_diff(&fused_values(&fused[0]), &unorms(&img));
+            assert!(d < 1e-3, "{dims:?}: collapse differs by {d}");
         }
     }
 }
