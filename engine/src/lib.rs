@@ -10,6 +10,7 @@
 //! # Ok::<(), burstpipe::Error>(())
 //! ```
 
+mod burst;
 mod error;
 mod gpu;
 mod output;
@@ -19,6 +20,7 @@ mod stages;
 
 use std::path::Path;
 
+pub use burst::Burst;
 pub use error::{Error, Result};
 pub use gpu::{AdapterInfo, Backend};
 pub use output::Format;

@@ -115,3 +115,5 @@ pub fn cast_on_neutrals(truth: &Rgb, test: &[u16], max: f32) -> (f32, usize) {
 pub fn psnr(truth: &Rgb, test: &[u16], max: f32) -> f64 {
     cpsnr(truth, test, max, 0)
 }
+
+pub mod synth;

@@ -20,10 +20,13 @@ kernel!(DEMOSAIC, "demosaic");
 kernel!(COLOR, "color");
 kernel!(TONE, "tone");
 kernel!(STATS, "stats");
+kernel!(ALIGN, "align");
+kernel!(MERGE, "merge");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]
-pub(crate) const KERNELS: &[&Kernel] = &[&NORMALIZE, &DEMOSAIC, &COLOR, &TONE, &STATS];
+pub(crate) const KERNELS: &[&Kernel] =
+    &[&NORMALIZE, &DEMOSAIC, &COLOR, &TONE, &STATS, &ALIGN, &MERGE];
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! One module per pixel stage: the GPU dispatch and, beside it, a plain-Rust reference written
 //! loop-for-loop like the shader, which the tests compare against.
 
+pub(crate) mod align;
 pub(crate) mod color;
 pub(crate) mod demosaic;
 pub(crate) mod normalize;
