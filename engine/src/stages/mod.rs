@@ -4,6 +4,7 @@
 pub(crate) mod align;
 pub(crate) mod color;
 pub(crate) mod demosaic;
+pub(crate) mod merge;
 pub(crate) mod normalize;
 pub(crate) mod stats;
 pub(crate) mod tone;
