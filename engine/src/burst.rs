@@ -5,6 +5,119 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::raw::{Exif, Frame};
+use crate::schedule::merge as merge_schedule;
+use crate::stages::merge::MergeMethod;
+use crate::{Engine, Image, Options};
+
+/// How to merge a burst (and develop the result).
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    /// Reference frame index; `None` picks the sharpest of the first three frames.
+    pub reference: Option<usize>,
+    /// Merge method.
+    pub method: MergeMethod,
+    /// Noise reduction strength: 1 is the default, larger averages more (risking ghosts), smaller
+    /// keeps more of the reference. Must be positive.
+    pub strength: f32,
+    /// Use only the first K frames.
+    pub frames: Option<usize>,
+    /// How to develop the merged mosaic.
+    pub develop: Options,
+}
+
+impl Default for MergeOptions {
+    fn default() -> Self {
+        MergeOptions {
+            reference: None,
+            method: MergeMethod::Wiener,
+            strength: 1.0,
+            frames: None,
+            develop: Options::default(),
+        }
+    }
+}
+
+/// One frame's motion relative to the reference: a vector per 32×32-sensor-pixel tile (tiles
+/// overlap by half). Tile (i, j) is centred on sensor position (16i − 0.5, 16j − 0.5); the vector
+/// says where, in sensor pixels, the reference's content at that point lies in the frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MotionField {
+    /// Tiles per row.
+    pub tiles_x: u32,
+    /// Tile rows.
+    pub tiles_y: u32,
+    /// `(dx, dy)` per tile, row-major.
+    pub vectors: Vec<[f32; 2]>,
+}
+
+impl MotionField {
+    /// Sensor position of the centre of tile (i, j).
+    pub fn tile_centre(i: u32, j: u32) -> (f32, f32) {
+        (16.0 * i as f32 - 0.5, 16.0 * j as f32 - 0.5)
+    }
+}
+
+impl Engine {
+    /// Align and merge a burst on the GPU, then develop the merged mosaic. A burst of one frame
+    /// is developed as it is.
+    pub fn merge(&self, burst: &Burst, options: &MergeOptions) -> Result<Image> {
+        let raw = self.merge_raw(burst, options)?;
+        self.develop(&raw, &options.develop)
+    }
+
+    /// Align and merge a burst; the merged mosaic comes back as a raw frame (16-bit, the
+    /// reference's colour and metadata), to develop or save as DNG.
+    pub fn merge_raw(&self, burst: &Burst, options: &MergeOptions) -> Result<Frame> {
+        if !(options.strength.is_finite() && options.strength > 0.0) {
+            return Err(Error::InvalidInput(format!(
+                "merge strength {} must be a positive number",
+                options.strength
+            )));
+        }
+        let k = match options.frames {
+            Some(0) => {
+                return Err(Error::InvalidInput(
+                    "--frames 0: merge at least one frame".into(),
+                ))
+            }
+            Some(k) => k.min(burst.len()),
+            None => burst.len(),
+        };
+        let plan = merge_schedule::Plan {
+            frames: &burst.frames[..k],
+            reference: options.reference,
+            method: options.method,
+            strength: options.strength,
+        };
+        Ok(merge_schedule::merge(&self.gpu, &plan)?.0)
+    }
+
+    /// The motion of every frame of the burst relative to frame `reference` (its own field is
+    /// zero), as the merge computes it.
+    pub fn align(&self, burst: &Burst, reference: usize) -> Result<Vec<MotionField>> {
+        if reference >= burst.len() {
+            return Err(Error::InvalidInput(format!(
+                "reference frame {reference} does not exist: the burst has {} frames",
+                burst.len()
+            )));
+        }
+        let f = &burst.frames[reference];
+        let (tiles_x, tiles_y) = (
+            crate::stages::align::tiles(f.width / 2),
+            crate::stages::align::tiles(f.height / 2),
+        );
+        let fields = merge_schedule::align_all(&self.gpu, &burst.frames, reference)?;
+        Ok(fields
+            .into_iter()
+            .map(|v| MotionField {
+                tiles_x,
+                tiles_y,
+                // Gray pixels are Bayer quads: two sensor pixels.
+                vectors: v.iter().map(|m| [2.0 * m[0], 2.0 * m[1]]).collect(),
+            })
+            .collect())
+    }
+}
 
 /// The frames of one burst, checked to share size, Bayer layout and camera.
 #[derive(Debug, Clone)]

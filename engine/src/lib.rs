@@ -20,12 +20,13 @@ mod stages;
 
 use std::path::Path;
 
-pub use burst::Burst;
+pub use burst::{Burst, MergeOptions, MotionField};
 pub use error::{Error, Result};
 pub use gpu::{AdapterInfo, Backend};
 pub use output::Format;
 pub use raw::{Cfa, Exif, Frame};
 pub use stages::Demosaic;
+pub use stages::MergeMethod;
 
 use schedule::develop::{self, Look};
 

@@ -10,6 +10,7 @@ pub(crate) mod stats;
 pub(crate) mod tone;
 
 pub use demosaic::Demosaic;
+pub use merge::MergeMethod;
 
 /// Bytes per pixel of the RGBA f16 images passed between stages (pack2x16float pairs).
 pub(crate) const RGBA16F_BYTES: u64 = 8;

@@ -1,0 +1,219 @@
+//! Merge a burst on the GPU: upload each frame once (u16), build the reference's gray pyramid,
+//! then per alternate frame: pyramid → align → merge into the accumulator, one submission per
+//! frame so that only the reference and one alternate are resident at a time. Finally the merged
+//! mosaic is downloaded once and becomes a 16-bit frame that the develop pipeline (and the DNG
+//! writer) take as they take any raw frame.
+
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::raw::Frame;
+use crate::stages::align::{self, GrayParams, Pyramid};
+use crate::stages::merge::{self, MergeMethod, Params, SPATIAL_C, WIENER_C};
+
+/// The merged mosaic is stored with this black level and white 65535: below-black noise of the
+/// average survives (nothing is clipped at black before demosaicing), and 61 439 levels are far
+/// finer than the merged noise.
+pub(crate) const MERGED_BLACK: f32 = 4096.0;
+/// Frames among which the automatic reference is the sharpest.
+pub(crate) const REFERENCE_CANDIDATES: usize = 3;
+
+/// What to merge and how (validated by the caller).
+pub(crate) struct Plan<'a> {
+    pub frames: &'a [Frame],
+    pub reference: Option<usize>,
+    pub method: MergeMethod,
+    pub strength: f32,
+}
+
+fn gray_params(f: &Frame) -> GrayParams {
+    GrayParams::new(f.width, f.height, f.black, f.white)
+}
+
+fn upload(gpu: &Gpu, f: &Frame) -> wgpu::Buffer {
+    gpu.storage_init("raw frame", bytemuck::cast_slice(&f.mosaic))
+}
+
+/// The sharpest of the first few frames: the most gradient energy in the gray image (camera
+/// shake blurs, and a blurred reference would blur the merge).
+pub(crate) fn pick_reference(gpu: &Gpu, frames: &[Frame]) -> Result<usize> {
+    let mut best = (0, f64::MIN);
+    for (i, f) in frames.iter().take(REFERENCE_CANDIDATES).enumerate() {
+        let gp = gray_params(f);
+        let raw = upload(gpu, f);
+        let rows = gpu.run("reference choice", |enc| {
+            let pyr = align::record_pyramid(gpu, enc, &gp, &raw);
+            align::record_gradient_energy(gpu, enc, &pyr.levels[0], gp.gw, gp.gh)
+        })?;
+        let sums: Vec<f32> = bytemuck::cast_slice(&gpu.read(
+            "reference choice",
+            &rows,
+            gp.gh as u64 * 4,
+        )?)
+        .to_vec();
+        let energy: f64 = sums.iter().map(|&v| v as f64).sum();
+        if energy > best.1 {
+            best = (i, energy);
+        }
+    }
+    Ok(best.0)
+}
+
+/// Motion fields (gray pixels per tile) of every frame against the reference.
+pub(crate) fn align_all(gpu: &Gpu, frames: &[Frame], reference: usize) -> Result<Vec<Vec<[f32; 2]>>> {
+    let r = &frames[reference];
+    let gp = gray_params(r);
+    let ref_raw = upload(gpu, r);
+    let ref_pyr = gpu.run("align", |enc| align::record_pyramid(gpu, enc, &gp, &ref_raw))?;
+    let n = (align::tiles(gp.gw) * align::tiles(gp.gh)) as usize;
+    frames
+        .iter()
+        .map(|f| {
+            let raw = upload(gpu, f);
+            let motion = gpu.run("align", |enc| {
+                let pyr = align::record_pyramid(gpu, enc, &gray_params(f), &raw);
+                align::record_align(gpu, enc, &ref_pyr, &pyr)
+            })?;
+            Ok(bytemuck::cast_slice(&gpu.read("align", &motion, n as u64 * 8)?).to_vec())
+        })
+        .collect()
+}
+
+/// Noise model (variance = scale·x + offset, normalised signal) of the reference: its DNG
+/// NoiseProfile, or else estimated from it.
+fn noise_model(frame: &Frame) -> [f32; 2] {
+    match frame.noise_profile {
+        Some([s, o]) => [s as f32, o as f32],
+        None => estimate_noise(frame),
+    }
+}
+
+/// Estimate shot + read noise from one frame: in 16 brightness bins, the median squared residual
+/// of each same-colour pixel against its 3×3 same-colour neighbourhood (the median ignores most
+/// texture and edges), converted to a variance and fitted with a line. Sampled on every third
+/// quad: a statistic, not pixel work, so it runs on the CPU.
+pub(crate) fn estimate_noise(frame: &Frame) -> [f32; 2] {
+    const BINS: usize = 16;
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let norm = |x: usize, y: usize| {
+        let b = frame.black[(y & 1) * 2 + (x & 1)];
+        (frame.mosaic[y * w + x] as f32 - b) / (frame.white - b)
+    };
+    let mut bins: Vec<Vec<f32>> = vec![Vec::new(); BINS];
+    for y in (2..h.saturating_sub(2)).step_by(3) {
+        for x in (2..w.saturating_sub(2)).step_by(3) {
+            let mut mean = 0.0;
+            for dy in [-2i64, 0, 2] {
+                for dx in [-2i64, 0, 2] {
+                    mean += norm((x as i64 + dx) as usize, (y as i64 + dy) as usize);
+                }
+            }
+            mean /= 9.0;
+            let r = norm(x, y) - mean;
+            let bin = (mean.clamp(0.0, 0.999) * BINS as f32) as usize;
+            bins[bin].push(r * r);
+        }
+    }
+    // For Gaussian noise the median of r² is 0.4549 var(r), and var(r) = 8/9 σ².
+    let points: Vec<(f64, f64, f64)> = bins
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, b)| b.len() >= 50)
+        .map(|(i, b)| {
+            b.sort_by(|a, c| a.total_cmp(c));
+            let med = b[b.len() / 2] as f64;
+            let x = (i as f64 + 0.5) / BINS as f64;
+            (x, med / 0.4549 / (8.0 / 9.0), b.len() as f64)
+        })
+        .collect();
+    let (sw, sx, sy, sxx, sxy) = points.iter().fold((0.0, 0.0, 0.0, 0.0, 0.0), |a, &(x, y, n)| {
+        (a.0 + n, a.1 + n * x, a.2 + n * y, a.3 + n * x * x, a.4 + n * x * y)
+    });
+    let det = sw * sxx - sx * sx;
+    if points.len() < 2 || det <= 0.0 {
+        let var = if sw > 0.0 { sy / sw } else { 1e-5 };
+        return [0.0, var.max(1e-8) as f32];
+    }
+    let scale = ((sw * sxy - sx * sy) / det).max(0.0);
+    let offset = ((sy - scale * sx) / sw).max(1e-8);
+    [scale as f32, offset as f32]
+}
+
+/// Merge the frames; returns the merged mosaic as a frame and the reference index used.
+pub(crate) fn merge(gpu: &Gpu, plan: &Plan) -> Result<(Frame, usize)> {
+    let frames = plan.frames;
+    let reference = match plan.reference {
+        Some(i) if i < frames.len() => i,
+        Some(i) => {
+            return Err(Error::InvalidInput(format!(
+                "reference frame {i} does not exist: the burst has {} frames (0..{})",
+                frames.len(),
+                frames.len() - 1
+            )))
+        }
+        None => pick_reference(gpu, frames)?,
+    };
+    let r = &frames[reference];
+    if frames.len() == 1 {
+        return Ok((r.clone(), 0));
+    }
+    let base_c = match plan.method {
+        MergeMethod::Wiener => WIENER_C,
+        MergeMethod::Spatial => SPATIAL_C,
+    };
+    let [scale, offset] = noise_model(r);
+    let p = Params::new(
+        r.width,
+        r.height,
+        frames.len() as u32,
+        (r.black, r.white),
+        [scale, offset, base_c * plan.strength],
+    );
+    let gp = gray_params(r);
+    let ref_raw = upload(gpu, r);
+    let acc = gpu.storage("merge accumulator", p.acc_len(plan.method) * 4);
+    let ref_pyr: Pyramid = gpu.run("align", |enc| {
+        enc.clear_buffer(&acc, 0, None);
+        align::record_pyramid(gpu, enc, &gp, &ref_raw)
+    })?;
+    let zero = gpu.storage_init(
+        "zero motion",
+        &vec![0u8; (p.tiles_x * p.tiles_y) as usize * 8],
+    );
+    for (i, f) in frames.iter().enumerate() {
+        let pf = p.with_alt((f.black, f.white));
+        if i == reference {
+            gpu.run("merge", |enc| {
+                merge::record_frame(gpu, enc, plan.method, &pf, &ref_raw, &ref_raw, &zero, &acc)
+            })?;
+            continue;
+        }
+        let raw = upload(gpu, f);
+        gpu.run("align and merge", |enc| {
+            let pyr = align::record_pyramid(gpu, enc, &gray_params(f), &raw);
+            let motion = align::record_align(gpu, enc, &ref_pyr, &pyr);
+            merge::record_frame(gpu, enc, plan.method, &pf, &ref_raw, &raw, &motion, &acc);
+        })?;
+    }
+    let n = (r.width * r.height) as u64;
+    let out = gpu.storage("merged mosaic", n * 4);
+    gpu.run("merge", |enc| {
+        merge::record_finish(gpu, enc, plan.method, &p, &ref_raw, &acc, &out)
+    })?;
+    let merged: Vec<f32> = bytemuck::cast_slice(&gpu.read("merge", &out, n * 4)?).to_vec();
+    let range = 65535.0 - MERGED_BLACK;
+    let mosaic = merged
+        .iter()
+        .map(|&v| (MERGED_BLACK + v * range).round().clamp(0.0, 65535.0) as u16)
+        .collect();
+    // Averaging N frames divides the noise variance by up to N; say so in the profile.
+    let k = frames.len() as f64;
+    let frame = Frame {
+        mosaic,
+        black: [MERGED_BLACK; 4],
+        white: 65535.0,
+        noise_profile: Some([scale as f64 / k, offset as f64 / k]),
+        ..r.clone()
+    };
+    frame.validate()?;
+    Ok((frame, reference))
+}
