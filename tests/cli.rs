@@ -119,3 +119,145 @@ fn demosaic_rejects_rgb_input_and_unknown_cfa() {
         .stderr(predicate::str::contains("unknown CFA"));
     only_files(dir.path(), &[]);
 }
+
+/// Run `develop` on `input` into a fresh folder: it must fail with a one-line error naming the
+/// file, no panic text, and leave no file behind.
+fn develop_fails_cleanly(input: &Path, expect: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jpg");
+    let assert = burstpipe()
+        .arg("develop")
+        .arg(input)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "panic text for {input:?}: {stderr}"
+    );
+    let name = input.file_name().unwrap().to_string_lossy();
+    assert!(
+        stderr.contains(name.as_ref()),
+        "error does not name {name}: {stderr}"
+    );
+    assert!(
+        stderr.contains(expect),
+        "{name}: expected '{expect}' in: {stderr}"
+    );
+    only_files(dir.path(), &[]);
+}
+
+#[test]
+fn develop_writes_jpeg_png_and_tiff_from_strip_and_tiled_dng() {
+    let dir = tempfile::tempdir().unwrap();
+    for (input, out) in [
+        ("sample.dng", "a.jpg"),
+        ("raw/synthetic-kodim23.dng", "b.png"),
+        ("raw/synthetic-kodim23-tiled.dng", "c.tif"),
+    ] {
+        let path = dir.path().join(out);
+        burstpipe()
+            .arg("develop")
+            .arg(assets().join(input))
+            .arg("-o")
+            .arg(&path)
+            .assert()
+            .success();
+        let img = image::open(&path).unwrap_or_else(|e| panic!("{out}: {e}"));
+        assert_eq!((img.width(), img.height()), (1488, 976), "{out}");
+    }
+    only_files(dir.path(), &["a.jpg", "b.png", "c.tif"]);
+}
+
+#[test]
+fn bad_inputs_fail_cleanly_with_their_own_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = std::fs::read(assets().join("sample.dng")).unwrap();
+    let truncated = dir.path().join("truncated.dng");
+    std::fs::write(&truncated, &sample[..sample.len() / 3]).unwrap();
+    develop_fails_cleanly(&truncated, "truncated");
+    let text = dir.path().join("notes.dng");
+    std::fs::write(&text, "this is not a raw file\n").unwrap();
+    develop_fails_cleanly(&text, "text file");
+    let empty = dir.path().join("empty.dng");
+    std::fs::write(&empty, b"").unwrap();
+    develop_fails_cleanly(&empty, "empty");
+    develop_fails_cleanly(&dir.path().join("missing.dng"), "No such file");
+}
+
+#[test]
+fn every_malformed_real_world_raw_fails_cleanly() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(assets().join("bad")).unwrap() {
+        develop_fails_cleanly(&entry.unwrap().path(), "");
+        n += 1;
+    }
+    assert_eq!(n, 10, "assets/bad/ should hold the 10 malformed files");
+}
+
+#[test]
+fn output_in_a_missing_folder_or_over_the_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/folder/out.jpg");
+    burstpipe()
+        .arg("develop")
+        .arg(assets().join("sample.dng"))
+        .arg("-o")
+        .arg(&missing)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("does not exist"));
+    let copy = dir.path().join("in.png");
+    std::fs::copy(assets().join("kodak/kodim01.png"), &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    burstpipe()
+        .args(["demosaic", "--cfa", "rggb", "-o"])
+        .arg(&copy)
+        .arg(&copy)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("overwrite the input"));
+    assert_eq!(std::fs::read(&copy).unwrap(), before, "input was modified");
+    only_files(dir.path(), &["in.png"]);
+}
+
+#[test]
+fn backend_and_adapter_choice() {
+    // The same develop on Vulkan and on GL (both software on CI): the f32 kernels agree to well
+    // under one 8-bit level (257 steps); they differ only in float rounding (pow, f16 packing).
+    let dir = tempfile::tempdir().unwrap();
+    let mut outs = Vec::new();
+    for backend in ["vulkan", "gl"] {
+        let out = dir.path().join(format!("{backend}.png"));
+        burstpipe()
+            .args(["--backend", backend, "develop"])
+            .arg(assets().join("sample.dng"))
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .success();
+        outs.push(image::open(&out).unwrap().to_rgb16().into_raw());
+    }
+    let worst = outs[0]
+        .iter()
+        .zip(&outs[1])
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(worst <= 64, "Vulkan and GL differ by {worst}/65535");
+    burstpipe()
+        .args(["--adapter", "99", "develop"])
+        .arg(assets().join("sample.dng"))
+        .arg("-o")
+        .arg(dir.path().join("x.png"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("there is no adapter 99"));
+    burstpipe()
+        .args(["--backend", "glide", "devices"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("unknown backend"));
+}

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use burstpipe::{Backend, Cfa, Demosaic, Engine, EngineOptions, Frame, Options};
 use clap::{Parser, Subcommand};
 
@@ -179,19 +179,50 @@ fn run(cli: Cli) -> Result<()> {
             }
             let (frame, bits) = Frame::open_mosaic_image(input, *cfa)?;
             let image = engine(&cli)?.demosaic(&frame, *method, bits)?;
-            image
-                .save(output)
-                .with_context(|| format!("writing {}", output.display()))?;
+            image.save(output)?;
         }
     }
     Ok(())
 }
 
+/// What to do about an error, where there is something to do.
+fn hint(e: &burstpipe::Error) -> Option<&'static str> {
+    use burstpipe::Error::*;
+    match e {
+        Decode { .. } => Some("the file is damaged or not a raw photo: copy it from the card again, or convert it to DNG"),
+        Unsupported { .. } => Some("convert the file to a Bayer DNG (e.g. with Adobe DNG Converter) and try again"),
+        Limits { .. } => Some("the file's header claims an impossible size: it is most likely corrupt"),
+        OutOfMemory { .. } => Some("try `--adapter` to pick a GPU with more memory"),
+        _ => None,
+    }
+}
+
+/// Mesa's EGL (probed for the GL backend) prints a scary line when XDG_RUNTIME_DIR is unset, as on
+/// servers and in containers: give it a private folder before any adapter is enumerated.
+fn quiet_headless_egl() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let user = std::env::var("USER").unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!("burstpipe-runtime-{user}"));
+        if std::fs::create_dir_all(&dir).is_ok() {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            }
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_headless_egl();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("burstpipe: error: {e:#}");
+            eprintln!("burstpipe: error: {e}");
+            if let Some(hint) = e.downcast_ref::<burstpipe::Error>().and_then(hint) {
+                eprintln!("burstpipe: hint: {hint}");
+            }
             ExitCode::FAILURE
         }
     }

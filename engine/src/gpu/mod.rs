@@ -117,7 +117,7 @@ fn summarize(index: usize, adapter: &wgpu::Adapter) -> AdapterInfo {
             .trim()
             .to_string(),
         max_buffer_size: limits.max_buffer_size,
-        max_storage_binding: limits.max_storage_buffer_binding_size as u64,
+        max_storage_binding: limits.max_storage_buffer_binding_size,
         max_texture_2d: limits.max_texture_dimension_2d,
         max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
     }
@@ -154,6 +154,12 @@ impl Gpu {
             (b, Some(i)) => format!(" at index {i} for backend {b:?} ({} found)", list.len()),
         };
         let i = index.unwrap_or(0);
+        if !list.is_empty() && i >= list.len() {
+            return Err(Error::InvalidInput(format!(
+                "there is no adapter {i}: {} found for backend {backend:?} (see `burstpipe devices`)",
+                list.len()
+            )));
+        }
         let adapter = list.into_iter().nth(i).ok_or(Error::NoAdapter { detail })?;
         let info = summarize(i, &adapter);
         // Ask for everything the adapter offers: the defaults (256 MiB buffers, 8192 px) are far
@@ -194,7 +200,9 @@ impl Gpu {
 
     /// Largest buffer one binding may see: bands and tiles are sized from this.
     pub fn max_binding(&self) -> u64 {
-        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
     }
 
     /// The compiled pipeline of a kernel entry point, built once.
@@ -226,44 +234,40 @@ impl Gpu {
 
     /// A storage buffer of `size` bytes (rounded up to 4), NaN-filled when poisoning.
     pub fn storage(&self, label: &str, size: u64) -> wgpu::Buffer {
-        let size = size.max(4).div_ceil(4) * 4;
-        let poison = self.poison.load(Ordering::Relaxed);
-        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: poison,
-        });
-        if poison {
-            buffer
-                .slice(..)
-                .get_mapped_range_mut()
-                .expect("a buffer mapped at creation maps")
-                .copy_from_slice(&vec![0xFF; size as usize]);
-            buffer.unmap();
+        if self.poison.load(Ordering::Relaxed) {
+            self.storage_filled(label, size, &[])
+        } else {
+            self.storage_buffer(label, size, false)
         }
-        buffer
     }
 
     /// A storage buffer holding `data`.
     pub fn storage_init(&self, label: &str, data: &[u8]) -> wgpu::Buffer {
-        let size = (data.len() as u64).max(4).div_ceil(4) * 4;
-        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+        self.storage_filled(label, data.len() as u64, data)
+    }
+
+    fn storage_buffer(&self, label: &str, size: u64, mapped_at_creation: bool) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            size,
+            size: size.max(4).div_ceil(4) * 4,
             usage: wgpu::BufferUsages::STORAGE
                 | wgpu::BufferUsages::COPY_SRC
                 | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: true,
-        });
+            mapped_at_creation,
+        })
+    }
+
+    /// `data` first, the rest of the buffer 0xFF bytes (NaN as f32 and f16).
+    fn storage_filled(&self, label: &str, size: u64, data: &[u8]) -> wgpu::Buffer {
+        let buffer = self.storage_buffer(label, size, true);
         {
             let mut view = buffer
                 .slice(..)
                 .get_mapped_range_mut()
                 .expect("mapped at creation");
             view.slice(..data.len()).copy_from_slice(data);
+            let rest = view.len() - data.len();
+            view.slice(data.len()..).copy_from_slice(&vec![0xFF; rest]);
         }
         buffer.unmap();
         buffer

@@ -6,6 +6,8 @@
 mod decode;
 mod dng;
 mod mosaic;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +17,8 @@ use crate::error::{Error, Result};
 /// a corrupt header, not a camera.
 pub(crate) const MAX_PIXELS: u64 = 1 << 29;
 pub(crate) const MAX_SIDE: u32 = 65_535;
+/// Largest raw file read into memory: 2 GiB, twice a 16-bit frame of MAX_PIXELS.
+pub(crate) const MAX_FILE_BYTES: u64 = 2 << 30;
 
 /// Bayer colour-filter layouts, named by the 2×2 pattern read row by row from the top-left pixel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -258,6 +262,11 @@ impl Frame {
     pub fn levels(&self) -> ([f32; 4], f32) {
         (self.black, self.white)
     }
+    /// The DNG NoiseProfile (scale, offset): noise variance = scale·x + offset on the normalised
+    /// [0, 1] signal, when the file carries one.
+    pub fn noise_profile(&self) -> Option<[f64; 2]> {
+        self.noise_profile
+    }
     /// The raw sensor values of the active area, row-major.
     pub fn mosaic(&self) -> &[u16] {
         &self.mosaic
@@ -266,7 +275,7 @@ impl Frame {
 
 /// XYZ(D65) → linear sRGB: the colour matrix of a "camera" whose RGB is sRGB.
 pub(crate) const SRGB_TO_XYZ_INVERSE: [[f32; 3]; 3] = [
-    [3.2404542, -1.5371385, -0.4985314],
-    [-0.9692660, 1.8760108, 0.0415560],
-    [0.0556434, -0.2040259, 1.0572252],
+    [3.240_454, -1.537_138_5, -0.498_531_4],
+    [-0.969_266, 1.876_010_8, 0.041_556],
+    [0.055_643_4, -0.204_025_9, 1.057_225_2],
 ];

@@ -6,7 +6,7 @@ use crate::gpu::{self, Gpu};
 use crate::stages::{pack_rgb, unpack_rgb};
 
 /// Linear sRGB (D65) → XYZ.
-const SRGB_TO_XYZ: [[f64; 3]; 3] = [
+pub(crate) const SRGB_TO_XYZ: [[f64; 3]; 3] = [
     [0.4124564, 0.3575761, 0.1804375],
     [0.2126729, 0.7151522, 0.0721750],
     [0.0193339, 0.1191920, 0.9503041],
