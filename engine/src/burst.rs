@@ -214,11 +214,6 @@ impl Frame {
         Ok(self)
     }
 
-    /// The noise profile (scale, offset), if the file had one.
-    pub fn noise_profile(&self) -> Option<[f64; 2]> {
-        self.noise_profile
-    }
-
     /// The same frame with other capture metadata.
     pub fn with_exif(mut self, exif: Exif) -> Frame {
         self.exif = exif;
