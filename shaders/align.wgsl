@@ -153,8 +153,9 @@ fn align_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
     }
     let ox = STRIDE * i32(id.x) - STRIDE;
     let oy = STRIDE * i32(id.y) - STRIDE;
-    // Candidates from the coarser level: the coarse tile nearest this tile's centre, and its
-    // neighbours towards this centre in x and in y (a tile straddling two motions gets both).
+    // Candidates from the coarser level: the motions of the coarse tile nearest this tile's
+    // centre and of its eight neighbours (a tile straddling two motions gets both, and one whose
+    // coarse tile went astray gets its neighbours' answer).
     var best = vec2<i32>(0, 0);
     var best_cost = 3.4e38;
     if (tp.coarse_x == 0u) {
@@ -163,17 +164,14 @@ fn align_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
         // Tile centres: this level 8i (minus half a pixel), coarse level 4i of its pixels.
         let c2 = vec2<f32>(4.0 * f32(id.x), 4.0 * f32(id.y));
         let near = vec2<i32>(round(c2 / 8.0));
-        let side = select(vec2<i32>(1, 1), vec2<i32>(-1, -1), c2 < vec2<f32>(near) * 8.0);
-        let cands = array<vec2<i32>, 3>(
-            carried(near.x, near.y),
-            carried(near.x + side.x, near.y),
-            carried(near.x, near.y + side.y),
-        );
-        for (var c = 0; c < 3; c++) {
-            let cost = tile_cost(ox, oy, cands[c]);
-            if (cost < best_cost) {
-                best_cost = cost;
-                best = cands[c];
+        for (var j = -1; j <= 1; j++) {
+            for (var i = -1; i <= 1; i++) {
+                let cand = carried(near.x + i, near.y + j);
+                let cost = tile_cost(ox, oy, cand);
+                if (cost < best_cost) {
+                    best_cost = cost;
+                    best = cand;
+                }
             }
         }
     }
@@ -210,18 +208,31 @@ fn alt_px(x: i32, y: i32) -> f32 {
     return alt_gray[u32(cy) * rp.width + u32(cx)];
 }
 
-fn alt_bilinear(p: vec2<f32>) -> f32 {
+fn cubic_weights(t: f32) -> vec4<f32> {
+    let t2 = t * t;
+    let t3 = t2 * t;
+    return 0.5 * vec4<f32>(-t3 + 2.0 * t2 - t, 3.0 * t3 - 5.0 * t2 + 2.0, -3.0 * t3 + 4.0 * t2 + t, t3 - t2);
+}
+
+// Catmull-Rom: bilinear sampling would low-pass the alternate by an amount that depends on the
+// fractional offset, which pulls the estimate towards whole pixels.
+fn alt_bicubic(p: vec2<f32>) -> f32 {
     let f = floor(p);
-    let t = p - f;
+    let wx = cubic_weights(p.x - f.x);
+    let wy = cubic_weights(p.y - f.y);
     let x = i32(f.x);
     let y = i32(f.y);
-    let top = mix(alt_px(x, y), alt_px(x + 1, y), t.x);
-    let bottom = mix(alt_px(x, y + 1), alt_px(x + 1, y + 1), t.x);
-    return mix(top, bottom, t.y);
+    var acc = 0.0;
+    for (var j = 0; j < 4; j++) {
+        let row = wx.x * alt_px(x - 1, y + j - 1) + wx.y * alt_px(x, y + j - 1)
+            + wx.z * alt_px(x + 1, y + j - 1) + wx.w * alt_px(x + 2, y + j - 1);
+        acc += wy[j] * row;
+    }
+    return acc;
 }
 
 // Lucas-Kanade on the tile: solve (Σ g gᵀ) δ = −Σ g e with g the reference gradient and e the
-// difference of the bilinearly sampled alternate, a few times. The integer search leaves at most
+// difference of the bicubically sampled alternate, a few times. The integer search leaves at most
 // half a pixel to find; a tile without texture in some direction (singular system) keeps its
 // integer motion, and the refinement may move at most one pixel from it.
 @compute @workgroup_size(8, 8)
@@ -263,7 +274,7 @@ fn align_refine(@builtin(global_invocation_id) id: vec3<u32>) {
                 let y = oy + v;
                 let gx = 0.5 * (ref_px(x + 1, y) - ref_px(x - 1, y));
                 let gy = 0.5 * (ref_px(x, y + 1) - ref_px(x, y - 1));
-                let e = alt_bilinear(vec2<f32>(f32(x), f32(y)) + m) - ref_px(x, y);
+                let e = alt_bicubic(vec2<f32>(f32(x), f32(y)) + m) - ref_px(x, y);
                 bx += gx * e;
                 by += gy * e;
             }

@@ -280,3 +280,70 @@ fn merge_spatial_finish(@builtin(global_invocation_id) id: vec3<u32>) {
     }
     merged[id.y * p.width + id.x] = value;
 }
+
+// ---- spatial denoising of the merged tiles (HDR+'s second step) -------------------------------
+
+// After the temporal merge each tile still carries about σ²/N of noise. One more Wiener
+// shrinkage on the merged tile's own spectrum, |M|² / (|M|² + c·σ²/N), removes what is left
+// where the tile has no signal above it (flat areas), and keeps detail where it has.
+// Runs on the accumulator in place, before the overlap-add. p.noise.w = c for this step.
+@group(0) @binding(1) var<storage, read_write> tiles_acc: array<f32>;
+
+@compute @workgroup_size(16, 16)
+fn merge_wiener_denoise(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    let tx = wg.x;
+    let ty = wg.y / 4u;
+    let c = wg.y % 4u;
+    let u = i32(lid.x);
+    let v = i32(lid.y);
+    let k = lid.y * 16u + lid.x;
+    let slot = ((c * p.tiles_y + ty) * p.tiles_x + tx) * 256u + k;
+    // The accumulator holds the sum over frames of the windowed merged tile.
+    ref_re[k] = tiles_acc[slot] / f32(p.frames);
+    workgroupBarrier();
+    var r = vec2<f32>(0.0);
+    for (var n = 0; n < TILE; n++) {
+        r += ref_re[v * TILE + n] * twiddle(u * n);
+    }
+    workgroupBarrier();
+    ref_re[k] = r.x;
+    ref_im[k] = r.y;
+    workgroupBarrier();
+    var f = vec2<f32>(0.0);
+    for (var n = 0; n < TILE; n++) {
+        f += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), twiddle(v * n));
+    }
+    if (k == 0u) {
+        tile_mean = f.x / 64.0;
+    }
+    workgroupBarrier();
+    let sigma2 = noise_variance(tile_mean) * 36.0 / f32(p.frames);
+    let f2 = dot(f, f);
+    // The DC term is the tile's brightness, never noise to remove.
+    var shrink = f2 / (f2 + p.noise.w * sigma2);
+    if (k == 0u) {
+        shrink = 1.0;
+    }
+    let g = shrink * f;
+    workgroupBarrier();
+    ref_re[k] = g.x;
+    ref_im[k] = g.y;
+    workgroupBarrier();
+    var col = vec2<f32>(0.0);
+    for (var n = 0; n < TILE; n++) {
+        col += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), twiddle(-v * n));
+    }
+    workgroupBarrier();
+    alt_re[k] = col.x;
+    alt_im[k] = col.y;
+    workgroupBarrier();
+    var px = 0.0;
+    for (var n = 0; n < TILE; n++) {
+        let t = twiddle(-u * n);
+        px += alt_re[v * TILE + n] * t.x - alt_im[v * TILE + n] * t.y;
+    }
+    tiles_acc[slot] = px / 256.0 * f32(p.frames);
+}

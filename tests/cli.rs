@@ -261,3 +261,84 @@ fn backend_and_adapter_choice() {
         .failure()
         .stderr(predicate::str::contains("unknown backend"));
 }
+
+#[test]
+fn merge_command_merges_a_folder_and_names_a_corrupt_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let burst = dir.path().join("burst");
+    std::fs::create_dir(&burst).unwrap();
+    // Three frames of one camera (the same scene in strip and tile layouts).
+    for (i, name) in [
+        "synthetic-kodim23.dng",
+        "synthetic-kodim23-tiled.dng",
+        "synthetic-kodim23.dng",
+    ]
+    .iter()
+    .enumerate()
+    {
+        std::fs::copy(
+            assets().join("raw").join(name),
+            burst.join(format!("frame{i}.dng")),
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("merged.png");
+    burstpipe()
+        .args([
+            "merge",
+            burst.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .args([
+            "--merge",
+            "spatial",
+            "--strength",
+            "1.5",
+            "--reference",
+            "1",
+        ])
+        .assert()
+        .success();
+    let img = image::open(&out).unwrap();
+    let frame = burstpipe::Frame::open(burst.join("frame0.dng")).unwrap();
+    assert_eq!((img.width(), img.height()), (frame.width(), frame.height()));
+
+    // Files listed, Wiener, first two frames only, JPEG.
+    let jpg = dir.path().join("merged.jpg");
+    let f = |i: usize| burst.join(format!("frame{i}.dng"));
+    burstpipe()
+        .arg("merge")
+        .args([f(0), f(1), f(2)])
+        .args(["-o", jpg.to_str().unwrap(), "--frames", "2"])
+        .assert()
+        .success();
+    assert!(jpg.exists());
+
+    // A corrupt frame in the middle: an error naming it, and no output. (Mismatched sizes, CFAs
+    // and cameras are tested through the library in tests/burst.rs.)
+    let odd = dir.path().join("broken-frame.dng");
+    std::fs::write(&odd, b"II*\0\x08\0\0\0truncated").unwrap();
+    let bad_out = dir.path().join("bad.jpg");
+    burstpipe()
+        .arg("merge")
+        .args([f(0), odd.clone(), f(2)])
+        .args(["-o", bad_out.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("broken-frame.dng"))
+        .stderr(predicate::str::contains("panicked").not());
+    assert!(!bad_out.exists());
+    burstpipe()
+        .args([
+            "merge",
+            burst.to_str().unwrap(),
+            "-o",
+            bad_out.to_str().unwrap(),
+        ])
+        .args(["--merge", "median"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("wiener or spatial"));
+    assert!(!bad_out.exists());
+}

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use burstpipe::{Backend, Cfa, Demosaic, Engine, EngineOptions, Frame, Options};
+use burstpipe::{
+    Backend, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame, MergeMethod, MergeOptions, Options,
+};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -45,6 +47,36 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         bits: u8,
     },
+    /// Align and merge a raw burst (a folder, or files in capture order), then develop it.
+    Merge {
+        /// A folder holding the burst's raw files (taken in name order), or the files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output file: .jpg, .png or .tif.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Reference frame: auto (the sharpest of the first three) or its index from 0.
+        #[arg(long, default_value = "auto", value_parser = parse_reference)]
+        reference: Reference,
+        /// Merge method: wiener (HDR+, frequency domain) or spatial (faster).
+        #[arg(long = "merge", default_value = "wiener", value_parser = parse_merge)]
+        method: MergeMethod,
+        /// Noise reduction strength (1 = default; larger removes more noise, risks ghosts).
+        #[arg(long, default_value_t = 1.0)]
+        strength: f32,
+        /// Use only the first K frames.
+        #[arg(long)]
+        frames: Option<usize>,
+        /// Demosaicing method: mhc or bilinear.
+        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        demosaic: Demosaic,
+        /// Exposure correction in EV (default: automatic).
+        #[arg(long, allow_negative_numbers = true)]
+        exposure: Option<f32>,
+        /// Bits per channel for PNG (8 or 16); JPEG is always 8, TIFF always 16.
+        #[arg(long, default_value_t = 16)]
+        bits: u8,
+    },
     /// Demosaic a single-channel 8/16-bit PNG or TIFF mosaic; the output keeps its bit depth.
     Demosaic {
         /// The mosaic image.
@@ -68,6 +100,47 @@ fn parse_backend(s: &str) -> Result<Backend, String> {
 fn parse_demosaic(s: &str) -> Result<Demosaic, String> {
     Demosaic::parse(s).ok_or_else(|| format!("unknown demosaic method '{s}': use mhc or bilinear"))
 }
+/// `--reference`: automatic or a frame index.
+#[derive(Clone, Copy)]
+struct Reference(Option<usize>);
+
+fn parse_reference(s: &str) -> Result<Reference, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(Reference(None));
+    }
+    s.parse()
+        .map(|i| Reference(Some(i)))
+        .map_err(|_| format!("reference '{s}': use auto or a frame index (0, 1, ...)"))
+}
+fn parse_merge(s: &str) -> Result<MergeMethod, String> {
+    MergeMethod::parse(s)
+        .ok_or_else(|| format!("unknown merge method '{s}': use wiener or spatial"))
+}
+
+/// The burst's files: a folder's files in name order (hidden files skipped), or the files given.
+fn burst_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if let [dir] = inputs {
+        if dir.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && !p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                bail!("{}: the folder holds no files to merge", dir.display());
+            }
+            return Ok(files);
+        }
+    }
+    Ok(inputs.to_vec())
+}
+
 fn parse_cfa(s: &str) -> Result<Cfa, String> {
     Cfa::parse(s).ok_or_else(|| format!("unknown CFA '{s}': use rggb, bggr, grbg or gbrg"))
 }
@@ -162,6 +235,51 @@ fn run(cli: Cli) -> Result<()> {
                 image.width,
                 image.height,
                 engine.adapter().name
+            );
+        }
+        Command::Merge {
+            inputs,
+            output,
+            reference,
+            method,
+            strength,
+            frames,
+            demosaic,
+            exposure,
+            bits,
+        } => {
+            let files = burst_files(inputs)?;
+            for f in &files {
+                check_output(f, output)?;
+            }
+            let mut files = files;
+            if let Some(k) = frames {
+                files.truncate((*k).max(1));
+            }
+            eprintln!("decoding {} frames", files.len());
+            let burst = Burst::open(&files)?;
+            let engine = engine(&cli)?;
+            let options = MergeOptions {
+                reference: reference.0,
+                method: *method,
+                strength: *strength,
+                frames: *frames,
+                develop: Options {
+                    demosaic: *demosaic,
+                    exposure_ev: *exposure,
+                    bits: *bits,
+                    ..Options::default()
+                },
+            };
+            eprintln!("aligning and merging on {}", engine.adapter().name);
+            let image = engine.merge(&burst, &options)?;
+            image.save(output)?;
+            eprintln!(
+                "{} frames → {} ({}×{})",
+                burst.len(),
+                output.display(),
+                image.width,
+                image.height
             );
         }
         Command::Demosaic {

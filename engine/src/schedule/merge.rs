@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::raw::Frame;
 use crate::stages::align::{self, GrayParams, Pyramid};
-use crate::stages::merge::{self, MergeMethod, Params, SPATIAL_C, WIENER_C};
+use crate::stages::merge::{self, MergeMethod, Params, DENOISE_C, SPATIAL_C, WIENER_C};
 
 /// The merged mosaic is stored with this black level and white 65535: below-black noise of the
 /// average survives (nothing is clipped at black before demosaicing), and 61 439 levels are far
@@ -44,12 +44,8 @@ pub(crate) fn pick_reference(gpu: &Gpu, frames: &[Frame]) -> Result<usize> {
             let pyr = align::record_pyramid(gpu, enc, &gp, &raw);
             align::record_gradient_energy(gpu, enc, &pyr.levels[0], gp.gw, gp.gh)
         })?;
-        let sums: Vec<f32> = bytemuck::cast_slice(&gpu.read(
-            "reference choice",
-            &rows,
-            gp.gh as u64 * 4,
-        )?)
-        .to_vec();
+        let sums: Vec<f32> =
+            bytemuck::cast_slice(&gpu.read("reference choice", &rows, gp.gh as u64 * 4)?).to_vec();
         let energy: f64 = sums.iter().map(|&v| v as f64).sum();
         if energy > best.1 {
             best = (i, energy);
@@ -59,11 +55,17 @@ pub(crate) fn pick_reference(gpu: &Gpu, frames: &[Frame]) -> Result<usize> {
 }
 
 /// Motion fields (gray pixels per tile) of every frame against the reference.
-pub(crate) fn align_all(gpu: &Gpu, frames: &[Frame], reference: usize) -> Result<Vec<Vec<[f32; 2]>>> {
+pub(crate) fn align_all(
+    gpu: &Gpu,
+    frames: &[Frame],
+    reference: usize,
+) -> Result<Vec<Vec<[f32; 2]>>> {
     let r = &frames[reference];
     let gp = gray_params(r);
     let ref_raw = upload(gpu, r);
-    let ref_pyr = gpu.run("align", |enc| align::record_pyramid(gpu, enc, &gp, &ref_raw))?;
+    let ref_pyr = gpu.run("align", |enc| {
+        align::record_pyramid(gpu, enc, &gp, &ref_raw)
+    })?;
     let n = (align::tiles(gp.gw) * align::tiles(gp.gh)) as usize;
     frames
         .iter()
@@ -125,9 +127,17 @@ pub(crate) fn estimate_noise(frame: &Frame) -> [f32; 2] {
             (x, med / 0.4549 / (8.0 / 9.0), b.len() as f64)
         })
         .collect();
-    let (sw, sx, sy, sxx, sxy) = points.iter().fold((0.0, 0.0, 0.0, 0.0, 0.0), |a, &(x, y, n)| {
-        (a.0 + n, a.1 + n * x, a.2 + n * y, a.3 + n * x * x, a.4 + n * x * y)
-    });
+    let (sw, sx, sy, sxx, sxy) = points
+        .iter()
+        .fold((0.0, 0.0, 0.0, 0.0, 0.0), |a, &(x, y, n)| {
+            (
+                a.0 + n,
+                a.1 + n * x,
+                a.2 + n * y,
+                a.3 + n * x * x,
+                a.4 + n * x * y,
+            )
+        });
     let det = sw * sxx - sx * sx;
     if points.len() < 2 || det <= 0.0 {
         let var = if sw > 0.0 { sy / sw } else { 1e-5 };
@@ -166,7 +176,12 @@ pub(crate) fn merge(gpu: &Gpu, plan: &Plan) -> Result<(Frame, usize)> {
         r.height,
         frames.len() as u32,
         (r.black, r.white),
-        [scale, offset, base_c * plan.strength],
+        [
+            scale,
+            offset,
+            base_c * plan.strength,
+            DENOISE_C * plan.strength,
+        ],
     );
     let gp = gray_params(r);
     let ref_raw = upload(gpu, r);

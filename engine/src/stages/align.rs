@@ -16,7 +16,7 @@ pub(crate) const LEVELS: usize = 4;
 pub(crate) const COARSE_RADIUS: i32 = 4;
 pub(crate) const FINE_RADIUS: i32 = 1;
 /// Lucas-Kanade iterations.
-pub(crate) const REFINE_ITERATIONS: u32 = 3;
+pub(crate) const REFINE_ITERATIONS: u32 = 4;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -323,16 +323,14 @@ pub(crate) mod reference {
                 } else {
                     let c2 = [4.0 * tx as f32, 4.0 * ty as f32];
                     let near = [(c2[0] / 8.0).round() as i32, (c2[1] / 8.0).round() as i32];
-                    let side = |i: usize| if c2[i] < near[i] as f32 * 8.0 { -1 } else { 1 };
-                    for cand in [
-                        carried(near[0], near[1]),
-                        carried(near[0] + side(0), near[1]),
-                        carried(near[0], near[1] + side(1)),
-                    ] {
-                        let c = cost(ox, oy, cand);
-                        if c < best_cost {
-                            best_cost = c;
-                            best = cand;
+                    for j in -1..=1 {
+                        for i in -1..=1 {
+                            let cand = carried(near[0] + i, near[1] + j);
+                            let c = cost(ox, oy, cand);
+                            if c < best_cost {
+                                best_cost = c;
+                                best = cand;
+                            }
                         }
                     }
                 }
@@ -357,14 +355,29 @@ pub(crate) mod reference {
         let (w, h) = (p.width, p.height);
         let r = |x: i32, y: i32| at(reference, w, h, x, y);
         let a = |x: i32, y: i32| at(alt, w, h, x, y);
-        let bilinear = |px: f32, py: f32| {
+        let weights = |t: f32| {
+            let (t2, t3) = (t * t, t * t * t);
+            [
+                0.5 * (-t3 + 2.0 * t2 - t),
+                0.5 * (3.0 * t3 - 5.0 * t2 + 2.0),
+                0.5 * (-3.0 * t3 + 4.0 * t2 + t),
+                0.5 * (t3 - t2),
+            ]
+        };
+        let bicubic = |px: f32, py: f32| {
             let (fx, fy) = (px.floor(), py.floor());
-            let (tx, ty) = (px - fx, py - fy);
+            let (wx, wy) = (weights(px - fx), weights(py - fy));
             let (x, y) = (fx as i32, fy as i32);
-            let mix = |a: f32, b: f32, t: f32| a * (1.0 - t) + b * t;
-            let top = mix(a(x, y), a(x + 1, y), tx);
-            let bottom = mix(a(x, y + 1), a(x + 1, y + 1), tx);
-            mix(top, bottom, ty)
+            let mut acc = 0.0f32;
+            for (j, wj) in wy.iter().enumerate() {
+                let yy = y + j as i32 - 1;
+                let row = wx[0] * a(x - 1, yy)
+                    + wx[1] * a(x, yy)
+                    + wx[2] * a(x + 1, yy)
+                    + wx[3] * a(x + 2, yy);
+                acc += wj * row;
+            }
+            acc
         };
         for ty in 0..p.tiles_y {
             for tx in 0..p.tiles_x {
@@ -395,7 +408,7 @@ pub(crate) mod reference {
                             let (x, y) = (ox + u, oy + v);
                             let gx = 0.5 * (r(x + 1, y) - r(x - 1, y));
                             let gy = 0.5 * (r(x, y + 1) - r(x, y - 1));
-                            let e = bilinear(x as f32 + m[0], y as f32 + m[1]) - r(x, y);
+                            let e = bicubic(x as f32 + m[0], y as f32 + m[1]) - r(x, y);
                             bx += gx * e;
                             by += gy * e;
                         }

@@ -32,6 +32,9 @@ impl MergeMethod {
 /// Shrinkage constant c at strength 1: a frequency is averaged in while the frames differ there
 /// by less than about √c noise standard deviations (HDR+ uses a value of this order).
 pub(crate) const WIENER_C: f32 = 8.0;
+/// Spatial denoising after the Wiener merge at strength 1: a frequency of the merged tile is
+/// kept in proportion to how far its power stands above the remaining noise.
+pub(crate) const DENOISE_C: f32 = 1.0;
 /// Spatial merge: a frame's weight is exp(-d² / (c · var d)) for the neighbourhood difference d.
 pub(crate) const SPATIAL_C: f32 = 4.0;
 
@@ -50,7 +53,8 @@ pub(crate) struct Params {
     pub ref_inv_range: [f32; 4],
     pub alt_black: [f32; 4],
     pub alt_inv_range: [f32; 4],
-    /// Noise variance scale, offset (normalised signal), shrinkage constant c, unused.
+    /// Noise variance scale, offset (normalised signal), shrinkage constant c, and c of the
+    /// spatial denoising after a Wiener merge (0: none).
     pub noise: [f32; 4],
 }
 
@@ -58,7 +62,7 @@ pub(crate) struct Params {
 pub(crate) type Levels = ([f32; 4], f32);
 
 impl Params {
-    pub fn new(width: u32, height: u32, frames: u32, reference: Levels, noise: [f32; 3]) -> Params {
+    pub fn new(width: u32, height: u32, frames: u32, reference: Levels, noise: [f32; 4]) -> Params {
         let (pw, ph) = (width / 2, height / 2);
         let inv = |(b, w): Levels| b.map(|b| 1.0 / (w - b));
         Params {
@@ -74,7 +78,7 @@ impl Params {
             ref_inv_range: inv(reference),
             alt_black: reference.0,
             alt_inv_range: inv(reference),
-            noise: [noise[0], noise[1], noise[2], 0.0],
+            noise,
         }
     }
 
@@ -141,6 +145,16 @@ pub(crate) fn record_finish(
     out: &wgpu::Buffer,
 ) {
     let params = gpu.uniform(p);
+    if method == MergeMethod::Wiener && p.noise[3] > 0.0 {
+        gpu.dispatch(
+            enc,
+            &gpu::MERGE,
+            "merge_wiener_denoise",
+            &params,
+            &[acc],
+            (p.tiles_x, p.tiles_y * 4),
+        );
+    }
     let entry = match method {
         MergeMethod::Wiener => "merge_wiener_finish",
         MergeMethod::Spatial => "merge_spatial_finish",
@@ -197,12 +211,7 @@ pub(crate) mod reference {
         } else {
             (p.ref_black, p.ref_inv_range)
         };
-        Planes {
-            p,
-            raw,
-            black,
-            inv,
-        }
+        Planes { p, raw, black, inv }
     }
 
     fn noise_variance(p: &Params, x: f32) -> f32 {
@@ -298,6 +307,38 @@ pub(crate) mod reference {
                     let base = (((c * p.tiles_y + ty) * p.tiles_x + tx) * 256) as usize;
                     for (k, s) in spatial.iter().enumerate() {
                         acc[base + k] += s[0] / 256.0;
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn wiener_denoise(p: &Params, acc: &mut [f32]) {
+        let n = p.frames as f32;
+        for c in 0..4u32 {
+            for ty in 0..p.tiles_y {
+                for tx in 0..p.tiles_x {
+                    let base = (((c * p.tiles_y + ty) * p.tiles_x + tx) * 256) as usize;
+                    let mut t = [[0.0f32; 2]; 256];
+                    for k in 0..256 {
+                        t[k][0] = acc[base + k] / n;
+                    }
+                    let f = dft(&t, -1);
+                    let mean = f[0][0] / 64.0;
+                    let sigma2 = noise_variance(p, mean) * 36.0 / n;
+                    let mut g = [[0.0f32; 2]; 256];
+                    for k in 0..256 {
+                        let f2 = f[k][0] * f[k][0] + f[k][1] * f[k][1];
+                        let shrink = if k == 0 {
+                            1.0
+                        } else {
+                            f2 / (f2 + p.noise[3] * sigma2)
+                        };
+                        g[k] = [shrink * f[k][0], shrink * f[k][1]];
+                    }
+                    let s = dft(&g, 1);
+                    for k in 0..256 {
+                        acc[base + k] = s[k][0] / 256.0 * n;
                     }
                 }
             }
@@ -430,7 +471,12 @@ mod tests {
             }
         }
         let cpu = match method {
-            MergeMethod::Wiener => reference::wiener_finish(p, &frames[0], &acc),
+            MergeMethod::Wiener => {
+                if p.noise[3] > 0.0 {
+                    reference::wiener_denoise(p, &mut acc);
+                }
+                reference::wiener_finish(p, &frames[0], &acc)
+            }
             MergeMethod::Spatial => reference::spatial_finish(p, &frames[0], &acc),
         };
         let bufs: Vec<wgpu::Buffer> = frames
@@ -473,11 +519,17 @@ mod tests {
         // Odd sizes: an unpaired last column and row, and partial tiles.
         let (w, h) = (53u32, 37u32);
         let frames: Vec<Vec<u16>> = (0..3)
-            .map(|_| (0..w * h).map(|_| 256 + (rng.next_u32() % 3840) as u16).collect())
+            .map(|_| {
+                (0..w * h)
+                    .map(|_| 256 + (rng.next_u32() % 3840) as u16)
+                    .collect()
+            })
             .collect();
         for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
-            let p = Params::new(w, h, 3, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0]);
-            let motions: Vec<_> = (0..3).map(|i| random_motion(&p, &mut rng, i == 0)).collect();
+            let p = Params::new(w, h, 3, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0]);
+            let motions: Vec<_> = (0..3)
+                .map(|i| random_motion(&p, &mut rng, i == 0))
+                .collect();
             let (g, c) = both(method, &p, &frames, &motions);
             let d = max_abs_diff(&g, &c);
             assert!(d < 1e-4, "{method:?}: max diff {d}");
@@ -502,15 +554,24 @@ mod tests {
             })
             .collect();
         for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
-            let p = Params::new(w, h, 2, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0]);
-            let motions: Vec<_> = (0..2).map(|i| random_motion(&p, &mut rng, i == 0)).collect();
+            let p = Params::new(w, h, 2, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0]);
+            let motions: Vec<_> = (0..2)
+                .map(|i| random_motion(&p, &mut rng, i == 0))
+                .collect();
             let (g, c) = both(method, &p, &frames, &motions);
             let d = max_abs_diff(&g, &c);
             assert!(d < 1e-4, "{method:?}: max diff {d}");
             // The reference alone merges to itself: the windows add back to exactly one.
-            let p1 = Params { frames: 1, ..p };
+            let p1 = Params {
+                frames: 1,
+                noise: [1e-3, 1e-5, 8.0, 0.0],
+                ..p
+            };
             let (g1, _) = both(method, &p1, &frames[..1], &motions[..1]);
-            let norm: Vec<f32> = frames[0].iter().map(|&v| (v as f32 - 256.0) / 3839.0).collect();
+            let norm: Vec<f32> = frames[0]
+                .iter()
+                .map(|&v| (v as f32 - 256.0) / 3839.0)
+                .collect();
             let d = max_abs_diff(&g1, &norm);
             assert!(d < 1e-4, "{method:?}: one frame changed by {d}");
         }
