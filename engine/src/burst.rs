@@ -174,10 +174,7 @@ impl Burst {
     /// Decode every file (in the given order) and check them as a burst. A corrupt file anywhere
     /// gives its decoding error, naming it.
     pub fn open<P: AsRef<Path>>(paths: &[P]) -> Result<Burst> {
-        let frames = paths
-            .iter()
-            .map(|p| Frame::open(p))
-            .collect::<Result<Vec<_>>>()?;
+        let frames = paths.iter().map(Frame::open).collect::<Result<Vec<_>>>()?;
         Burst::new(frames)
     }
 

@@ -51,7 +51,7 @@ pub struct Motion {
 }
 
 impl Motion {
-    fn to_scene(&self, x: f32, y: f32, cx: f32, cy: f32) -> (f32, f32) {
+    fn to_scene(self, x: f32, y: f32, cx: f32, cy: f32) -> (f32, f32) {
         let (s, c) = self.angle.sin_cos();
         let (u, v) = (x - cx, y - cy);
         (c * u - s * v + cx + self.dx, s * u + c * v + cy + self.dy)
@@ -232,10 +232,13 @@ pub fn synth_burst(
                 for x in 0..w {
                     let (dx, dy) = m.displacement(x as f32, y as f32, w, h);
                     let (fx, fy) = ((x as f32 + dx).round(), (y as f32 + dy).round());
-                    if fx >= 0.0 && fy >= 0.0 && fx < w as f32 && fy < h as f32 {
-                        if covered[(fy as u32 * w + fx as u32) as usize] {
-                            mask[(y * w + x) as usize] = true;
-                        }
+                    if fx >= 0.0
+                        && fy >= 0.0
+                        && fx < w as f32
+                        && fy < h as f32
+                        && covered[(fy as u32 * w + fx as u32) as usize]
+                    {
+                        mask[(y * w + x) as usize] = true;
                     }
                 }
             }

@@ -102,6 +102,7 @@ impl Params {
 }
 
 /// Record the merge of one frame (`alt`, with its per-tile motion) into `acc`.
+#[allow(clippy::too_many_arguments)] // one per binding of the kernel, named as in the shader
 pub(crate) fn record_frame(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
