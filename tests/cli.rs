@@ -304,16 +304,34 @@ fn merge_command_merges_a_folder_and_names_a_corrupt_frame() {
     let frame = burstpipe::Frame::open(burst.join("frame0.dng")).unwrap();
     assert_eq!((img.width(), img.height()), (frame.width(), frame.height()));
 
-    // Files listed, Wiener, first two frames only, JPEG.
+    // Files listed, Wiener, first two frames only, JPEG, and the merged raw as DNG, which reads
+    // back as a raw frame and develops to the same picture.
     let jpg = dir.path().join("merged.jpg");
+    let dng = dir.path().join("merged.dng");
     let f = |i: usize| burst.join(format!("frame{i}.dng"));
     burstpipe()
         .arg("merge")
         .args([f(0), f(1), f(2)])
-        .args(["-o", jpg.to_str().unwrap(), "--frames", "2"])
+        .args(["-o", jpg.to_str().unwrap(), "--frames", "2", "--dng"])
+        .arg(&dng)
         .assert()
         .success();
     assert!(jpg.exists());
+    let again = dir.path().join("again.jpg");
+    burstpipe()
+        .args([
+            "develop",
+            dng.to_str().unwrap(),
+            "-o",
+            again.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let (a, b) = (
+        image::open(&jpg).unwrap().to_rgb8(),
+        image::open(&again).unwrap().to_rgb8(),
+    );
+    assert_eq!(a.as_raw(), b.as_raw(), "the DNG develops differently");
 
     // A corrupt frame in the middle: an error naming it, and no output. (Mismatched sizes, CFAs
     // and cameras are tested through the library in tests/burst.rs.)

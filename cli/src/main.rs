@@ -67,6 +67,9 @@ enum Command {
         /// Use only the first K frames.
         #[arg(long)]
         frames: Option<usize>,
+        /// Also write the merged raw mosaic as a DNG that other raw developers open.
+        #[arg(long)]
+        dng: Option<PathBuf>,
         /// Demosaicing method: mhc or bilinear.
         #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
         demosaic: Demosaic,
@@ -175,6 +178,36 @@ fn check_output(input: &Path, output: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `--dng`: a .dng name in an existing folder that is not one of the inputs.
+fn check_dng_output(input: &Path, dng: &Path) -> Result<()> {
+    if !dng
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("dng"))
+    {
+        bail!("{}: the --dng output must end in .dng", dng.display());
+    }
+    let dir = dng
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        bail!(
+            "{}: the output folder {} does not exist: create it first",
+            dng.display(),
+            dir.display()
+        );
+    }
+    if let (Ok(a), Ok(b)) = (input.canonicalize(), dng.canonicalize()) {
+        if a == b {
+            bail!(
+                "{}: the DNG would overwrite an input: choose another name",
+                dng.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn engine(cli: &Cli) -> Result<Engine> {
     Ok(Engine::new(&EngineOptions {
         backend: cli.backend,
@@ -244,6 +277,7 @@ fn run(cli: Cli) -> Result<()> {
             method,
             strength,
             frames,
+            dng,
             demosaic,
             exposure,
             bits,
@@ -251,6 +285,9 @@ fn run(cli: Cli) -> Result<()> {
             let files = burst_files(inputs)?;
             for f in &files {
                 check_output(f, output)?;
+                if let Some(d) = dng {
+                    check_dng_output(f, d)?;
+                }
             }
             let mut files = files;
             if let Some(k) = frames {
@@ -272,7 +309,12 @@ fn run(cli: Cli) -> Result<()> {
                 },
             };
             eprintln!("aligning and merging on {}", engine.adapter().name);
-            let image = engine.merge(&burst, &options)?;
+            let raw = engine.merge_raw(&burst, &options)?;
+            if let Some(d) = dng {
+                raw.save_dng(d)?;
+            }
+            eprintln!("developing");
+            let image = engine.develop(&raw, &options.develop)?;
             image.save(output)?;
             eprintln!(
                 "{} frames → {} ({}×{})",

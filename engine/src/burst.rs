@@ -217,6 +217,12 @@ impl Frame {
         self
     }
 
+    /// Save as an uncompressed DNG (for a merged burst: the merged raw, which other raw
+    /// developers open). Written to a temporary file, then renamed.
+    pub fn save_dng(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::output::save_dng(self, path.as_ref())
+    }
+
     /// The same frame, named as coming from `path` (for frames built in memory).
     pub fn with_source(mut self, path: impl AsRef<Path>) -> Frame {
         self.source = path.as_ref().to_path_buf();
