@@ -12,9 +12,24 @@ pub(crate) const TILE: i32 = 16;
 pub(crate) const STRIDE: i32 = 8;
 /// Pyramid depth, each level half the previous: ±4 px at the coarsest reaches ±64 sensor px.
 pub(crate) const LEVELS: usize = 4;
-/// Search radius at the coarse levels and at the finest.
+/// Search radius at the coarsest level, the levels between, and the finest.
 pub(crate) const COARSE_RADIUS: i32 = 4;
+pub(crate) const MIDDLE_RADIUS: i32 = 2;
 pub(crate) const FINE_RADIUS: i32 = 1;
+
+/// Search radius at level `l` of `n`. The coarsest level finds the motion (±4 of its pixels is
+/// ±64 sensor pixels); finer levels only correct it, which the carried candidates already bring
+/// within a pixel or so. A wide search there would let periodic texture (railings, windows,
+/// fences) lock onto a copy one period away.
+pub(crate) fn search_radius(l: usize, n: usize) -> i32 {
+    if l == 0 {
+        FINE_RADIUS
+    } else if l + 1 == n {
+        COARSE_RADIUS
+    } else {
+        MIDDLE_RADIUS
+    }
+}
 /// Lucas-Kanade iterations.
 pub(crate) const REFINE_ITERATIONS: u32 = 4;
 
@@ -164,7 +179,7 @@ pub(crate) fn record_align(
             tiles_y: tiles(h),
             coarse_x: coarse.as_ref().map_or(0, |c| c.1),
             coarse_y: coarse.as_ref().map_or(0, |c| c.2),
-            radius: if l == 0 { FINE_RADIUS } else { COARSE_RADIUS },
+            radius: search_radius(l, reference.sizes.len()),
             l1: (l == 0) as u32,
         };
         let motion = gpu.storage("motion", (tp.tiles_x * tp.tiles_y) as u64 * 8);
@@ -438,7 +453,7 @@ pub(crate) mod reference {
                 tiles_y: tiles(h),
                 coarse_x: cx,
                 coarse_y: cy,
-                radius: if l == 0 { FINE_RADIUS } else { COARSE_RADIUS },
+                radius: search_radius(l, sizes.len()),
                 l1: (l == 0) as u32,
             };
             coarse = align_tiles(&tp, &rp[l], &ap[l], &coarse);
