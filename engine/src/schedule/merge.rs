@@ -89,10 +89,11 @@ fn noise_model(frame: &Frame) -> [f32; 2] {
     }
 }
 
-/// Estimate shot + read noise from one frame: in 16 brightness bins, the median squared residual
-/// of each same-colour pixel against its 3×3 same-colour neighbourhood (the median ignores most
-/// texture and edges), converted to a variance and fitted with a line. Sampled on every third
-/// quad: a statistic, not pixel work, so it runs on the CPU.
+/// Estimate shot + read noise from one frame: in 16 brightness bins, the lower quartile of the
+/// squared diagonal second difference of same-colour 2×2 blocks, (a − b − c + d) / 2 (zero on
+/// flat areas, ramps and straight horizontal or vertical edges, so it sees mostly noise, and
+/// texture only adds to it — hence a low quantile), converted to a variance and fitted with a
+/// line. Sampled on every other block: a statistic, not pixel work, so it runs on the CPU.
 pub(crate) fn estimate_noise(frame: &Frame) -> [f32; 2] {
     const BINS: usize = 16;
     let (w, h) = (frame.width as usize, frame.height as usize);
@@ -101,30 +102,33 @@ pub(crate) fn estimate_noise(frame: &Frame) -> [f32; 2] {
         (frame.mosaic[y * w + x] as f32 - b) / (frame.white - b)
     };
     let mut bins: Vec<Vec<f32>> = vec![Vec::new(); BINS];
-    for y in (2..h.saturating_sub(2)).step_by(3) {
-        for x in (2..w.saturating_sub(2)).step_by(3) {
-            let mut mean = 0.0;
-            for dy in [-2i64, 0, 2] {
-                for dx in [-2i64, 0, 2] {
-                    mean += norm((x as i64 + dx) as usize, (y as i64 + dy) as usize);
-                }
-            }
-            mean /= 9.0;
-            let r = norm(x, y) - mean;
+    for y in (0..h.saturating_sub(2)).step_by(3) {
+        for x in (0..w.saturating_sub(2)).step_by(3) {
+            let (a, b, c, d) = (
+                norm(x, y),
+                norm(x + 2, y),
+                norm(x, y + 2),
+                norm(x + 2, y + 2),
+            );
+            let mean = 0.25 * (a + b + c + d);
+            let r = 0.5 * (a - b - c + d);
             let bin = (mean.clamp(0.0, 0.999) * BINS as f32) as usize;
             bins[bin].push(r * r);
         }
     }
-    // For Gaussian noise the median of r² is 0.4549 var(r), and var(r) = 8/9 σ².
+    // For Gaussian noise r has the pixels' variance σ², and the lower quartile of r² is
+    // 0.1015 σ² (the quartile of χ² with one degree of freedom).
     let points: Vec<(f64, f64, f64)> = bins
         .iter_mut()
         .enumerate()
         .filter(|(_, b)| b.len() >= 50)
         .map(|(i, b)| {
             b.sort_by(|a, c| a.total_cmp(c));
-            let med = b[b.len() / 2] as f64;
+            let var = b[b.len() / 4] as f64 / 0.1015;
             let x = (i as f64 + 0.5) / BINS as f64;
-            (x, med / 0.4549 / (8.0 / 9.0), b.len() as f64)
+            // A variance estimated from n samples has a standard error ∝ var / √n: weigh each
+            // bin by n / var² (texture makes bright, busy bins the noisiest estimates).
+            (x, var, b.len() as f64 / (var * var).max(1e-30))
         })
         .collect();
     let (sw, sx, sy, sxx, sxy) = points
@@ -231,4 +235,52 @@ pub(crate) fn merge(gpu: &Gpu, plan: &Plan) -> Result<(Frame, usize)> {
     };
     frame.validate()?;
     Ok((frame, reference))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::testing::{kodak, Rng};
+    use crate::Cfa;
+
+    /// A real photo as 12-bit sensor data with Gaussian shot + read noise of a known profile.
+    fn noisy(name: &str, scale: f64, offset: f64, seed: u64) -> Frame {
+        let (w, h, px) = kodak(name);
+        let mut rng = Rng::new(seed);
+        let mut normal = || {
+            let (u, v) = (rng.unit().max(1e-7) as f64, rng.unit() as f64);
+            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        };
+        let mosaic = (0..(w * h) as usize)
+            .map(|i| {
+                let x = px[i][Cfa::Rggb.color_at(i % w as usize, i / w as usize)] as f64;
+                let v = x + (scale * x + offset).sqrt() * normal();
+                (256.0 + v * 3839.0).round().clamp(0.0, 4095.0) as u16
+            })
+            .collect();
+        Frame::from_mosaic(w, h, mosaic, Cfa::Rggb, 256.0, 4095.0).unwrap()
+    }
+
+    #[test]
+    fn noise_is_estimated_from_a_real_photo() {
+        // At the noise levels where merging matters (the burst tests' medium and high levels),
+        // the estimate must predict the variance at mid-grey and in the shadows within 30 %:
+        // close enough for the shrinkage, whose constant c spans a factor of several anyway.
+        // KNOWN GAP: on a photo busy with fine texture everywhere (kodim05) texture is mistaken
+        // for noise: 2× too high at the medium level, 3× at the low one. Files with a
+        // NoiseProfile do not use the estimate; a burst-based estimate (differences of aligned
+        // frames) is the planned fix.
+        for (name, scale, offset) in [("kodim23", 4e-3, 4e-5), ("kodim23", 1.6e-2, 4e-4)] {
+            let f = noisy(name, scale, offset, 1);
+            let [s, o] = estimate_noise(&f);
+            for x in [0.05f64, 0.18] {
+                let (want, got) = (scale * x + offset, s as f64 * x + o as f64);
+                eprintln!("{name} at {x}: variance {got:.3e}, true {want:.3e}");
+                assert!(
+                    (got / want - 1.0).abs() < 0.3,
+                    "{name} at {x}: estimated variance {got:.3e}, true {want:.3e}"
+                );
+            }
+        }
+    }
 }
