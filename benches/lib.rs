@@ -1,9 +1,5 @@
 //! Benchmark helpers for burstpipe: a realistic 12 MP test mosaic made from a Kodak photo, timing
-//! (warm-up + median of N), image comparison, and a breakdown of the develop pipeline into its
-//! pieces (upload, each kernel, readback) replayed directly on wgpu.
-
-pub mod fused;
-pub mod pieces;
+//! (warm-up + median of N) and image comparison.
 
 use std::path::Path;
 use std::time::Instant;

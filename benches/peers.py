@@ -207,7 +207,7 @@ def main():
         print(f"{r['method']:<62} {r['ms']:>8.1f} {r.get('ms_min', float('nan')):>8.1f} {r['ms_per_mp']:>7.2f} "
               f"{r['ms_per_mp'] / base['ms_per_mp']:>6.1f} {psnr:>8}")
     print("burstpipe rows: wall clock of the public call incl. u16 upload, kernels, download, unpack;")
-    print("prototype rows: benches/shaders/fused_demosaic.wgsl, not the engine; OpenCV rows: cvtColor only;")
+    print("OpenCV rows: cvtColor only;")
     print("LibRaw rows: postprocess() only. PSNR: plain demosaics vs the linear truth, 8 px border excluded.")
 
 

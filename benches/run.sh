@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One command for the develop benchmark: burstpipe (demosaic, develop, the pipeline's pieces, the
-# fused prototype) and its CPU peers (OpenCV, LibRaw) on the same 12 MP mosaic, same machine, same
+# One command for the develop benchmark: burstpipe (demosaic, develop) and its CPU peers
+# (OpenCV, LibRaw) on the same 12 MP mosaic, same machine, same
 # run; ends with ONE table: method, ms, ms/MP, ratio vs OpenCV bilinear, PSNR.
 #
 #   bash benches/run.sh [OUT_DIR] [extra bench_develop args, e.g. --runs 11 --raw photo.dng]
@@ -26,7 +26,7 @@ fi
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "== burstpipe (bench_develop)" >&2
-"$target/release/bench_develop" --out "$out" --runs "$runs" --warmup "$warmup" --pieces \
+"$target/release/bench_develop" --out "$out" --runs "$runs" --warmup "$warmup" \
     --json "$out/ours.jsonl" "$@" | tee "$out/ours.txt" | grep -v '^{' >&2
 echo "== peers (peers.py)" >&2
 "$py" "$root/benches/peers.py" "$out" --runs "$runs" --warmup "$warmup" \

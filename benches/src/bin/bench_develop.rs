@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! bench_develop --out DIR [--runs 7] [--warmup 2] [--photo assets/kodak/kodim23.png]
-//!               [--size 4032x3024] [--raw FILE] [--pieces] [--json FILE]
+//!               [--size 4032x3024] [--raw FILE] [--json FILE]
 //! ```
 
 use std::fmt::Write as _;
@@ -16,9 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use burstpipe::{Cfa, Demosaic, Engine, EngineOptions, Frame, Image, Options};
-use burstpipe_benches::{
-    fused, linear_photo, mosaic_rggb, pieces, psnr16, save_mosaic_png, time, Timing,
-};
+use burstpipe_benches::{linear_photo, mosaic_rggb, psnr16, save_mosaic_png, time, Timing};
 
 struct Args {
     out: PathBuf,
@@ -27,12 +25,11 @@ struct Args {
     photo: PathBuf,
     size: (u32, u32),
     raw: Option<PathBuf>,
-    pieces: bool,
     json: Option<PathBuf>,
 }
 
 const USAGE: &str = "usage: bench_develop --out DIR [--runs N] [--warmup N] [--photo PNG] \
-[--size WxH] [--raw FILE] [--pieces] [--json FILE]";
+[--size WxH] [--raw FILE] [--json FILE]";
 
 fn parse_args() -> Result<Args, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -43,7 +40,6 @@ fn parse_args() -> Result<Args, String> {
         photo: root.join("assets/kodak/kodim23.png"),
         size: (4032, 3024),
         raw: None,
-        pieces: false,
         json: None,
     };
     let mut it = std::env::args().skip(1);
@@ -57,7 +53,6 @@ fn parse_args() -> Result<Args, String> {
             "--photo" => a.photo = PathBuf::from(value()?),
             "--raw" => a.raw = Some(PathBuf::from(value()?)),
             "--json" => a.json = Some(PathBuf::from(value()?)),
-            "--pieces" => a.pieces = true,
             "--size" => {
                 let v = value()?;
                 let (w, h) = v
@@ -254,78 +249,6 @@ fn run() -> Result<(), String> {
             json_num(psnr),
             json_str(&format!("{} ({})", info.name, info.backend)),
         );
-    }
-
-    if args.pieces {
-        println!();
-        println!("pieces (the engine's kernels replayed on wgpu, {w}×{h}, one band):");
-        println!("{:<74} {:>9} {:>8} {:>8}", "piece", "ms", "ms/MP", "GB/s");
-        let list = pieces::profile(&info.name, w, h, frame.mosaic(), args.warmup, args.runs)?;
-        for p in list {
-            let med = p.timing.median();
-            println!(
-                "{:<74} {:>9.1} {:>8.2} {:>8.1}",
-                p.name,
-                med,
-                med / mp,
-                p.bytes as f64 / (med * 1e6)
-            );
-            let _ = writeln!(
-                lines,
-                "{{\"who\": \"pieces\", \"method\": {}, \"ms\": {}, \"ms_per_mp\": {}, \"mp\": {}, \"runs\": {}, \"bytes\": {}, \"adapter\": {}}}",
-                json_str(&p.name),
-                json_num(Some(med)),
-                json_num(Some(med / mp)),
-                json_num(Some(mp)),
-                args.runs,
-                p.bytes,
-                json_str(&format!("{} ({})", info.name, info.backend)),
-            );
-        }
-    }
-
-    if args.pieces && frame.cfa() == Cfa::Rggb {
-        println!();
-        println!(
-            "prototype (benches/shaders/fused_demosaic.wgsl, not the engine): one fused kernel, \
-             u16 in, packed RGB16 out, buffers reused; end to end = upload + kernel + download"
-        );
-        println!(
-            "{:<74} {:>9} {:>8} {:>9}",
-            "variant", "ms", "ms/MP", "PSNR dB"
-        );
-        let list = fused::profile(
-            &info.name,
-            w,
-            h,
-            frame.mosaic(),
-            (black[0], white),
-            truth.as_deref(),
-            args.warmup,
-            args.runs,
-        )?;
-        for v in list {
-            let med = v.timing.median();
-            println!(
-                "{:<74} {:>9.1} {:>8.2} {:>9}",
-                v.name,
-                med,
-                med / mp,
-                v.psnr_db.map_or("-".into(), |p| format!("{p:.2}"))
-            );
-            let _ = writeln!(
-                lines,
-                "{{\"who\": \"prototype\", \"method\": {}, \"ms\": {}, \"ms_min\": {}, \"ms_per_mp\": {}, \"mp\": {}, \"runs\": {}, \"psnr_db\": {}, \"adapter\": {}}}",
-                json_str(&v.name),
-                json_num(Some(med)),
-                json_num(Some(v.timing.min())),
-                json_num(Some(med / mp)),
-                json_num(Some(mp)),
-                args.runs,
-                json_num(v.psnr_db),
-                json_str(&format!("{} ({})", info.name, info.backend)),
-            );
-        }
     }
 
     println!();
