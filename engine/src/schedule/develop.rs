@@ -109,8 +109,8 @@ pub(crate) fn render(
     // usual case) the coloured band stays on the GPU; with several, bands are recomputed.
     let mut kept: Option<wgpu::Buffer> = None;
     let tone_params = |rows: u32, gain: f32, white: f32| match look {
-        Look::Plain => tone::Params::plain(w, rows, bits),
-        Look::Photo { .. } => tone::Params::photo(w, rows, bits, gain, white),
+        Look::Plain => tone::Params::plain(w * rows, bits),
+        Look::Photo { .. } => tone::Params::photo(w * rows, bits, gain, white),
     };
     let (gain, white) = match look {
         Look::Plain => (1.0, 1.0),
@@ -118,11 +118,7 @@ pub(crate) fn render(
             let bins = gpu.storage_init("histogram", &[0u8; stats::BINS * 4]);
             for band in &bands {
                 let rgb = linear_band(gpu, frame, *band, method, colour.as_ref())?;
-                let sp = stats::Params {
-                    width: w,
-                    rows: band.out_rows(),
-                    _pad: [0; 2],
-                };
+                let sp = stats::Params::new(w, band.out_rows(), band.out.0);
                 gpu.run("exposure statistics", |enc| {
                     stats::record(gpu, enc, &sp, &rgb, &bins)
                 })?;
@@ -147,11 +143,10 @@ pub(crate) fn render(
             None => linear_band(gpu, frame, *band, method, colour.as_ref())?,
         };
         let tp = tone_params(band.out_rows(), gain, white);
-        let bytes = (w * band.out_rows() * tp.words_per_pixel()) as u64 * 4;
-        let out = gpu.storage("output", bytes);
+        let out = gpu.storage("output", tp.output_bytes());
         gpu.run("tone", |enc| tone::record(gpu, enc, &tp, &rgb, &out))?;
-        let words = gpu.read("download", &out, bytes)?;
-        data.extend(tone::unpack_output(&tp, bytemuck::cast_slice(&words)));
+        let bytes = gpu.read("download", &out, tp.output_bytes())?;
+        data.extend(tone::unpack_output(&tp, &bytes));
     }
     Ok(Rendered {
         width: w,
