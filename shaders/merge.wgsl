@@ -81,10 +81,29 @@ var<workgroup> alt_re: array<f32, 256>;
 var<workgroup> alt_im: array<f32, 256>;
 var<workgroup> tile_mean: f32;
 
-// e^{-i 2π j / 16} as (cos, -sin) from a table index j mod 16.
+// e^{-i 2π j / 16} = (cos, -sin) for j = 0..15: a table, because software adapters (and many
+// GPUs) pay dearly for a cos and a sin in every step of every DFT sum.
+var<private> TWIDDLES: array<vec2<f32>, 16> = array<vec2<f32>, 16>(
+    vec2<f32>(1.000000000, -0.000000000),
+    vec2<f32>(0.923879533, -0.382683432),
+    vec2<f32>(0.707106781, -0.707106781),
+    vec2<f32>(0.382683432, -0.923879533),
+    vec2<f32>(0.000000000, -1.000000000),
+    vec2<f32>(-0.382683432, -0.923879533),
+    vec2<f32>(-0.707106781, -0.707106781),
+    vec2<f32>(-0.923879533, -0.382683432),
+    vec2<f32>(-1.000000000, -0.000000000),
+    vec2<f32>(-0.923879533, 0.382683432),
+    vec2<f32>(-0.707106781, 0.707106781),
+    vec2<f32>(-0.382683432, 0.923879533),
+    vec2<f32>(-0.000000000, 1.000000000),
+    vec2<f32>(0.382683432, 0.923879533),
+    vec2<f32>(0.707106781, 0.707106781),
+    vec2<f32>(0.923879533, 0.382683432)
+);
+
 fn twiddle(j: i32) -> vec2<f32> {
-    let a = TAU * f32(j & 15) / 16.0;
-    return vec2<f32>(cos(a), -sin(a));
+    return TWIDDLES[j & 15];
 }
 
 fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
