@@ -339,15 +339,20 @@ fn the_sharpest_frame_is_the_automatic_reference() {
     };
     let frames = vec![blur(&b.frames[0]), b.frames[1].clone(), blur(&b.frames[2])];
     let burst = Burst::new(frames.clone()).unwrap();
+    // With progress reports: steps counted up to the total, ending at total.
+    let mut steps = Vec::new();
     let auto = engine
-        .merge_raw(
+        .merge_raw_with_progress(
             &burst,
             &MergeOptions {
                 reference: None,
                 ..MergeOptions::default()
             },
+            &mut |done, total, _| steps.push((done, total)),
         )
         .unwrap();
+    assert_eq!(steps.last(), Some(&(5, 5)), "{steps:?}");
+    assert!(steps.windows(2).all(|w| w[0].0 < w[1].0), "{steps:?}");
     let fixed = engine
         .merge_raw(
             &burst,

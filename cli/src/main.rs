@@ -309,7 +309,18 @@ fn run(cli: Cli) -> Result<()> {
                 },
             };
             eprintln!("aligning and merging on {}", engine.adapter().name);
-            let raw = engine.merge_raw(&burst, &options)?;
+            // Drawn only when stderr is a terminal.
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ({elapsed})")
+                    .expect("a valid template"),
+            );
+            let raw =
+                engine.merge_raw_with_progress(&burst, &options, &mut |done, total, stage| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                    bar.set_message(stage.to_string());
+                })?;
+            bar.finish_and_clear();
             if let Some(d) = dng {
                 raw.save_dng(d)?;
             }

@@ -68,6 +68,17 @@ impl Engine {
     /// Align and merge a burst; the merged mosaic comes back as a raw frame (16-bit, the
     /// reference's colour and metadata), to develop or save as DNG.
     pub fn merge_raw(&self, burst: &Burst, options: &MergeOptions) -> Result<Frame> {
+        self.merge_raw_with_progress(burst, options, &mut |_, _, _| {})
+    }
+
+    /// [`Engine::merge_raw`], calling `progress(done, total, stage)` as each step finishes (the
+    /// reference choice, each frame aligned and merged, the finish): for a progress bar.
+    pub fn merge_raw_with_progress(
+        &self,
+        burst: &Burst,
+        options: &MergeOptions,
+        progress: &mut dyn FnMut(usize, usize, &str),
+    ) -> Result<Frame> {
         if !(options.strength.is_finite() && options.strength > 0.0) {
             return Err(Error::InvalidInput(format!(
                 "merge strength {} must be a positive number",
@@ -89,7 +100,7 @@ impl Engine {
             method: options.method,
             strength: options.strength,
         };
-        Ok(merge_schedule::merge(&self.gpu, &plan)?.0)
+        Ok(merge_schedule::merge(&self.gpu, &plan, progress)?.0)
     }
 
     /// The motion of every frame of the burst relative to frame `reference` (its own field is

@@ -153,8 +153,14 @@ pub(crate) fn estimate_noise(frame: &Frame) -> [f32; 2] {
 }
 
 /// Merge the frames; returns the merged mosaic as a frame and the reference index used.
-pub(crate) fn merge(gpu: &Gpu, plan: &Plan) -> Result<(Frame, usize)> {
+/// `progress(done, total, stage)` is called as steps finish (reference, each frame, finish).
+pub(crate) fn merge(
+    gpu: &Gpu,
+    plan: &Plan,
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<(Frame, usize)> {
     let frames = plan.frames;
+    let total = frames.len() + 2;
     let reference = match plan.reference {
         Some(i) if i < frames.len() => i,
         Some(i) => {
@@ -166,6 +172,7 @@ pub(crate) fn merge(gpu: &Gpu, plan: &Plan) -> Result<(Frame, usize)> {
         }
         None => pick_reference(gpu, frames)?,
     };
+    progress(1, total, "reference chosen");
     let r = &frames[reference];
     if frames.len() == 1 {
         return Ok((r.clone(), 0));
@@ -204,6 +211,7 @@ pub(crate) fn merge(gpu: &Gpu, plan: &Plan) -> Result<(Frame, usize)> {
             gpu.run("merge", |enc| {
                 merge::record_frame(gpu, enc, plan.method, &pf, &ref_raw, &ref_raw, &zero, &acc)
             })?;
+            progress(i + 2, total, "merged the reference");
             continue;
         }
         let raw = upload(gpu, f);
@@ -212,6 +220,7 @@ pub(crate) fn merge(gpu: &Gpu, plan: &Plan) -> Result<(Frame, usize)> {
             let motion = align::record_align(gpu, enc, &ref_pyr, &pyr);
             merge::record_frame(gpu, enc, plan.method, &pf, &ref_raw, &raw, &motion, &acc);
         })?;
+        progress(i + 2, total, "aligned and merged a frame");
     }
     let n = (r.width * r.height) as u64;
     let out = gpu.storage("merged mosaic", n * 4);
@@ -219,6 +228,7 @@ pub(crate) fn merge(gpu: &Gpu, plan: &Plan) -> Result<(Frame, usize)> {
         merge::record_finish(gpu, enc, plan.method, &p, &ref_raw, &acc, &out)
     })?;
     let merged: Vec<f32> = bytemuck::cast_slice(&gpu.read("merge", &out, n * 4)?).to_vec();
+    progress(total, total, "merged");
     let range = 65535.0 - MERGED_BLACK;
     let mosaic = merged
         .iter()
