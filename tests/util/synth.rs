@@ -88,6 +88,22 @@ pub struct SynthBurst {
     pub object_mask: Option<Vec<bool>>,
 }
 
+impl SynthBurst {
+    /// Write the frames as DNG files (with their NoiseProfile) into `dir`, named as the frames
+    /// are (`frame00.dng`, ...); returns the paths in capture order.
+    pub fn write_dngs(&self, dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        self.frames
+            .iter()
+            .map(|f| {
+                let path = dir.join(f.source().file_name().expect("frames are named"));
+                f.save_dng(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                path
+            })
+            .collect()
+    }
+}
+
 /// Deterministic random numbers (xorshift64*), so failures reproduce.
 pub struct Rng(u64);
 
