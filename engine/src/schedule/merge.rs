@@ -194,9 +194,24 @@ pub(crate) fn merge(
             DENOISE_C * plan.strength,
         ],
     );
+    // Merging keeps whole frames on the device (no bands yet): refuse clearly, before any GPU
+    // work, what one binding cannot hold, instead of failing in validation.
+    let acc_bytes = p.acc_len(plan.method) * 4;
+    if acc_bytes > gpu.max_binding() {
+        return Err(Error::InvalidInput(format!(
+            "{}: {}×{} frames need a {} MiB merge buffer, more than this device's {} MiB binding \
+             limit (merging in bands is not implemented yet): try --merge spatial, or a GPU with \
+             larger bindings",
+            r.source.display(),
+            r.width,
+            r.height,
+            acc_bytes >> 20,
+            gpu.max_binding() >> 20
+        )));
+    }
     let gp = gray_params(r);
     let ref_raw = upload(gpu, r);
-    let acc = gpu.storage("merge accumulator", p.acc_len(plan.method) * 4);
+    let acc = gpu.storage("merge accumulator", acc_bytes);
     let ref_pyr: Pyramid = gpu.run("align", |enc| {
         enc.clear_buffer(&acc, 0, None);
         align::record_pyramid(gpu, enc, &gp, &ref_raw)
