@@ -92,6 +92,32 @@ mod tests {
     use crate::stages::testing::kodak;
 
     #[test]
+    fn gpu_histogram_matches_reference_on_random_pixels() {
+        let mut rng = crate::stages::testing::Rng::new(5);
+        let (w, h) = (97u32, 61u32);
+        // Log-uniform luminances over the histogram's whole range, and some beyond it.
+        let img: Vec<[u32; 2]> = (0..w * h)
+            .map(|_| pack_rgb([(); 3].map(|_| (rng.unit() * 20.0 - 17.0).exp2())))
+            .collect();
+        let gpu = gpu();
+        let buf = gpu.storage_init("img", bytemuck::cast_slice(&img));
+        let bins = gpu.storage_init("bins", &[0u8; BINS * 4]);
+        let p = Params::new(w, h, 3);
+        gpu.run("stats", |enc| record(gpu, enc, &p, &buf, &bins))
+            .unwrap();
+        let got: Vec<u32> =
+            bytemuck::cast_slice(&gpu.read("stats", &bins, (BINS * 4) as u64).unwrap()).to_vec();
+        let want = reference(&p, &img);
+        assert_eq!(got.iter().sum::<u32>(), want.iter().sum::<u32>());
+        let moved: u32 = got.iter().zip(&want).map(|(a, b)| a.abs_diff(*b)).sum();
+        assert!(
+            moved <= 4,
+            "{moved} of {} pixels in different bins",
+            want.iter().sum::<u32>()
+        );
+    }
+
+    #[test]
     fn gpu_histogram_matches_reference_on_real_photo_whole_and_banded() {
         let (w, h, px) = kodak("kodim21");
         let img: Vec<[u32; 2]> = px.iter().map(|&c| pack_rgb(c)).collect();
