@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use burstpipe::{
-    Backend, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame, MergeMethod, MergeOptions, Options,
+    Backend, Binning, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame, MergeMethod,
+    MergeOptions, Options,
 };
 use clap::{Parser, Subcommand};
 
@@ -37,8 +38,8 @@ enum Command {
         /// Output file: .jpg, .png or .tif.
         #[arg(short, long)]
         output: PathBuf,
-        /// Demosaicing method: mhc or bilinear.
-        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        /// Demosaicing method: rcd (high quality), mhc or bilinear.
+        #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
         demosaic: Demosaic,
         /// Exposure correction in EV (default: automatic).
         #[arg(long, allow_negative_numbers = true)]
@@ -46,6 +47,10 @@ enum Command {
         /// Bits per channel for PNG (8 or 16); JPEG is always 8, TIFF always 16.
         #[arg(long, default_value_t = 16)]
         bits: u8,
+        /// Pixel binning before demosaicing: 2 or 3 (same-colour mean, a 1/2 or 1/3 resolution
+        /// Bayer mosaic) or superpixel (each 2×2 quad to one RGB pixel).
+        #[arg(long, default_value = "off", value_parser = parse_binning)]
+        bin: Binning,
     },
     /// Align and merge a raw burst (a folder, or files in capture order), then develop it.
     Merge {
@@ -70,8 +75,8 @@ enum Command {
         /// Also write the merged raw mosaic as a DNG that other raw developers open.
         #[arg(long)]
         dng: Option<PathBuf>,
-        /// Demosaicing method: mhc or bilinear.
-        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        /// Demosaicing method: rcd (high quality), mhc or bilinear.
+        #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
         demosaic: Demosaic,
         /// Exposure correction in EV (default: automatic).
         #[arg(long, allow_negative_numbers = true)]
@@ -87,8 +92,8 @@ enum Command {
         /// Bayer layout of the mosaic: rggb, bggr, grbg or gbrg.
         #[arg(long, value_parser = parse_cfa)]
         cfa: Cfa,
-        /// Method: mhc or bilinear.
-        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        /// Method: rcd (high quality), mhc or bilinear.
+        #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
         method: Demosaic,
         /// Output file: .png or .tif.
         #[arg(short, long)]
@@ -100,8 +105,13 @@ fn parse_backend(s: &str) -> Result<Backend, String> {
     Backend::parse(s)
         .ok_or_else(|| format!("unknown backend '{s}': use auto, vulkan, metal, dx12 or gl"))
 }
+fn parse_binning(s: &str) -> Result<Binning, String> {
+    Binning::parse(s).ok_or_else(|| format!("unknown binning '{s}': use 2, 3, superpixel or off"))
+}
+
 fn parse_demosaic(s: &str) -> Result<Demosaic, String> {
-    Demosaic::parse(s).ok_or_else(|| format!("unknown demosaic method '{s}': use mhc or bilinear"))
+    Demosaic::parse(s)
+        .ok_or_else(|| format!("unknown demosaic method '{s}': use rcd, mhc or bilinear"))
 }
 /// `--reference`: automatic or a frame index.
 #[derive(Clone, Copy)]
@@ -249,6 +259,7 @@ fn run(cli: Cli) -> Result<()> {
             demosaic,
             exposure,
             bits,
+            bin,
         } => {
             check_output(input, output)?;
             let frame = Frame::open(input)?;
@@ -257,6 +268,7 @@ fn run(cli: Cli) -> Result<()> {
                 demosaic: *demosaic,
                 exposure_ev: *exposure,
                 bits: *bits,
+                binning: *bin,
                 ..Options::default()
             };
             let image = engine.develop(&frame, &options)?;

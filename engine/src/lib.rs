@@ -25,6 +25,7 @@ pub use error::{Error, Result};
 pub use gpu::{AdapterInfo, Backend};
 pub use output::Format;
 pub use raw::{Cfa, Exif, Frame};
+pub use stages::Binning;
 pub use stages::Demosaic;
 pub use stages::MergeMethod;
 
@@ -50,15 +51,18 @@ pub struct Options {
     pub bits: u8,
     /// Process at most this many rows at a time (default: as many as the device's buffers allow).
     pub max_band_rows: Option<u32>,
+    /// Same-colour pixel binning before demosaicing (default off).
+    pub binning: Binning,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            demosaic: Demosaic::Mhc,
+            demosaic: Demosaic::Rcd,
             exposure_ev: None,
             bits: 16,
             max_band_rows: None,
+            binning: Binning::Off,
         }
     }
 }
@@ -116,9 +120,10 @@ impl Engine {
         let look = Look::Photo {
             exposure_ev: options.exposure_ev,
         };
-        let r = develop::render(
+        let r = develop::render_binned(
             &self.gpu,
             frame,
+            options.binning,
             options.demosaic,
             look,
             bits,

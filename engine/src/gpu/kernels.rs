@@ -17,6 +17,8 @@ macro_rules! kernel {
 
 kernel!(NORMALIZE, "normalize");
 kernel!(DEMOSAIC, "demosaic");
+kernel!(DEMOSAIC_RCD, "demosaic_rcd");
+kernel!(BINNING, "binning");
 kernel!(COLOR, "color");
 kernel!(TONE, "tone");
 kernel!(STATS, "stats");
@@ -25,8 +27,17 @@ kernel!(MERGE, "merge");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]
-pub(crate) const KERNELS: &[&Kernel] =
-    &[&NORMALIZE, &DEMOSAIC, &COLOR, &TONE, &STATS, &ALIGN, &MERGE];
+pub(crate) const KERNELS: &[&Kernel] = &[
+    &NORMALIZE,
+    &DEMOSAIC,
+    &DEMOSAIC_RCD,
+    &BINNING,
+    &COLOR,
+    &TONE,
+    &STATS,
+    &ALIGN,
+    &MERGE,
+];
 
 #[cfg(test)]
 mod tests {

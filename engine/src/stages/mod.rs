@@ -2,13 +2,16 @@
 //! loop-for-loop like the shader, which the tests compare against.
 
 pub(crate) mod align;
+pub(crate) mod binning;
 pub(crate) mod color;
 pub(crate) mod demosaic;
+pub(crate) mod demosaic_rcd;
 pub(crate) mod merge;
 pub(crate) mod normalize;
 pub(crate) mod stats;
 pub(crate) mod tone;
 
+pub use binning::Binning;
 pub use demosaic::Demosaic;
 pub use merge::MergeMethod;
 
