@@ -156,6 +156,22 @@ fn check_output(input: &Path, output: &Path) -> Result<()> {
             output.display()
         );
     }
+    check_writable(input, output)
+}
+
+/// `--dng`: a .dng name in an existing folder that is not one of the inputs.
+fn check_dng_output(input: &Path, dng: &Path) -> Result<()> {
+    if !dng
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("dng"))
+    {
+        bail!("{}: the --dng output must end in .dng", dng.display());
+    }
+    check_writable(input, dng)
+}
+
+/// The output's folder exists and the output is not the input.
+fn check_writable(input: &Path, output: &Path) -> Result<()> {
     let dir = output
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -172,36 +188,6 @@ fn check_output(input: &Path, output: &Path) -> Result<()> {
             bail!(
                 "{}: the output would overwrite the input: choose another name",
                 output.display()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// `--dng`: a .dng name in an existing folder that is not one of the inputs.
-fn check_dng_output(input: &Path, dng: &Path) -> Result<()> {
-    if !dng
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("dng"))
-    {
-        bail!("{}: the --dng output must end in .dng", dng.display());
-    }
-    let dir = dng
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !dir.is_dir() {
-        bail!(
-            "{}: the output folder {} does not exist: create it first",
-            dng.display(),
-            dir.display()
-        );
-    }
-    if let (Ok(a), Ok(b)) = (input.canonicalize(), dng.canonicalize()) {
-        if a == b {
-            bail!(
-                "{}: the DNG would overwrite an input: choose another name",
-                dng.display()
             );
         }
     }
