@@ -1,5 +1,7 @@
 //! `burstpipe`: the command-line front of the burstpipe library.
 
+mod batch;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -79,6 +81,30 @@ enum Command {
         /// Bits per channel for PNG (8 or 16); JPEG is always 8, TIFF always 16.
         #[arg(long, default_value_t = 16)]
         bits: u8,
+    },
+    /// Process every burst of a folder (sub-folders, or loose files grouped by capture time):
+    /// one output per burst; existing outputs are skipped; a bad burst is reported at the end.
+    Batch {
+        /// The folder of bursts.
+        input: PathBuf,
+        /// The output folder (created if missing).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Output format: jpg, png or tif.
+        #[arg(long, default_value = "jpg")]
+        format: String,
+        /// Replace outputs that already exist (default: skip those bursts, so a batch resumes).
+        #[arg(long)]
+        overwrite: bool,
+        /// Process only shard i of n (0-based), e.g. `--shard $SLURM_ARRAY_TASK_ID/8`.
+        #[arg(long, value_parser = batch::parse_shard)]
+        shard: Option<(u64, u64)>,
+        /// Merge method: wiener or spatial.
+        #[arg(long = "merge", default_value = "wiener", value_parser = parse_merge)]
+        method: MergeMethod,
+        /// Demosaicing method: mhc or bilinear.
+        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        demosaic: Demosaic,
     },
     /// Demosaic a single-channel 8/16-bit PNG or TIFF mosaic; the output keeps its bit depth.
     Demosaic {
@@ -320,6 +346,50 @@ fn run(cli: Cli) -> Result<()> {
                 image.width,
                 image.height
             );
+        }
+        Command::Batch {
+            input,
+            output,
+            format,
+            overwrite,
+            shard,
+            method,
+            demosaic,
+        } => {
+            let ext = format.to_ascii_lowercase();
+            if burstpipe::Format::from_path(Path::new(&format!("x.{ext}"))).is_none() {
+                bail!("unknown output format '{format}': use jpg, png or tif");
+            }
+            let mut jobs = batch::find_bursts(input)?;
+            if let Some(shard) = *shard {
+                jobs.retain(|j| batch::in_shard(&j.name, shard));
+            }
+            std::fs::create_dir_all(output)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?;
+            let engine = engine(&cli)?;
+            let options = MergeOptions {
+                method: *method,
+                develop: Options {
+                    demosaic: *demosaic,
+                    bits: 16,
+                    ..Options::default()
+                },
+                ..MergeOptions::default()
+            };
+            let report = batch::run(&engine, &jobs, output, &ext, *overwrite, &options);
+            eprintln!(
+                "{} bursts: {} done, {} skipped (output exists), {} failed",
+                jobs.len(),
+                report.done,
+                report.skipped,
+                report.failed.len()
+            );
+            for (name, why) in &report.failed {
+                eprintln!("  failed: {name}: {why}");
+            }
+            if !report.failed.is_empty() {
+                bail!("{} of {} bursts failed", report.failed.len(), jobs.len());
+            }
         }
         Command::Demosaic {
             input,
