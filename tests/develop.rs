@@ -289,4 +289,36 @@ fn binned_develop_is_the_downsampled_photo_and_banding_does_not_change_it() {
             .unwrap();
         assert!(worst <= 1, "{binning:?}: banded differs by {worst} steps");
     }
+
+#[test]
+fn one_engine_shared_by_threads_and_two_engines_in_parallel_agree() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+    let (_, frame) = sensor_frame("kodim04", Cfa::Rggb);
+    let shared = engine();
+    let alone = shared.develop(&frame, &Options::default()).unwrap();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|i| {
+                let (frame, shared) = (&frame, &shared);
+                s.spawn(move || {
+                    // Threads 0 and 1 share one engine; thread 2 opens its own.
+                    let own;
+                    let engine = if i == 2 {
+                        own = engine();
+                        &own
+                    } else {
+                        shared
+                    };
+                    engine.develop(frame, &Options::default()).unwrap()
+                })
+            })
+            .collect();
+        for h in handles {
+            assert!(
+                h.join().unwrap() == alone,
+                "a concurrent develop differs from the lone one"
+            );
+        }
+    });
 }

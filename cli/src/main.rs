@@ -1,5 +1,7 @@
 //! `burstpipe`: the command-line front of the burstpipe library.
 
+mod batch;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -85,6 +87,30 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         bits: u8,
     },
+    /// Process every burst of a folder (sub-folders, or loose files grouped by capture time):
+    /// one output per burst; existing outputs are skipped; a bad burst is reported at the end.
+    Batch {
+        /// The folder of bursts.
+        input: PathBuf,
+        /// The output folder (created if missing).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Output format: jpg, png or tif.
+        #[arg(long, default_value = "jpg")]
+        format: String,
+        /// Replace outputs that already exist (default: skip those bursts, so a batch resumes).
+        #[arg(long)]
+        overwrite: bool,
+        /// Process only shard i of n (0-based), e.g. `--shard $SLURM_ARRAY_TASK_ID/8`.
+        #[arg(long, value_parser = batch::parse_shard)]
+        shard: Option<(u64, u64)>,
+        /// Merge method: wiener or spatial.
+        #[arg(long = "merge", default_value = "wiener", value_parser = parse_merge)]
+        method: MergeMethod,
+        /// Demosaicing method: mhc or bilinear.
+        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        demosaic: Demosaic,
+    },
     /// Demosaic a single-channel 8/16-bit PNG or TIFF mosaic; the output keeps its bit depth.
     Demosaic {
         /// The mosaic image.
@@ -166,6 +192,22 @@ fn check_output(input: &Path, output: &Path) -> Result<()> {
             output.display()
         );
     }
+    check_writable(input, output)
+}
+
+/// `--dng`: a .dng name in an existing folder that is not one of the inputs.
+fn check_dng_output(input: &Path, dng: &Path) -> Result<()> {
+    if !dng
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("dng"))
+    {
+        bail!("{}: the --dng output must end in .dng", dng.display());
+    }
+    check_writable(input, dng)
+}
+
+/// The output's folder exists and the output is not the input.
+fn check_writable(input: &Path, output: &Path) -> Result<()> {
     let dir = output
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -182,36 +224,6 @@ fn check_output(input: &Path, output: &Path) -> Result<()> {
             bail!(
                 "{}: the output would overwrite the input: choose another name",
                 output.display()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// `--dng`: a .dng name in an existing folder that is not one of the inputs.
-fn check_dng_output(input: &Path, dng: &Path) -> Result<()> {
-    if !dng
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("dng"))
-    {
-        bail!("{}: the --dng output must end in .dng", dng.display());
-    }
-    let dir = dng
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !dir.is_dir() {
-        bail!(
-            "{}: the output folder {} does not exist: create it first",
-            dng.display(),
-            dir.display()
-        );
-    }
-    if let (Ok(a), Ok(b)) = (input.canonicalize(), dng.canonicalize()) {
-        if a == b {
-            bail!(
-                "{}: the DNG would overwrite an input: choose another name",
-                dng.display()
             );
         }
     }
@@ -346,6 +358,50 @@ fn run(cli: Cli) -> Result<()> {
                 image.width,
                 image.height
             );
+        }
+        Command::Batch {
+            input,
+            output,
+            format,
+            overwrite,
+            shard,
+            method,
+            demosaic,
+        } => {
+            let ext = format.to_ascii_lowercase();
+            if burstpipe::Format::from_path(Path::new(&format!("x.{ext}"))).is_none() {
+                bail!("unknown output format '{format}': use jpg, png or tif");
+            }
+            let mut jobs = batch::find_bursts(input)?;
+            if let Some(shard) = *shard {
+                jobs.retain(|j| batch::in_shard(&j.name, shard));
+            }
+            std::fs::create_dir_all(output)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?;
+            let engine = engine(&cli)?;
+            let options = MergeOptions {
+                method: *method,
+                develop: Options {
+                    demosaic: *demosaic,
+                    bits: 16,
+                    ..Options::default()
+                },
+                ..MergeOptions::default()
+            };
+            let report = batch::run(&engine, &jobs, output, &ext, *overwrite, &options);
+            eprintln!(
+                "{} bursts: {} done, {} skipped (output exists), {} failed",
+                jobs.len(),
+                report.done,
+                report.skipped,
+                report.failed.len()
+            );
+            for (name, why) in &report.failed {
+                eprintln!("  failed: {name}: {why}");
+            }
+            if !report.failed.is_empty() {
+                bail!("{} of {} bursts failed", report.failed.len(), jobs.len());
+            }
         }
         Command::Demosaic {
             input,
