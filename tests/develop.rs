@@ -289,6 +289,7 @@ fn binned_develop_is_the_downsampled_photo_and_banding_does_not_change_it() {
             .unwrap();
         assert!(worst <= 1, "{binning:?}: banded differs by {worst} steps");
     }
+}
 
 #[test]
 fn one_engine_shared_by_threads_and_two_engines_in_parallel_agree() {
