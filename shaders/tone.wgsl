@@ -1,12 +1,14 @@
 // Tone and quantize: exposure gain, highlight shoulder, sRGB transfer, then 8- or 16-bit integers.
+// Output is packed RGB, one u16 per channel (on the 0..255 or 0..65535 scale), exactly the bytes
+// the host keeps: each invocation writes two pixels as three u32 words, so nothing is unpacked.
 //
 // The shoulder is linear up to the knee and rolls off smoothly (C1 at the knee) so that the
 // brightest value of the image, `white`, lands exactly on 1 instead of clipping.
 
 struct Params {
-    width: u32,
-    rows: u32,
-    bits: u32,    // 8: one u32 (RGBA8) per pixel; 16: two u32 (RGBA16) per pixel
+    pixels: u32,  // pixels in the image
+    stride: u32,  // invocations per dispatch row (2-D dispatch of a 1-D job)
+    bits: u32,    // 8 or 16: the scale of the output values
     flags: u32,   // bit 0: shoulder, bit 1: sRGB transfer
     gain: f32,
     knee: f32,
@@ -34,12 +36,7 @@ fn srgb_oetf(x: f32) -> f32 {
     return 1.055 * pow(x, 1.0 / 2.4) - 0.055;
 }
 
-@compute @workgroup_size(16, 16)
-fn tone(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.rows) {
-        return;
-    }
-    let i = id.y * p.width + id.x;
+fn toned(i: u32) -> vec3<u32> {
     let px = img[i];
     var rgb = max(vec3<f32>(unpack2x16float(px.x), unpack2x16float(px.y).x) * p.gain, vec3<f32>(0.0));
     if ((p.flags & 1u) != 0u) {
@@ -49,11 +46,23 @@ fn tone(@builtin(global_invocation_id) id: vec3<u32>) {
     if ((p.flags & 2u) != 0u) {
         rgb = vec3<f32>(srgb_oetf(rgb.r), srgb_oetf(rgb.g), srgb_oetf(rgb.b));
     }
-    if (p.bits == 8u) {
-        out[i] = pack4x8unorm(vec4<f32>(rgb, 1.0));
-    } else {
-        let q = vec3<u32>(round(rgb * 65535.0));
-        out[2u * i] = q.r | (q.g << 16u);
-        out[2u * i + 1u] = q.b | (0xffffu << 16u);
+    let max_value = select(65535.0, 255.0, p.bits == 8u);
+    return vec3<u32>(round(rgb * max_value));
+}
+
+@compute @workgroup_size(256)
+fn tone(@builtin(global_invocation_id) id: vec3<u32>) {
+    let k = id.y * p.stride + id.x; // pixel pair
+    let i = 2u * k;
+    if (i >= p.pixels) {
+        return;
     }
+    let a = toned(i);
+    var b = vec3<u32>(0u);
+    if (i + 1u < p.pixels) {
+        b = toned(i + 1u);
+    }
+    out[3u * k] = a.r | (a.g << 16u);
+    out[3u * k + 1u] = a.b | (b.r << 16u);
+    out[3u * k + 2u] = b.g | (b.b << 16u);
 }

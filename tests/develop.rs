@@ -1,6 +1,6 @@
 //! Developing raw frames through the library, end to end on the GPU, on real photo content.
 
-use burstpipe::{Cfa, Demosaic, Engine, EngineOptions, Frame, Options};
+use burstpipe::{Binning, Cfa, Demosaic, Engine, EngineOptions, Frame, Options};
 use burstpipe_tests::{cast_on_neutrals, kodak, psnr, sensor_mosaic};
 
 fn engine() -> Engine {
@@ -33,7 +33,7 @@ fn developed_sensor_data_reproduces_the_photo() {
         ("kodim17", Cfa::Gbrg),
     ] {
         let (img, frame) = sensor_frame(name, cfa);
-        for demosaic in [Demosaic::Bilinear, Demosaic::Mhc] {
+        for demosaic in [Demosaic::Bilinear, Demosaic::Mhc, Demosaic::Rcd] {
             let opts = Options {
                 demosaic,
                 exposure_ev: Some(0.0),
@@ -86,7 +86,7 @@ fn linear_to_srgb(x: f32) -> f32 {
 fn banded_develop_equals_one_pass() {
     let engine = engine();
     let (_, frame) = sensor_frame("kodim21", Cfa::Grbg);
-    for demosaic in [Demosaic::Bilinear, Demosaic::Mhc] {
+    for demosaic in [Demosaic::Bilinear, Demosaic::Mhc, Demosaic::Rcd] {
         let whole = engine
             .develop(
                 &frame,
@@ -195,4 +195,136 @@ fn eight_bit_output_is_the_sixteen_bit_output_rounded() {
         ),
         Err(burstpipe::Error::InvalidInput(_))
     ));
+}
+
+/// The photo downsampled by `f` (box mean of sRGB-decoded values, re-encoded): what a binned
+/// develop should look like.
+fn box_downsampled(img: &burstpipe_tests::Rgb, f: u32, w: u32, h: u32) -> burstpipe_tests::Rgb {
+    let mut data = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..3 {
+                let mut sum = 0.0;
+                for j in 0..f {
+                    for i in 0..f {
+                        let k = (((y * f + j) * img.width + x * f + i) * 3 + c) as usize;
+                        sum += burstpipe_tests::srgb_to_linear(img.data[k]);
+                    }
+                }
+                data.push(linear_to_srgb(sum / (f * f) as f32));
+            }
+        }
+    }
+    burstpipe_tests::Rgb {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
+#[test]
+fn binned_develop_is_the_downsampled_photo_and_banding_does_not_change_it() {
+    let engine = engine();
+    let (img, frame) = sensor_frame("kodim08", Cfa::Grbg);
+    // (binning, resolution factor)
+    for (binning, f) in [
+        (Binning::Bayer2, 2),
+        (Binning::Bayer3, 3),
+        (Binning::Superpixel, 2),
+    ] {
+        let opts = Options {
+            binning,
+            exposure_ev: Some(0.0),
+            // Compared with the photo itself, and banded with whole: the plain curve.
+            tone: burstpipe::Tone::Curve,
+            ..Options::default()
+        };
+        let out = engine.develop(&frame, &opts).unwrap();
+        let (w, h) = match binning {
+            Binning::Superpixel => (img.width / 2, img.height / 2),
+            _ => (img.width / (2 * f) * 2, img.height / (2 * f) * 2),
+        };
+        assert_eq!((out.width, out.height), (w, h), "{binning:?}");
+        let expected = box_downsampled(&img, f, w, h);
+        let db = psnr(&expected, &out.data, 65535.0);
+        // The baseline: a sensor with the binned resolution (the downsampled photo mosaiced).
+        let direct = Frame::from_mosaic(
+            w,
+            h,
+            sensor_mosaic(&expected, Cfa::Grbg),
+            Cfa::Grbg,
+            256.0,
+            4095.0,
+        )
+        .unwrap();
+        let native = engine
+            .develop(
+                &direct,
+                &Options {
+                    binning: Binning::Off,
+                    ..opts.clone()
+                },
+            )
+            .unwrap();
+        let baseline = psnr(&expected, &native.data, 65535.0);
+        eprintln!("{binning:?}: {db:.2} dB vs the downsampled photo (native sensor of that size: {baseline:.2} dB)");
+        // A gross-error guard (a wrong CFA phase or scale swaps or tints whole colours). Measured
+        // on this detailed photo: 22.5 / 22.2 / 24.2 dB against 30.0 / 28.8 dB for a native sensor
+        // of the binned size: same-colour binning shifts each colour's sampling centroid by a
+        // quarter of an output pixel (as in-sensor binning does) — a known gap (see the issue note).
+        assert!(
+            db > 20.0,
+            "{binning:?}: {db:.2} dB vs the downsampled photo"
+        );
+        let banded = engine
+            .develop(
+                &frame,
+                &Options {
+                    max_band_rows: Some(36),
+                    ..opts
+                },
+            )
+            .unwrap();
+        let worst = out
+            .data
+            .iter()
+            .zip(&banded.data)
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap();
+        assert!(worst <= 1, "{binning:?}: banded differs by {worst} steps");
+    }
+}
+
+#[test]
+fn one_engine_shared_by_threads_and_two_engines_in_parallel_agree() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+    let (_, frame) = sensor_frame("kodim04", Cfa::Rggb);
+    let shared = engine();
+    let alone = shared.develop(&frame, &Options::default()).unwrap();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|i| {
+                let (frame, shared) = (&frame, &shared);
+                s.spawn(move || {
+                    // Threads 0 and 1 share one engine; thread 2 opens its own.
+                    let own;
+                    let engine = if i == 2 {
+                        own = engine();
+                        &own
+                    } else {
+                        shared
+                    };
+                    engine.develop(frame, &Options::default()).unwrap()
+                })
+            })
+            .collect();
+        for h in handles {
+            assert!(
+                h.join().unwrap() == alone,
+                "a concurrent develop differs from the lone one"
+            );
+        }
+    });
 }

@@ -1,11 +1,14 @@
 //! `burstpipe`: the command-line front of the burstpipe library.
 
+mod batch;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use burstpipe::{
-    Backend, Cfa, Demosaic, Engine, EngineOptions, Frame, FuseOptions, Image, Options, Tone,
+    Backend, Binning, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame, FuseOptions, Image,
+    MergeMethod, MergeOptions, Options, Tone,
 };
 use clap::{Parser, Subcommand};
 
@@ -37,8 +40,48 @@ enum Command {
         /// Output file: .jpg, .png or .tif.
         #[arg(short, long)]
         output: PathBuf,
-        /// Demosaicing method: mhc or bilinear.
-        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        /// Demosaicing method: rcd (high quality), mhc or bilinear.
+        #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
+        demosaic: Demosaic,
+        /// Exposure correction in EV (default: automatic).
+        #[arg(long, allow_negative_numbers = true)]
+        exposure: Option<f32>,
+        /// Bits per channel for PNG (8 or 16); JPEG is always 8, TIFF always 16.
+        #[arg(long, default_value_t = 16)]
+        bits: u8,
+        /// Pixel binning before demosaicing: 2 or 3 (same-colour mean, a 1/2 or 1/3 resolution
+        /// Bayer mosaic) or superpixel (each 2×2 quad to one RGB pixel).
+        #[arg(long, default_value = "off", value_parser = parse_binning)]
+        bin: Binning,
+        /// Tone mapping: fusion (auto HDR: short and long synthetic exposures fused) or curve.
+        #[arg(long, default_value = "fusion", value_parser = parse_tone)]
+        tone: Tone,
+    },
+    /// Align and merge a raw burst (a folder, or files in capture order), then develop it.
+    Merge {
+        /// A folder holding the burst's raw files (taken in name order), or the files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output file: .jpg, .png or .tif.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Reference frame: auto (the sharpest of the first three) or its index from 0.
+        #[arg(long, default_value = "auto", value_parser = parse_reference)]
+        reference: Reference,
+        /// Merge method: wiener (HDR+, frequency domain) or spatial (faster).
+        #[arg(long = "merge", default_value = "wiener", value_parser = parse_merge)]
+        method: MergeMethod,
+        /// Noise reduction strength (1 = default; larger removes more noise, risks ghosts).
+        #[arg(long, default_value_t = 1.0)]
+        strength: f32,
+        /// Use only the first K frames.
+        #[arg(long)]
+        frames: Option<usize>,
+        /// Also write the merged raw mosaic as a DNG that other raw developers open.
+        #[arg(long)]
+        dng: Option<PathBuf>,
+        /// Demosaicing method: rcd (high quality), mhc or bilinear.
+        #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
         demosaic: Demosaic,
         /// Exposure correction in EV (default: automatic).
         #[arg(long, allow_negative_numbers = true)]
@@ -50,6 +93,30 @@ enum Command {
         #[arg(long, default_value = "fusion", value_parser = parse_tone)]
         tone: Tone,
     },
+    /// Process every burst of a folder (sub-folders, or loose files grouped by capture time):
+    /// one output per burst; existing outputs are skipped; a bad burst is reported at the end.
+    Batch {
+        /// The folder of bursts.
+        input: PathBuf,
+        /// The output folder (created if missing).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Output format: jpg, png or tif.
+        #[arg(long, default_value = "jpg")]
+        format: String,
+        /// Replace outputs that already exist (default: skip those bursts, so a batch resumes).
+        #[arg(long)]
+        overwrite: bool,
+        /// Process only shard i of n (0-based), e.g. `--shard $SLURM_ARRAY_TASK_ID/8`.
+        #[arg(long, value_parser = batch::parse_shard)]
+        shard: Option<(u64, u64)>,
+        /// Merge method: wiener or spatial.
+        #[arg(long = "merge", default_value = "wiener", value_parser = parse_merge)]
+        method: MergeMethod,
+        /// Demosaicing method: mhc or bilinear.
+        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        demosaic: Demosaic,
+    },
     /// Demosaic a single-channel 8/16-bit PNG or TIFF mosaic; the output keeps its bit depth.
     Demosaic {
         /// The mosaic image.
@@ -57,8 +124,8 @@ enum Command {
         /// Bayer layout of the mosaic: rggb, bggr, grbg or gbrg.
         #[arg(long, value_parser = parse_cfa)]
         cfa: Cfa,
-        /// Method: mhc or bilinear.
-        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        /// Method: rcd (high quality), mhc or bilinear.
+        #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
         method: Demosaic,
         /// Output file: .png or .tif.
         #[arg(short, long)]
@@ -137,9 +204,55 @@ fn parse_backend(s: &str) -> Result<Backend, String> {
     Backend::parse(s)
         .ok_or_else(|| format!("unknown backend '{s}': use auto, vulkan, metal, dx12 or gl"))
 }
-fn parse_demosaic(s: &str) -> Result<Demosaic, String> {
-    Demosaic::parse(s).ok_or_else(|| format!("unknown demosaic method '{s}': use mhc or bilinear"))
+fn parse_binning(s: &str) -> Result<Binning, String> {
+    Binning::parse(s).ok_or_else(|| format!("unknown binning '{s}': use 2, 3, superpixel or off"))
 }
+
+fn parse_demosaic(s: &str) -> Result<Demosaic, String> {
+    Demosaic::parse(s)
+        .ok_or_else(|| format!("unknown demosaic method '{s}': use rcd, mhc or bilinear"))
+}
+/// `--reference`: automatic or a frame index.
+#[derive(Clone, Copy)]
+struct Reference(Option<usize>);
+
+fn parse_reference(s: &str) -> Result<Reference, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(Reference(None));
+    }
+    s.parse()
+        .map(|i| Reference(Some(i)))
+        .map_err(|_| format!("reference '{s}': use auto or a frame index (0, 1, ...)"))
+}
+fn parse_merge(s: &str) -> Result<MergeMethod, String> {
+    MergeMethod::parse(s)
+        .ok_or_else(|| format!("unknown merge method '{s}': use wiener or spatial"))
+}
+
+/// The burst's files: a folder's files in name order (hidden files skipped), or the files given.
+fn burst_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if let [dir] = inputs {
+        if dir.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && !p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                bail!("{}: the folder holds no files to merge", dir.display());
+            }
+            return Ok(files);
+        }
+    }
+    Ok(inputs.to_vec())
+}
+
 fn parse_tone(s: &str) -> Result<Tone, String> {
     Tone::parse(s).ok_or_else(|| format!("unknown tone mapping '{s}': use fusion or curve"))
 }
@@ -155,6 +268,22 @@ fn check_output(input: &Path, output: &Path) -> Result<()> {
             output.display()
         );
     }
+    check_writable(input, output)
+}
+
+/// `--dng`: a .dng name in an existing folder that is not one of the inputs.
+fn check_dng_output(input: &Path, dng: &Path) -> Result<()> {
+    if !dng
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("dng"))
+    {
+        bail!("{}: the --dng output must end in .dng", dng.display());
+    }
+    check_writable(input, dng)
+}
+
+/// The output's folder exists and the output is not the input.
+fn check_writable(input: &Path, output: &Path) -> Result<()> {
     let dir = output
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -218,6 +347,7 @@ fn run(cli: Cli) -> Result<()> {
             demosaic,
             exposure,
             bits,
+            bin,
             tone,
         } => {
             check_output(input, output)?;
@@ -227,6 +357,7 @@ fn run(cli: Cli) -> Result<()> {
                 demosaic: *demosaic,
                 exposure_ev: *exposure,
                 bits: *bits,
+                binning: *bin,
                 tone: *tone,
                 ..Options::default()
             };
@@ -240,6 +371,117 @@ fn run(cli: Cli) -> Result<()> {
                 image.height,
                 engine.adapter().name
             );
+        }
+        Command::Merge {
+            inputs,
+            output,
+            reference,
+            method,
+            strength,
+            frames,
+            dng,
+            demosaic,
+            exposure,
+            bits,
+            tone,
+        } => {
+            let files = burst_files(inputs)?;
+            for f in &files {
+                check_output(f, output)?;
+                if let Some(d) = dng {
+                    check_dng_output(f, d)?;
+                }
+            }
+            let mut files = files;
+            if let Some(k) = frames {
+                files.truncate((*k).max(1));
+            }
+            eprintln!("decoding {} frames", files.len());
+            let burst = Burst::open(&files)?;
+            let engine = engine(&cli)?;
+            let options = MergeOptions {
+                reference: reference.0,
+                method: *method,
+                strength: *strength,
+                frames: *frames,
+                develop: Options {
+                    demosaic: *demosaic,
+                    exposure_ev: *exposure,
+                    bits: *bits,
+                    tone: *tone,
+                    ..Options::default()
+                },
+            };
+            eprintln!("aligning and merging on {}", engine.adapter().name);
+            // Drawn only when stderr is a terminal.
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ({elapsed})")
+                    .expect("a valid template"),
+            );
+            let raw =
+                engine.merge_raw_with_progress(&burst, &options, &mut |done, total, stage| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                    bar.set_message(stage.to_string());
+                })?;
+            bar.finish_and_clear();
+            if let Some(d) = dng {
+                raw.save_dng(d)?;
+            }
+            eprintln!("developing");
+            let image = engine.develop(&raw, &options.develop)?;
+            image.save(output)?;
+            eprintln!(
+                "{} frames → {} ({}×{})",
+                burst.len(),
+                output.display(),
+                image.width,
+                image.height
+            );
+        }
+        Command::Batch {
+            input,
+            output,
+            format,
+            overwrite,
+            shard,
+            method,
+            demosaic,
+        } => {
+            let ext = format.to_ascii_lowercase();
+            if burstpipe::Format::from_path(Path::new(&format!("x.{ext}"))).is_none() {
+                bail!("unknown output format '{format}': use jpg, png or tif");
+            }
+            let mut jobs = batch::find_bursts(input)?;
+            if let Some(shard) = *shard {
+                jobs.retain(|j| batch::in_shard(&j.name, shard));
+            }
+            std::fs::create_dir_all(output)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?;
+            let engine = engine(&cli)?;
+            let options = MergeOptions {
+                method: *method,
+                develop: Options {
+                    demosaic: *demosaic,
+                    bits: 16,
+                    ..Options::default()
+                },
+                ..MergeOptions::default()
+            };
+            let report = batch::run(&engine, &jobs, output, &ext, *overwrite, &options);
+            eprintln!(
+                "{} bursts: {} done, {} skipped (output exists), {} failed",
+                jobs.len(),
+                report.done,
+                report.skipped,
+                report.failed.len()
+            );
+            for (name, why) in &report.failed {
+                eprintln!("  failed: {name}: {why}");
+            }
+            if !report.failed.is_empty() {
+                bail!("{} of {} bursts failed", report.failed.len(), jobs.len());
+            }
         }
         Command::Demosaic {
             input,

@@ -42,6 +42,14 @@ pub enum Error {
     /// A parameter or a combination of inputs is invalid (empty burst, mismatched frames, ...).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A frame of a burst does not match the others (size, Bayer layout or camera).
+    #[error("{path}: does not match the burst: {what}")]
+    BurstMismatch {
+        /// The frame that differs.
+        path: PathBuf,
+        /// How it differs.
+        what: String,
+    },
     /// No GPU adapter matches the request.
     #[error(
         "no GPU adapter found{detail}. Install a GPU driver, or the software Vulkan adapter \

@@ -10,6 +10,7 @@
 //! # Ok::<(), burstpipe::Error>(())
 //! ```
 
+mod burst;
 mod error;
 mod gpu;
 mod input;
@@ -20,11 +21,14 @@ mod stages;
 
 use std::path::Path;
 
+pub use burst::{Burst, MergeOptions, MotionField};
 pub use error::{Error, Result};
 pub use gpu::{AdapterInfo, Backend};
 pub use output::Format;
 pub use raw::{Cfa, Exif, Frame};
+pub use stages::Binning;
 pub use stages::Demosaic;
+pub use stages::MergeMethod;
 
 use schedule::develop::{self, Look};
 
@@ -48,6 +52,8 @@ pub struct Options {
     pub bits: u8,
     /// Process at most this many rows at a time (default: as many as the device's buffers allow).
     pub max_band_rows: Option<u32>,
+    /// Same-colour pixel binning before demosaicing (default off).
+    pub binning: Binning,
     /// Tone mapping: synthetic-exposure fusion (default) or the plain tone curve.
     pub tone: Tone,
 }
@@ -79,10 +85,11 @@ impl Tone {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            demosaic: Demosaic::Mhc,
+            demosaic: Demosaic::Rcd,
             exposure_ev: None,
             bits: 16,
             max_band_rows: None,
+            binning: Binning::Off,
             tone: Tone::Fusion,
         }
     }
@@ -147,9 +154,10 @@ impl Engine {
             exposure_ev: options.exposure_ev,
             tone: options.tone,
         };
-        let r = develop::render(
+        let r = develop::render_binned(
             &self.gpu,
             frame,
+            options.binning,
             options.demosaic,
             look,
             bits,

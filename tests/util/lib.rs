@@ -115,4 +115,34 @@ pub fn cast_on_neutrals(truth: &Rgb, test: &[u16], max: f32) -> (f32, usize) {
 pub fn psnr(truth: &Rgb, test: &[u16], max: f32) -> f64 {
     cpsnr(truth, test, max, 0)
 }
+
+pub mod synth;
+
+/// Colour PSNR (dB) over the pixels where `mask` is `inside` (and `border` px from the edges),
+/// values of `test` on the 0..=`max` scale.
+pub fn cpsnr_masked(
+    truth: &Rgb,
+    test: &[u16],
+    max: f32,
+    mask: &[bool],
+    inside: bool,
+    border: u32,
+) -> f64 {
+    let (w, h) = (truth.width, truth.height);
+    let (mut se, mut n) = (0.0f64, 0u64);
+    for y in border..h - border {
+        for x in border..w - border {
+            if mask[(y * w + x) as usize] != inside {
+                continue;
+            }
+            for c in 0..3 {
+                let i = ((y * w + x) * 3 + c) as usize;
+                let d = truth.data[i] as f64 - test[i] as f64 / max as f64;
+                se += d * d;
+                n += 1;
+            }
+        }
+    }
+    10.0 * (1.0 / (se / n.max(1) as f64)).log10()
+}
 pub mod fusion;

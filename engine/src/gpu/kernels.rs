@@ -17,9 +17,13 @@ macro_rules! kernel {
 
 kernel!(NORMALIZE, "normalize");
 kernel!(DEMOSAIC, "demosaic");
+kernel!(DEMOSAIC_RCD, "demosaic_rcd");
+kernel!(BINNING, "binning");
 kernel!(COLOR, "color");
 kernel!(TONE, "tone");
 kernel!(STATS, "stats");
+kernel!(ALIGN, "align");
+kernel!(MERGE, "merge");
 kernel!(MERTENS, "mertens");
 kernel!(WEIGHT_MAP, "weight_map");
 kernel!(PYRAMID, "pyramid");
@@ -30,9 +34,13 @@ kernel!(EXPOSE, "expose");
 pub(crate) const KERNELS: &[&Kernel] = &[
     &NORMALIZE,
     &DEMOSAIC,
+    &DEMOSAIC_RCD,
+    &BINNING,
     &COLOR,
     &TONE,
     &STATS,
+    &ALIGN,
+    &MERGE,
     &MERTENS,
     &WEIGHT_MAP,
     &PYRAMID,

@@ -420,6 +420,15 @@ pub(crate) fn groups(n: u32, size: u32) -> u32 {
     n.div_ceil(size)
 }
 
+/// A 1-D job of `n` items in workgroups of `size`, laid out in 2-D because one dispatch dimension
+/// holds at most 65 535 groups: the groups (x, y) and the invocations per row, `stride`; an
+/// invocation's item is `id.y * stride + id.x`.
+pub(crate) fn groups_1d(n: u32, size: u32) -> ((u32, u32), u32) {
+    let total = n.div_ceil(size).max(1);
+    let x = total.min(65_535);
+    ((x, total.div_ceil(x)), x * size)
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     //! One shared device for the kernel tests; a missing adapter fails loudly, never skips.

@@ -2,6 +2,7 @@
 //! temporary file beside the target and renamed into place, so a failure never leaves half a file
 //! and never touches an existing file until the new one is complete.
 
+mod dng;
 mod exif_tags;
 
 use std::io::{BufWriter, Write};
@@ -64,6 +65,29 @@ pub(crate) fn save(img: &Image, path: &Path) -> Result<()> {
     {
         let mut w = BufWriter::new(tmp.as_file());
         encode(img, format, &mut w).map_err(|reason| Error::Encode {
+            path: path.into(),
+            reason,
+        })?;
+        w.flush().map_err(|e| Error::io(path, e))?;
+    }
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Write a raw frame as DNG (temporary file, then renamed, like every output).
+pub(crate) fn save_dng(frame: &crate::raw::Frame, path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".burstpipe-")
+        .suffix(".part")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(path, e))?;
+    {
+        let mut w = BufWriter::new(tmp.as_file());
+        dng::encode(frame, &mut w).map_err(|reason| Error::Encode {
             path: path.into(),
             reason,
         })?;

@@ -1,11 +1,13 @@
 //! Develop one frame on the GPU: normalize → demosaic → colour → [exposure stats] → tone → download,
 //! a band at a time. Only the final 8/16-bit pixels come back to the CPU.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::raw::Frame;
 use crate::schedule::bands::{self, Band};
-use crate::stages::{color, demosaic, normalize, stats, tone, Demosaic, RGBA16F_BYTES};
+use crate::stages::{
+    binning, color, demosaic, normalize, stats, tone, Binning, Demosaic, RGBA16F_BYTES,
+};
 
 /// What happens after demosaicing.
 #[derive(Debug, Clone, Copy)]
@@ -48,23 +50,100 @@ pub(crate) fn exposure_from_histogram(bins: &[u32], ev: Option<f32>) -> (f32, f3
     (gain, (brightest * gain).max(1.0))
 }
 
+/// The mosaic a develop reads: the frame's own rows (uploaded a band at a time), or a binned image
+/// already on the GPU (a normalized f32 Bayer mosaic, or f16 RGBA for superpixel binning).
+pub(crate) enum Source<'a> {
+    Frame(&'a Frame),
+    Binned {
+        buffer: wgpu::Buffer,
+        width: u32,
+        height: u32,
+        rgb: bool,
+    },
+}
+
+impl Source<'_> {
+    fn size(&self, frame: &Frame) -> (u32, u32) {
+        match self {
+            Source::Frame(_) => (frame.width, frame.height),
+            Source::Binned { width, height, .. } => (*width, *height),
+        }
+    }
+}
+
+/// Bin a frame on the GPU, a band of input rows at a time, into one binned buffer.
+pub(crate) fn bin_frame<'a>(
+    gpu: &Gpu,
+    frame: &Frame,
+    mode: binning::Mode,
+    max_band_rows: Option<u32>,
+) -> Result<Source<'a>> {
+    let (w, h) = (frame.width, frame.height);
+    let (ow, oh) = mode.output_size(w, h);
+    let (blk, ob) = (mode.input_block(), mode.output_block());
+    if ow == 0 || oh == 0 {
+        return Err(Error::InvalidInput(format!(
+            "{}: a {w}×{h} image is too small for {mode:?} binning",
+            frame.source.display()
+        )));
+    }
+    let rgb = mode == binning::Mode::Superpixel;
+    let out_bytes = (ow * oh) as u64 * if rgb { RGBA16F_BYTES } else { 4 };
+    if out_bytes > gpu.max_binding() {
+        return Err(Error::InvalidInput(format!(
+            "{}: the binned image ({out_bytes} bytes) exceeds this device's {}-byte buffers (banded binning output is not implemented)",
+            frame.source.display(),
+            gpu.max_binding()
+        )));
+    }
+    let out = gpu.storage("binned", out_bytes);
+    let fit = (gpu.max_binding() / (w as u64 * 4)).min(max_band_rows.unwrap_or(u32::MAX) as u64);
+    let rows = (fit as u32 / blk * blk).max(blk);
+    let used = oh / ob * blk;
+    let mut y = 0;
+    while y < used {
+        let end = (y + rows).min(used);
+        let band = &frame.mosaic[(y * w) as usize..(end * w) as usize];
+        let raw = normalize::upload(gpu, band);
+        let mosaic = gpu.storage("mosaic f32", band.len() as u64 * 4);
+        let np = normalize::Params::new(w, end - y, y, frame.black, frame.white);
+        let bp = binning::Params::new(
+            mode,
+            w,
+            frame.cfa,
+            y,
+            end - y,
+            y / blk * ob,
+            (end - y) / blk * ob,
+        );
+        gpu.run("normalize/binning", |enc| {
+            normalize::record(gpu, enc, &np, &raw, &mosaic);
+            binning::record(gpu, enc, &bp, mode, &mosaic, &out);
+        })?;
+        y = end;
+    }
+    Ok(Source::Binned {
+        buffer: out,
+        width: ow,
+        height: oh,
+        rgb,
+    })
+}
+
 /// Normalize, demosaic and (for a photo) colour one band; returns its f16 RGBA buffer.
 fn linear_band(
     gpu: &Gpu,
     frame: &Frame,
+    source: &Source,
     band: Band,
     method: Demosaic,
     colour: Option<&color::Params>,
 ) -> Result<wgpu::Buffer> {
-    let w = frame.width;
-    let rows = &frame.mosaic[(band.input.0 * w) as usize..(band.input.1 * w) as usize];
-    let raw = normalize::upload(gpu, rows);
-    let mosaic = gpu.storage("mosaic f32", rows.len() as u64 * 4);
+    let (w, h) = source.size(frame);
     let rgb = gpu.storage("rgb f16", (band.out_rows() * w) as u64 * RGBA16F_BYTES);
-    let np = normalize::Params::new(w, band.input_rows(), band.input.0, frame.black, frame.white);
     let dp = demosaic::Params::new(
         w,
-        frame.height,
+        h,
         frame.cfa,
         band.input.0,
         band.input_rows(),
@@ -72,8 +151,44 @@ fn linear_band(
         band.out_rows(),
     );
     gpu.run("normalize/demosaic/colour", |enc| {
-        normalize::record(gpu, enc, &np, &raw, &mosaic);
-        demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb);
+        match source {
+            Source::Frame(frame) => {
+                let rows = &frame.mosaic[(band.input.0 * w) as usize..(band.input.1 * w) as usize];
+                let raw = normalize::upload(gpu, rows);
+                let mosaic = gpu.storage("mosaic f32", rows.len() as u64 * 4);
+                let np = normalize::Params::new(
+                    w,
+                    band.input_rows(),
+                    band.input.0,
+                    frame.black,
+                    frame.white,
+                );
+                normalize::record(gpu, enc, &np, &raw, &mosaic);
+                demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb);
+            }
+            Source::Binned {
+                buffer, rgb: false, ..
+            } => {
+                // The band's rows of the binned mosaic, halo included.
+                let bytes = (band.input_rows() * w) as u64 * 4;
+                let mosaic = gpu.storage("binned band", bytes);
+                enc.copy_buffer_to_buffer(buffer, (band.input.0 * w) as u64 * 4, &mosaic, 0, bytes);
+                demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb);
+            }
+            Source::Binned {
+                buffer, rgb: true, ..
+            } => {
+                // Superpixels are RGB already: no demosaicing.
+                let bytes = (band.out_rows() * w) as u64 * RGBA16F_BYTES;
+                enc.copy_buffer_to_buffer(
+                    buffer,
+                    (band.out.0 * w) as u64 * RGBA16F_BYTES,
+                    &rgb,
+                    0,
+                    bytes,
+                );
+            }
+        }
         if let Some(cp) = colour {
             let cp = color::Params {
                 rows: band.out_rows(),
@@ -94,7 +209,24 @@ pub(crate) fn render(
     bits: u32,
     max_band_rows: Option<u32>,
 ) -> Result<Rendered> {
-    let (w, h) = (frame.width, frame.height);
+    render_binned(gpu, frame, Binning::Off, method, look, bits, max_band_rows)
+}
+
+/// [`render`] after optional binning (on the GPU, before demosaicing).
+pub(crate) fn render_binned(
+    gpu: &Gpu,
+    frame: &Frame,
+    binning: Binning,
+    method: Demosaic,
+    look: Look,
+    bits: u32,
+    max_band_rows: Option<u32>,
+) -> Result<Rendered> {
+    let source = match binning::Mode::of(binning) {
+        None => Source::Frame(frame),
+        Some(mode) => bin_frame(gpu, frame, mode, max_band_rows)?,
+    };
+    let (w, h) = source.size(frame);
     let bands = bands::plan(
         w,
         h,
@@ -112,20 +244,16 @@ pub(crate) fn render(
     // usual case) the coloured band stays on the GPU; with several, bands are recomputed.
     let mut kept: Option<wgpu::Buffer> = None;
     let tone_params = |rows: u32, gain: f32, white: f32| match look {
-        Look::Plain => tone::Params::plain(w, rows, bits),
-        Look::Photo { .. } => tone::Params::photo(w, rows, bits, gain, white),
+        Look::Plain => tone::Params::plain(w * rows, bits),
+        Look::Photo { .. } => tone::Params::photo(w * rows, bits, gain, white),
     };
     let (gain, white) = match look {
         Look::Plain => (1.0, 1.0),
         Look::Photo { exposure_ev, .. } => {
             let bins = gpu.storage_init("histogram", &[0u8; stats::BINS * 4]);
             for band in &bands {
-                let rgb = linear_band(gpu, frame, *band, method, colour.as_ref())?;
-                let sp = stats::Params {
-                    width: w,
-                    rows: band.out_rows(),
-                    _pad: [0; 2],
-                };
+                let rgb = linear_band(gpu, frame, &source, *band, method, colour.as_ref())?;
+                let sp = stats::Params::new(w, band.out_rows(), band.out.0);
                 gpu.run("exposure statistics", |enc| {
                     stats::record(gpu, enc, &sp, &rgb, &bins)
                 })?;
@@ -156,18 +284,17 @@ pub(crate) fn render(
     for band in &bands {
         let rgb = match kept.take() {
             Some(rgb) => rgb,
-            None => linear_band(gpu, frame, *band, method, colour.as_ref())?,
+            None => linear_band(gpu, frame, &source, *band, method, colour.as_ref())?,
         };
         if fusion {
             data = crate::schedule::fuse::tone_fusion(gpu, (w, h), &rgb, gain, white, bits)?;
             continue;
         }
         let tp = tone_params(band.out_rows(), gain, white);
-        let bytes = (w * band.out_rows() * tp.words_per_pixel()) as u64 * 4;
-        let out = gpu.storage("output", bytes);
+        let out = gpu.storage("output", tp.output_bytes());
         gpu.run("tone", |enc| tone::record(gpu, enc, &tp, &rgb, &out))?;
-        let words = gpu.read("download", &out, bytes)?;
-        data.extend(tone::unpack_output(&tp, bytemuck::cast_slice(&words)));
+        let bytes = gpu.read("download", &out, tp.output_bytes())?;
+        data.extend(tone::unpack_output(&tp, &bytes));
     }
     Ok(Rendered {
         width: w,

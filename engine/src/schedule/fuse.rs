@@ -226,12 +226,16 @@ pub(crate) fn fuse_images(
 
 /// Clamp and quantize a display-referred RGBA f16 image to `bits`, and download it.
 pub(crate) fn quantize(gpu: &Gpu, dims: Dims, img: &wgpu::Buffer, bits: u32) -> Result<Vec<u16>> {
-    let tp = tone::Params::plain(dims.0, dims.1, bits);
-    let bytes = dims.0 as u64 * dims.1 as u64 * tp.words_per_pixel() as u64 * 4;
-    let out = gpu.storage("output", bytes);
-    gpu.run("quantize", |enc| tone::record(gpu, enc, &tp, img, &out))?;
-    let words = gpu.read("download", &out, bytes)?;
-    Ok(tone::unpack_output(&tp, bytemuck::cast_slice(&words)))
+    let tp = tone::Params::plain(dims.0 * dims.1, bits);
+    download(gpu, &tp, img)
+}
+
+/// Run the tone kernel with `tp` on `img` and download the 8/16-bit values.
+fn download(gpu: &Gpu, tp: &tone::Params, img: &wgpu::Buffer) -> Result<Vec<u16>> {
+    let out = gpu.storage("output", tp.output_bytes());
+    gpu.run("quantize", |enc| tone::record(gpu, enc, tp, img, &out))?;
+    let bytes = gpu.read("download", &out, tp.output_bytes())?;
+    Ok(tone::unpack_output(tp, &bytes))
 }
 
 /// How far the long synthetic exposure is over the automatic exposure. On a 5-stop backlit scene
@@ -277,13 +281,9 @@ pub(crate) fn tone_fusion(
         flags: tone::SHOULDER,
         knee: FUSED_KNEE,
         white: FUSED_WHITE,
-        ..tone::Params::plain(dims.0, dims.1, bits)
+        ..tone::Params::plain(dims.0 * dims.1, bits)
     };
-    let bytes = dims.0 as u64 * dims.1 as u64 * tp.words_per_pixel() as u64 * 4;
-    let out = gpu.storage("output", bytes);
-    gpu.run("quantize", |enc| tone::record(gpu, enc, &tp, &fused, &out))?;
-    let words = gpu.read("download", &out, bytes)?;
-    Ok(tone::unpack_output(&tp, bytemuck::cast_slice(&words)))
+    download(gpu, &tp, &fused)
 }
 
 #[cfg(test)]

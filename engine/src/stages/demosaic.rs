@@ -1,4 +1,5 @@
-//! Demosaic: Bayer mosaic (f32) → linear camera RGB (f16 RGBA), bilinear or Malvar-He-Cutler.
+//! Demosaic: Bayer mosaic (f32) → linear camera RGB (f16 RGBA), bilinear, Malvar-He-Cutler, or the
+//! high-quality RCD-based method (its own kernel and module, `demosaic_rcd`).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -11,16 +12,20 @@ pub enum Demosaic {
     /// Bilinear interpolation: fast, soft, colour fringes at edges.
     Bilinear,
     /// Malvar-He-Cutler 2004 gradient-corrected linear interpolation: sharp and cheap.
-    #[default]
     Mhc,
+    /// Ratio Corrected Demosaicing's edge-directed structure with colour-difference estimates and a
+    /// median refinement of the colour differences: the high-quality method (five passes), default.
+    #[default]
+    Rcd,
 }
 
 impl Demosaic {
-    /// Parse "bilinear" or "mhc".
+    /// Parse "bilinear", "mhc" or "rcd".
     pub fn parse(s: &str) -> Option<Demosaic> {
         match s.to_ascii_lowercase().as_str() {
             "bilinear" => Some(Demosaic::Bilinear),
             "mhc" | "malvar" => Some(Demosaic::Mhc),
+            "rcd" => Some(Demosaic::Rcd),
             _ => None,
         }
     }
@@ -28,12 +33,14 @@ impl Demosaic {
         match self {
             Demosaic::Bilinear => "demosaic_bilinear",
             Demosaic::Mhc => "demosaic_mhc",
+            Demosaic::Rcd => unreachable!("RCD has its own passes"),
         }
     }
 }
 
-/// Rows of context each side that the widest stencil needs.
-pub(crate) const HALO: u32 = 2;
+/// Rows of context each side that the widest method needs (RCD's chained passes; bilinear and MHC
+/// need 2, their shader's tile halo).
+pub(crate) const HALO: u32 = super::demosaic_rcd::HALO;
 const TILE: u32 = 32;
 
 #[repr(C)]
@@ -81,6 +88,9 @@ pub(crate) fn record(
     mosaic: &wgpu::Buffer,
     out: &wgpu::Buffer,
 ) {
+    if method == Demosaic::Rcd {
+        return super::demosaic_rcd::record(gpu, enc, p, mosaic, out);
+    }
     let params = gpu.uniform(p);
     let groups = (gpu::groups(p.width, TILE), gpu::groups(p.out_rows, TILE));
     gpu.dispatch(
@@ -105,6 +115,9 @@ fn mirror(v: i64, n: i64) -> usize {
 /// CPU reference: the same stencils, pixel by pixel, in f32.
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn reference(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f32; 3]> {
+    if method == Demosaic::Rcd {
+        return super::demosaic_rcd::reference(p, mosaic);
+    }
     let color = |x: u32, y: u32| (p.cfa >> (((y & 1) * 2 + (x & 1)) * 2) & 3) as usize;
     let mut out = vec![[0.0; 3]; (p.width * p.out_rows) as usize];
     for oy in 0..p.out_rows {
@@ -141,6 +154,7 @@ pub(crate) fn reference(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f3
                     rgb[1] = (4.0 * c0 + 2.0 * cross1 - h2 - v2) / 8.0;
                     rgb[2 - c] = (6.0 * c0 + 2.0 * diag1 - 1.5 * (h2 + v2)) / 8.0;
                 }
+                (Demosaic::Rcd, _) => unreachable!("handled above"),
             }
             out[(oy * p.width + x) as usize] = rgb;
         }

@@ -1,14 +1,20 @@
 //! One module per pixel stage: the GPU dispatch and, beside it, a plain-Rust reference written
 //! loop-for-loop like the shader, which the tests compare against.
 
+pub(crate) mod align;
+pub(crate) mod binning;
 pub(crate) mod color;
 pub(crate) mod demosaic;
+pub(crate) mod demosaic_rcd;
 pub(crate) mod fusion;
+pub(crate) mod merge;
 pub(crate) mod normalize;
 pub(crate) mod stats;
 pub(crate) mod tone;
 
+pub use binning::Binning;
 pub use demosaic::Demosaic;
+pub use merge::MergeMethod;
 
 /// Bytes per pixel of the RGBA f16 images passed between stages (pack2x16float pairs).
 pub(crate) const RGBA16F_BYTES: u64 = 8;

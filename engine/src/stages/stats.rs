@@ -13,7 +13,24 @@ pub(crate) const BINS: usize = 256;
 pub(crate) struct Params {
     pub width: u32,
     pub rows: u32,
-    pub _pad: [u32; 2],
+    pub step: u32,
+    pub first_row: u32,
+}
+
+/// Every `STEP`-th pixel in x and y is counted: a 1/16 sample is plenty for exposure.
+pub(crate) const STEP: u32 = 4;
+
+impl Params {
+    /// For a band of `rows` rows starting at image row `y0`: the sample grid is the image's, so a
+    /// banded image is sampled exactly like a whole one.
+    pub fn new(width: u32, rows: u32, y0: u32) -> Params {
+        Params {
+            width,
+            rows,
+            step: STEP,
+            first_row: (STEP - y0 % STEP) % STEP,
+        }
+    }
 }
 
 /// Record the kernel: adds the image's counts into `bins` (256 u32, zeroed by the caller).
@@ -25,7 +42,11 @@ pub(crate) fn record(
     bins: &wgpu::Buffer,
 ) {
     let params = gpu.uniform(p);
-    let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
+    let sampled_rows = p.rows.saturating_sub(p.first_row).div_ceil(p.step);
+    let groups = (
+        gpu::groups(p.width.div_ceil(p.step), 16),
+        gpu::groups(sampled_rows, 16),
+    );
     gpu.dispatch(enc, &gpu::STATS, "histogram", &params, &[img, bins], groups);
 }
 
@@ -38,11 +59,13 @@ pub(crate) fn bin_of(y: f32) -> usize {
 
 /// CPU reference.
 #[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn reference(img: &[[u32; 2]]) -> Vec<u32> {
+pub(crate) fn reference(p: &Params, img: &[[u32; 2]]) -> Vec<u32> {
     let mut bins = vec![0u32; BINS];
-    for &px in img {
-        let [r, g, b] = unpack_rgb(px);
-        bins[bin_of(0.2126 * r + 0.7152 * g + 0.0722 * b)] += 1;
+    for y in (p.first_row..p.rows).step_by(p.step as usize) {
+        for x in (0..p.width).step_by(p.step as usize) {
+            let [r, g, b] = unpack_rgb(img[(y * p.width + x) as usize]);
+            bins[bin_of(0.2126 * r + 0.7152 * g + 0.0722 * b)] += 1;
+        }
     }
     bins
 }
@@ -69,26 +92,69 @@ mod tests {
     use crate::stages::testing::kodak;
 
     #[test]
-    fn gpu_histogram_matches_reference_on_real_photo() {
-        let (w, h, px) = kodak("kodim21");
-        let img: Vec<[u32; 2]> = px.iter().map(|&c| pack_rgb(c)).collect();
+    fn gpu_histogram_matches_reference_on_random_pixels() {
+        let mut rng = crate::stages::testing::Rng::new(5);
+        let (w, h) = (97u32, 61u32);
+        // Log-uniform luminances over the histogram's whole range, and some beyond it.
+        let img: Vec<[u32; 2]> = (0..w * h)
+            .map(|_| pack_rgb([(); 3].map(|_| (rng.unit() * 20.0 - 17.0).exp2())))
+            .collect();
         let gpu = gpu();
         let buf = gpu.storage_init("img", bytemuck::cast_slice(&img));
         let bins = gpu.storage_init("bins", &[0u8; BINS * 4]);
-        let p = Params {
-            width: w,
-            rows: h,
-            _pad: [0; 2],
-        };
+        let p = Params::new(w, h, 3);
         gpu.run("stats", |enc| record(gpu, enc, &p, &buf, &bins))
             .unwrap();
         let got: Vec<u32> =
             bytemuck::cast_slice(&gpu.read("stats", &bins, (BINS * 4) as u64).unwrap()).to_vec();
-        let want = reference(&img);
-        assert_eq!(got.iter().sum::<u32>(), w * h, "every pixel counted once");
+        let want = reference(&p, &img);
+        assert_eq!(got.iter().sum::<u32>(), want.iter().sum::<u32>());
+        let moved: u32 = got.iter().zip(&want).map(|(a, b)| a.abs_diff(*b)).sum();
+        assert!(
+            moved <= 4,
+            "{moved} of {} pixels in different bins",
+            want.iter().sum::<u32>()
+        );
+    }
+
+    #[test]
+    fn gpu_histogram_matches_reference_on_real_photo_whole_and_banded() {
+        let (w, h, px) = kodak("kodim21");
+        let img: Vec<[u32; 2]> = px.iter().map(|&c| pack_rgb(c)).collect();
+        let gpu = gpu();
+        let run = |p: &Params, img: &[[u32; 2]], bins: &wgpu::Buffer| {
+            let buf = gpu.storage_init("img", bytemuck::cast_slice(img));
+            gpu.run("stats", |enc| record(gpu, enc, p, &buf, bins))
+                .unwrap();
+        };
+        let read = |bins: &wgpu::Buffer| -> Vec<u32> {
+            bytemuck::cast_slice(&gpu.read("stats", bins, (BINS * 4) as u64).unwrap()).to_vec()
+        };
+        let p = Params::new(w, h, 0);
+        let bins = gpu.storage_init("bins", &[0u8; BINS * 4]);
+        run(&p, &img, &bins);
+        let got = read(&bins);
+        let want = reference(&p, &img);
+        let samples = w.div_ceil(STEP) * h.div_ceil(STEP);
+        assert_eq!(
+            got.iter().sum::<u32>(),
+            samples,
+            "every sampled pixel counted once"
+        );
         // log2 on the GPU may differ in the last bit: a pixel on a bin edge may land next door.
         let moved: u32 = got.iter().zip(&want).map(|(a, b)| a.abs_diff(*b)).sum();
-        assert!(moved <= w * h / 1000, "{moved} pixels in different bins");
+        assert!(moved <= samples / 1000, "{moved} pixels in different bins");
+        // Bands starting at rows 0, 150 and 301 sample exactly the whole image's pixels.
+        let banded = gpu.storage_init("bins", &[0u8; BINS * 4]);
+        for (a, b) in [(0u32, 150u32), (150, 301), (301, h)] {
+            let band = &img[(a * w) as usize..(b * w) as usize];
+            run(&Params::new(w, b - a, a), band, &banded);
+        }
+        assert_eq!(
+            read(&banded),
+            got,
+            "banded histogram differs from the whole image's"
+        );
         let (m_gpu, m_cpu) = (quantile(&got, 0.5), quantile(&want, 0.5));
         assert!(
             (m_gpu / m_cpu - 1.0).abs() < 0.05,

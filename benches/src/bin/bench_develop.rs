@@ -1,0 +1,260 @@
+//! Demosaic and develop throughput of burstpipe on the adapter it finds, in ms per megapixel.
+//!
+//! Makes a 12 MP (4032×3024) RGGB mosaic from a Kodak photo (upscaled, linearised, sampled through
+//! the CFA), writes it as a 16-bit PNG (plus the linear RGB truth and a metadata file) for
+//! `peers.py`, then times `Engine::demosaic` and `Engine::develop`: warm-up runs, then the median
+//! of N. Times are wall clock around the public calls, so they include the upload of the u16
+//! mosaic, every kernel, and the download and unpacking of the result.
+//!
+//! ```text
+//! bench_develop --out DIR [--runs 7] [--warmup 2] [--photo assets/kodak/kodim23.png]
+//!               [--size 4032x3024] [--raw FILE] [--json FILE]
+//! ```
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use burstpipe::{Cfa, Demosaic, Engine, EngineOptions, Frame, Image, Options};
+use burstpipe_benches::{linear_photo, mosaic_rggb, psnr16, save_mosaic_png, time, Timing};
+
+struct Args {
+    out: PathBuf,
+    runs: usize,
+    warmup: usize,
+    photo: PathBuf,
+    size: (u32, u32),
+    raw: Option<PathBuf>,
+    json: Option<PathBuf>,
+}
+
+const USAGE: &str = "usage: bench_develop --out DIR [--runs N] [--warmup N] [--photo PNG] \
+[--size WxH] [--raw FILE] [--json FILE]";
+
+fn parse_args() -> Result<Args, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut a = Args {
+        out: PathBuf::new(),
+        runs: 7,
+        warmup: 2,
+        photo: root.join("assets/kodak/kodim23.png"),
+        size: (4032, 3024),
+        raw: None,
+        json: None,
+    };
+    let mut it = std::env::args().skip(1);
+    let mut out = None;
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+        match flag.as_str() {
+            "--out" => out = Some(PathBuf::from(value()?)),
+            "--runs" => a.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
+            "--warmup" => a.warmup = value()?.parse().map_err(|e| format!("--warmup: {e}"))?,
+            "--photo" => a.photo = PathBuf::from(value()?),
+            "--raw" => a.raw = Some(PathBuf::from(value()?)),
+            "--json" => a.json = Some(PathBuf::from(value()?)),
+            "--size" => {
+                let v = value()?;
+                let (w, h) = v
+                    .split_once('x')
+                    .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+                    .ok_or(format!("--size {v}: expected WxH, e.g. 4032x3024"))?;
+                a.size = (w, h);
+            }
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    a.out = out.ok_or(format!("--out DIR is required\n{USAGE}"))?;
+    if a.runs == 0 {
+        return Err("--runs must be at least 1".into());
+    }
+    Ok(a)
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn json_num(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v:.4}"),
+        _ => "null".into(),
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench_develop: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+
+    // The input: a real raw file when given (once raw decoding supports it), else a mosaic sampled
+    // from a photo whose full-colour truth is known (so the demosaicers' PSNR can be reported too).
+    let (frame, truth) = match &args.raw {
+        Some(path) => (Frame::open(path).map_err(|e| e.to_string())?, None),
+        None => {
+            let (w, h) = args.size;
+            eprintln!(
+                "making a {w}×{h} RGGB mosaic from {} ...",
+                args.photo.display()
+            );
+            let rgb = linear_photo(&args.photo, w, h)
+                .map_err(|e| format!("{}: {e}", args.photo.display()))?;
+            let mosaic = mosaic_rggb(&rgb);
+            let frame = Frame::from_mosaic(w, h, mosaic, Cfa::Rggb, 0.0, 65535.0)
+                .map_err(|e| e.to_string())?;
+            let truth_path = args.out.join("truth.png");
+            rgb.save(&truth_path)
+                .map_err(|e| format!("{}: {e}", truth_path.display()))?;
+            (frame, Some(rgb.into_raw()))
+        }
+    };
+    let (w, h) = (frame.width(), frame.height());
+    let (black, white) = frame.levels();
+    let mosaic_path = args.out.join("mosaic.png");
+    save_mosaic_png(&mosaic_path, w, h, frame.mosaic())
+        .map_err(|e| format!("{}: {e}", mosaic_path.display()))?;
+    let meta = format!(
+        "{{\"width\": {w}, \"height\": {h}, \"cfa\": {}, \"black\": [{}], \"white\": {white}, \"source\": {}}}\n",
+        json_str(frame.cfa().name()),
+        black.map(|b| b.to_string()).join(", "),
+        json_str(&match &args.raw {
+            Some(p) => p.display().to_string(),
+            None => args.photo.display().to_string(),
+        }),
+    );
+    let meta_path = args.out.join("mosaic.json");
+    std::fs::write(&meta_path, meta).map_err(|e| format!("{}: {e}", meta_path.display()))?;
+
+    let engine = Engine::new(&EngineOptions::default()).map_err(|e| e.to_string())?;
+    let info = engine.adapter().clone();
+    let mp = w as f64 * h as f64 / 1e6;
+    let bands = (w as u64 * h as u64 * 8).div_ceil(info.max_storage_binding.max(1));
+    println!(
+        "adapter: {} ({}, {}, driver {}); max storage binding {} MiB -> about {} band(s) at {}x{}",
+        info.name,
+        info.backend,
+        info.device_type,
+        info.driver,
+        info.max_storage_binding >> 20,
+        bands,
+        w,
+        h
+    );
+    println!(
+        "CPU threads available: {}; LP_NUM_THREADS={}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::env::var("LP_NUM_THREADS")
+            .unwrap_or_else(|_| "(unset: lavapipe uses all cores)".into())
+    );
+    println!(
+        "input: {w}×{h} = {mp:.2} MP, CFA {}, {} warm-up + median of {} runs; \
+         wall clock per call incl. u16 upload, kernels, download and unpack",
+        frame.cfa().name(),
+        args.warmup,
+        args.runs
+    );
+
+    type Call<'a> = Box<dyn Fn() -> burstpipe::Result<Image> + 'a>;
+    let e = &engine;
+    let f = &frame;
+    let calls: Vec<(&str, Call)> = vec![
+        (
+            "burstpipe demosaic bilinear (16-bit out)",
+            Box::new(move || e.demosaic(f, Demosaic::Bilinear, 16)),
+        ),
+        (
+            "burstpipe demosaic bilinear (8-bit out)",
+            Box::new(move || e.demosaic(f, Demosaic::Bilinear, 8)),
+        ),
+        (
+            "burstpipe demosaic MHC (16-bit out)",
+            Box::new(move || e.demosaic(f, Demosaic::Mhc, 16)),
+        ),
+        (
+            "burstpipe develop MHC, auto exposure (16-bit out)",
+            Box::new(move || e.develop(f, &Options::default())),
+        ),
+        (
+            "burstpipe develop bilinear, auto exposure (8-bit out)",
+            Box::new(move || {
+                e.develop(
+                    f,
+                    &Options {
+                        demosaic: Demosaic::Bilinear,
+                        bits: 8,
+                        ..Options::default()
+                    },
+                )
+            }),
+        ),
+    ];
+
+    let mut lines = String::new();
+    println!();
+    println!(
+        "{:<54} {:>9} {:>9} {:>8} {:>9}",
+        "method", "ms", "min ms", "ms/MP", "PSNR dB"
+    );
+    for (name, call) in &calls {
+        let first = call().map_err(|e| format!("{name}: {e}"))?;
+        // Quality against the truth, for demosaic-only outputs on the 16-bit linear scale.
+        let psnr = match (&truth, name.contains("demosaic") && first.bits == 16) {
+            (Some(t), true) => Some(psnr16(&first.data, t, w, h, 8)),
+            _ => None,
+        };
+        drop(first);
+        let t: Timing = time(args.warmup.saturating_sub(1), args.runs, || {
+            call().expect("succeeded once")
+        });
+        let (med, min) = (t.median(), t.min());
+        println!(
+            "{:<54} {:>9.1} {:>9.1} {:>8.2} {:>9}",
+            name,
+            med,
+            min,
+            med / mp,
+            psnr.map_or("-".into(), |p| format!("{p:.2}"))
+        );
+        let _ = writeln!(
+            lines,
+            "{{\"who\": \"burstpipe\", \"method\": {}, \"ms\": {}, \"ms_min\": {}, \"ms_per_mp\": {}, \"mp\": {}, \"runs\": {}, \"psnr_db\": {}, \"threads\": null, \"adapter\": {}, \"timing\": \"wall clock incl. upload, kernels, download, unpack\"}}",
+            json_str(name),
+            json_num(Some(med)),
+            json_num(Some(min)),
+            json_num(Some(med / mp)),
+            json_num(Some(mp)),
+            args.runs,
+            json_num(psnr),
+            json_str(&format!("{} ({})", info.name, info.backend)),
+        );
+    }
+
+    println!();
+    print!("{lines}");
+    if let Some(path) = &args.json {
+        std::fs::write(path, &lines).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}

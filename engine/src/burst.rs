@@ -1,0 +1,297 @@
+//! A burst: several raw frames of one scene from one camera, validated together, and the options
+//! of merging them into one photo.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::raw::{Exif, Frame};
+use crate::schedule::merge as merge_schedule;
+use crate::stages::merge::MergeMethod;
+use crate::{Engine, Image, Options};
+
+/// How to merge a burst (and develop the result).
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    /// Reference frame index; `None` picks the sharpest of the first three frames.
+    pub reference: Option<usize>,
+    /// Merge method.
+    pub method: MergeMethod,
+    /// Noise reduction strength: 1 is the default, larger averages more (risking ghosts), smaller
+    /// keeps more of the reference. Must be positive.
+    pub strength: f32,
+    /// Use only the first K frames.
+    pub frames: Option<usize>,
+    /// How to develop the merged mosaic.
+    pub develop: Options,
+}
+
+impl Default for MergeOptions {
+    fn default() -> Self {
+        MergeOptions {
+            reference: None,
+            method: MergeMethod::Wiener,
+            strength: 1.0,
+            frames: None,
+            develop: Options::default(),
+        }
+    }
+}
+
+/// One frame's motion relative to the reference: a vector per 32×32-sensor-pixel tile (tiles
+/// overlap by half). Tile (i, j) is centred on sensor position (16i − 0.5, 16j − 0.5); the vector
+/// says where, in sensor pixels, the reference's content at that point lies in the frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MotionField {
+    /// Tiles per row.
+    pub tiles_x: u32,
+    /// Tile rows.
+    pub tiles_y: u32,
+    /// `(dx, dy)` per tile, row-major.
+    pub vectors: Vec<[f32; 2]>,
+}
+
+impl MotionField {
+    /// Sensor position of the centre of tile (i, j).
+    pub fn tile_centre(i: u32, j: u32) -> (f32, f32) {
+        (16.0 * i as f32 - 0.5, 16.0 * j as f32 - 0.5)
+    }
+}
+
+impl Engine {
+    /// Align and merge a burst on the GPU, then develop the merged mosaic. A burst of one frame
+    /// is developed as it is.
+    pub fn merge(&self, burst: &Burst, options: &MergeOptions) -> Result<Image> {
+        let raw = self.merge_raw(burst, options)?;
+        self.develop(&raw, &options.develop)
+    }
+
+    /// Align and merge a burst; the merged mosaic comes back as a raw frame (16-bit, the
+    /// reference's colour and metadata), to develop or save as DNG.
+    pub fn merge_raw(&self, burst: &Burst, options: &MergeOptions) -> Result<Frame> {
+        self.merge_raw_with_progress(burst, options, &mut |_, _, _| {})
+    }
+
+    /// [`Engine::merge_raw`], calling `progress(done, total, stage)` as each step finishes (the
+    /// reference choice, each frame aligned and merged, the finish): for a progress bar.
+    pub fn merge_raw_with_progress(
+        &self,
+        burst: &Burst,
+        options: &MergeOptions,
+        progress: &mut dyn FnMut(usize, usize, &str),
+    ) -> Result<Frame> {
+        if !(options.strength.is_finite() && options.strength > 0.0) {
+            return Err(Error::InvalidInput(format!(
+                "merge strength {} must be a positive number",
+                options.strength
+            )));
+        }
+        let k = match options.frames {
+            Some(0) => {
+                return Err(Error::InvalidInput(
+                    "--frames 0: merge at least one frame".into(),
+                ))
+            }
+            Some(k) => k.min(burst.len()),
+            None => burst.len(),
+        };
+        let plan = merge_schedule::Plan {
+            frames: &burst.frames[..k],
+            reference: options.reference,
+            method: options.method,
+            strength: options.strength,
+        };
+        Ok(merge_schedule::merge(&self.gpu, &plan, progress)?.0)
+    }
+
+    /// The motion of every frame of the burst relative to frame `reference` (its own field is
+    /// zero), as the merge computes it.
+    pub fn align(&self, burst: &Burst, reference: usize) -> Result<Vec<MotionField>> {
+        if reference >= burst.len() {
+            return Err(Error::InvalidInput(format!(
+                "reference frame {reference} does not exist: the burst has {} frames",
+                burst.len()
+            )));
+        }
+        let f = &burst.frames[reference];
+        let (tiles_x, tiles_y) = (
+            crate::stages::align::tiles(f.width / 2),
+            crate::stages::align::tiles(f.height / 2),
+        );
+        let fields = merge_schedule::align_all(&self.gpu, &burst.frames, reference)?;
+        Ok(fields
+            .into_iter()
+            .map(|v| MotionField {
+                tiles_x,
+                tiles_y,
+                // Gray pixels are Bayer quads: two sensor pixels.
+                vectors: v.iter().map(|m| [2.0 * m[0], 2.0 * m[1]]).collect(),
+            })
+            .collect())
+    }
+}
+
+/// The frames of one burst, checked to share size, Bayer layout and camera.
+#[derive(Debug, Clone)]
+pub struct Burst {
+    frames: Vec<Frame>,
+}
+
+impl Burst {
+    /// A burst from decoded frames. Every frame must have the first frame's size, CFA and camera;
+    /// the error names the first file that differs.
+    pub fn new(frames: Vec<Frame>) -> Result<Burst> {
+        let first = frames
+            .first()
+            .ok_or_else(|| Error::InvalidInput("a burst needs at least one frame".into()))?;
+        for f in &frames[1..] {
+            let what = if (f.width, f.height) != (first.width, first.height) {
+                Some(format!(
+                    "{}×{} pixels, but {} has {}×{}",
+                    f.width,
+                    f.height,
+                    first.source.display(),
+                    first.width,
+                    first.height
+                ))
+            } else if f.cfa != first.cfa {
+                Some(format!(
+                    "Bayer layout {}, but {} has {}",
+                    f.cfa.name(),
+                    first.source.display(),
+                    first.cfa.name()
+                ))
+            } else if (&f.exif.make, &f.exif.model) != (&first.exif.make, &first.exif.model) {
+                Some(format!(
+                    "taken with \"{} {}\", but {} with \"{} {}\"",
+                    f.exif.make,
+                    f.exif.model,
+                    first.source.display(),
+                    first.exif.make,
+                    first.exif.model
+                ))
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                return Err(Error::BurstMismatch {
+                    path: f.source.clone(),
+                    what,
+                });
+            }
+        }
+        Ok(Burst { frames })
+    }
+
+    /// Decode every file (in the given order) and check them as a burst. A corrupt file anywhere
+    /// gives its decoding error, naming it.
+    pub fn open<P: AsRef<Path>>(paths: &[P]) -> Result<Burst> {
+        let frames = paths.iter().map(Frame::open).collect::<Result<Vec<_>>>()?;
+        Burst::new(frames)
+    }
+
+    /// The frames, in capture order.
+    pub fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Always false: a burst has at least one frame.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+}
+
+impl Frame {
+    /// The same frame with a DNG-style noise profile: variance = `scale`·x + `offset` for a
+    /// signal x on the normalised [0, 1] scale (black 0, white 1). Merging uses it to tell noise
+    /// from motion; without one, the noise is estimated from the frames.
+    pub fn with_noise_profile(mut self, scale: f64, offset: f64) -> Result<Frame> {
+        if !(scale.is_finite() && offset.is_finite() && scale >= 0.0 && offset >= 0.0)
+            || scale + offset <= 0.0
+        {
+            return Err(Error::InvalidInput(format!(
+                "{}: noise profile ({scale}, {offset}) must be non-negative and not all zero",
+                self.source.display()
+            )));
+        }
+        self.noise_profile = Some([scale, offset]);
+        Ok(self)
+    }
+
+    /// The same frame with other capture metadata.
+    pub fn with_exif(mut self, exif: Exif) -> Frame {
+        self.exif = exif;
+        self
+    }
+
+    /// Save as an uncompressed DNG (for a merged burst: the merged raw, which other raw
+    /// developers open). Written to a temporary file, then renamed.
+    pub fn save_dng(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::output::save_dng(self, path.as_ref())
+    }
+
+    /// The same frame, named as coming from `path` (for frames built in memory).
+    pub fn with_source(mut self, path: impl AsRef<Path>) -> Frame {
+        self.source = path.as_ref().to_path_buf();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Cfa;
+
+    fn frame(name: &str, w: u32, h: u32, cfa: Cfa) -> Frame {
+        Frame::from_mosaic(w, h, vec![300; (w * h) as usize], cfa, 256.0, 4095.0)
+            .unwrap()
+            .with_source(name)
+    }
+
+    #[test]
+    fn an_empty_burst_is_invalid_input() {
+        assert!(matches!(Burst::new(vec![]), Err(Error::InvalidInput(_))));
+    }
+
+    #[test]
+    fn a_mismatched_frame_is_named() {
+        let ok = || frame("a.dng", 8, 6, Cfa::Rggb);
+        for (bad, needle) in [
+            (frame("b.dng", 10, 6, Cfa::Rggb), "10×6"),
+            (frame("b.dng", 8, 6, Cfa::Bggr), "bggr"),
+            (
+                frame("b.dng", 8, 6, Cfa::Rggb).with_exif(Exif {
+                    make: "Other".into(),
+                    ..Exif::default()
+                }),
+                "Other",
+            ),
+        ] {
+            let err = Burst::new(vec![ok(), ok(), bad, ok()]).unwrap_err();
+            match &err {
+                Error::BurstMismatch { path, what } => {
+                    assert_eq!(path, Path::new("b.dng"));
+                    assert!(what.contains(needle), "{what}");
+                }
+                e => panic!("wrong error {e:?}"),
+            }
+            assert!(err.to_string().starts_with("b.dng: "), "{err}");
+        }
+        assert_eq!(Burst::new(vec![ok(), ok()]).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_bad_noise_profile_is_refused() {
+        let f = frame("a.dng", 8, 6, Cfa::Rggb);
+        assert!(f.clone().with_noise_profile(-1.0, 0.0).is_err());
+        assert!(f.clone().with_noise_profile(0.0, f64::NAN).is_err());
+        assert_eq!(
+            f.with_noise_profile(1e-3, 1e-5).unwrap().noise_profile(),
+            Some([1e-3, 1e-5])
+        );
+    }
+}

@@ -1,0 +1,368 @@
+// Merge an aligned burst per Bayer plane, one alternate frame per dispatch (the reference itself
+// is merged as a frame with zero motion), into an accumulator that a finishing pass turns into
+// the merged mosaic.
+//
+// Wiener (HDR+): each plane is cut into 16×16 tiles at a stride of 8 (tile i starts at 8i − 8,
+// as in align.wgsl), windowed by a raised cosine whose shifted copies sum to one, taken to the
+// frequency domain; each frame's spectrum is pulled towards the reference's by
+// A = |D|² / (|D|² + c·σ²), D the difference: where frames differ by no more than noise they are
+// averaged, where they differ more (motion the tiles could not follow, occlusion) the reference
+// wins. σ² comes from the shot + read noise model at the tile's brightness. The sub-pixel part of
+// the motion is applied as a phase shift. Inverse DFT and overlap-add give the merged plane.
+//
+// Spatial: per pixel, the alternate is sampled bilinearly at the motion interpolated between
+// tile centres and weighted by how well its 3×3 neighbourhood mean agrees with the reference's,
+// measured in units of its noise.
+
+struct MergeParams {
+    width: u32,          // mosaic
+    height: u32,
+    pw: u32,             // each Bayer plane: mosaic / 2
+    ph: u32,
+    tiles_x: u32,
+    tiles_y: u32,
+    frames: u32,         // frames merged (finish divides by it)
+    _pad: u32,
+    ref_black: vec4<f32>,
+    ref_inv_range: vec4<f32>,
+    alt_black: vec4<f32>,
+    alt_inv_range: vec4<f32>,
+    noise: vec4<f32>,    // variance = x·scale + offset; then c (strength of the shrinkage)
+}
+
+@group(0) @binding(0) var<uniform> p: MergeParams;
+@group(0) @binding(1) var<storage, read> ref_raw: array<u32>;
+// Frame passes.
+@group(0) @binding(2) var<storage, read> alt_raw: array<u32>;
+@group(0) @binding(3) var<storage, read> motion: array<vec2<f32>>;
+@group(0) @binding(4) var<storage, read_write> acc: array<f32>;
+// Finishing passes.
+@group(0) @binding(2) var<storage, read> acc_in: array<f32>;
+@group(0) @binding(3) var<storage, read_write> merged: array<f32>;
+
+const TILE: i32 = 16;
+const STRIDE: i32 = 8;
+const TAU: f32 = 6.283185307179586;
+
+fn u16_at(i: u32, word: u32) -> f32 {
+    return f32((word >> ((i & 1u) * 16u)) & 0xffffu);
+}
+
+// Normalised value of plane `c` (index (y & 1) * 2 + (x & 1)) at plane pixel (x, y), edges
+// repeated.
+fn ref_plane(c: u32, x: i32, y: i32) -> f32 {
+    let sx = u32(clamp(x, 0, i32(p.pw) - 1)) * 2u + (c & 1u);
+    let sy = u32(clamp(y, 0, i32(p.ph) - 1)) * 2u + (c >> 1u);
+    let i = sy * p.width + sx;
+    return (u16_at(i, ref_raw[i >> 1u]) - p.ref_black[c]) * p.ref_inv_range[c];
+}
+
+fn alt_plane(c: u32, x: i32, y: i32) -> f32 {
+    let sx = u32(clamp(x, 0, i32(p.pw) - 1)) * 2u + (c & 1u);
+    let sy = u32(clamp(y, 0, i32(p.ph) - 1)) * 2u + (c >> 1u);
+    let i = sy * p.width + sx;
+    return (u16_at(i, alt_raw[i >> 1u]) - p.alt_black[c]) * p.alt_inv_range[c];
+}
+
+fn noise_variance(x: f32) -> f32 {
+    return p.noise.x * max(x, 0.0) + p.noise.y;
+}
+
+// Raised cosine: w(n) + w(n + 8) = 1, so overlapped windowed tiles add back to the image.
+fn window(n: i32) -> f32 {
+    return 0.5 - 0.5 * cos(TAU * (f32(n) + 0.5) / f32(TILE));
+}
+
+// ---- Wiener ----------------------------------------------------------------------------------
+
+var<workgroup> ref_re: array<f32, 256>;
+var<workgroup> ref_im: array<f32, 256>;
+var<workgroup> alt_re: array<f32, 256>;
+var<workgroup> alt_im: array<f32, 256>;
+var<workgroup> tile_mean: f32;
+
+// e^{-i 2π j / 16} = (cos, -sin) for j = 0..15: a table, because software adapters (and many
+// GPUs) pay dearly for a cos and a sin in every step of every DFT sum.
+var<private> TWIDDLES: array<vec2<f32>, 16> = array<vec2<f32>, 16>(
+    vec2<f32>(1.000000000, -0.000000000),
+    vec2<f32>(0.923879533, -0.382683432),
+    vec2<f32>(0.707106781, -0.707106781),
+    vec2<f32>(0.382683432, -0.923879533),
+    vec2<f32>(0.000000000, -1.000000000),
+    vec2<f32>(-0.382683432, -0.923879533),
+    vec2<f32>(-0.707106781, -0.707106781),
+    vec2<f32>(-0.923879533, -0.382683432),
+    vec2<f32>(-1.000000000, -0.000000000),
+    vec2<f32>(-0.923879533, 0.382683432),
+    vec2<f32>(-0.707106781, 0.707106781),
+    vec2<f32>(-0.382683432, 0.923879533),
+    vec2<f32>(-0.000000000, 1.000000000),
+    vec2<f32>(0.382683432, 0.923879533),
+    vec2<f32>(0.707106781, 0.707106781),
+    vec2<f32>(0.923879533, 0.382683432)
+);
+
+fn twiddle(j: i32) -> vec2<f32> {
+    return TWIDDLES[j & 15];
+}
+
+fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+    return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
+}
+
+// Workgroup = one 16×16 tile of one plane; thread (u, v) = pixel and then frequency (u, v).
+// Groups: x = tile column, y = tile row · 4 + plane.
+@compute @workgroup_size(16, 16)
+fn merge_wiener_frame(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    let tx = wg.x;
+    let ty = wg.y / 4u;
+    let c = wg.y % 4u;
+    let u = i32(lid.x);
+    let v = i32(lid.y);
+    let k = lid.y * 16u + lid.x;
+    let m = motion[ty * p.tiles_x + tx];
+    let whole = vec2<i32>(round(m));
+    let frac = m - vec2<f32>(whole);
+    let ox = STRIDE * i32(tx) - STRIDE;
+    let oy = STRIDE * i32(ty) - STRIDE;
+    let w = window(u) * window(v);
+
+    // Forward DFT along rows (inputs are real).
+    ref_re[k] = w * ref_plane(c, ox + u, oy + v);
+    alt_re[k] = w * alt_plane(c, ox + u + whole.x, oy + v + whole.y);
+    workgroupBarrier();
+    var r = vec2<f32>(0.0);
+    var a = vec2<f32>(0.0);
+    for (var n = 0; n < TILE; n++) {
+        let t = twiddle(u * n);
+        r += ref_re[v * TILE + n] * t;
+        a += alt_re[v * TILE + n] * t;
+    }
+    workgroupBarrier();
+    ref_re[k] = r.x;
+    ref_im[k] = r.y;
+    alt_re[k] = a.x;
+    alt_im[k] = a.y;
+    workgroupBarrier();
+    // Along columns: thread (u, v) now holds frequency (kx = u, ky = v).
+    var f0 = vec2<f32>(0.0);
+    var fz = vec2<f32>(0.0);
+    for (var n = 0; n < TILE; n++) {
+        let t = twiddle(v * n);
+        f0 += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), t);
+        fz += cmul(vec2<f32>(alt_re[n * TILE + u], alt_im[n * TILE + u]), t);
+    }
+    // The DC term over the window's sum (8 · 8) is the tile's mean brightness.
+    if (k == 0u) {
+        tile_mean = f0.x / 64.0;
+    }
+    workgroupBarrier();
+    // Sub-pixel remainder as a phase shift: sampling at n + f multiplies bin k by e^{i2πkf/16}.
+    let ks = vec2<f32>(f32(select(u, u - TILE, u >= 8)), f32(select(v, v - TILE, v >= 8)));
+    let phase = TAU * dot(ks, frac) / f32(TILE);
+    fz = cmul(fz, vec2<f32>(cos(phase), sin(phase)));
+    // Noise of one bin of a windowed tile difference: 2 frames × σ² × Σw² (Σw² = 6 · 6).
+    let sigma2 = 2.0 * noise_variance(tile_mean) * 36.0;
+    let d = f0 - fz;
+    let d2 = dot(d, d);
+    let shrink = d2 / (d2 + p.noise.z * sigma2);
+    let merged_bin = fz + shrink * d;
+    workgroupBarrier();
+    ref_re[k] = merged_bin.x;
+    ref_im[k] = merged_bin.y;
+    workgroupBarrier();
+    // Inverse DFT: along columns (thread (u, v) = column u, output row v), then along rows.
+    var col = vec2<f32>(0.0);
+    for (var n = 0; n < TILE; n++) {
+        let t = twiddle(-v * n);
+        col += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), t);
+    }
+    workgroupBarrier();
+    alt_re[k] = col.x;
+    alt_im[k] = col.y;
+    workgroupBarrier();
+    var px = 0.0;
+    for (var n = 0; n < TILE; n++) {
+        let t = twiddle(-u * n);
+        px += alt_re[v * TILE + n] * t.x - alt_im[v * TILE + n] * t.y;
+    }
+    let slot = ((c * p.tiles_y + ty) * p.tiles_x + tx) * 256u + k;
+    acc[slot] += px / 256.0;
+}
+
+// Overlap-add the four tiles over each pixel, divide by the frame count. Pixels of an odd last
+// column/row belong to no quad: they keep the reference's value.
+@compute @workgroup_size(16, 16)
+fn merge_wiener_finish(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= p.width || id.y >= p.height) {
+        return;
+    }
+    let c = (id.y & 1u) * 2u + (id.x & 1u);
+    let x = id.x >> 1u;
+    let y = id.y >> 1u;
+    var value = 0.0;
+    if (x >= p.pw || y >= p.ph) {
+        value = ref_plane_any(id.x, id.y);
+    } else {
+        var sum = 0.0;
+        for (var j = 0u; j < 2u; j++) {
+            let ty = y / 8u + j;
+            let ny = y + 8u - 8u * ty;
+            for (var i = 0u; i < 2u; i++) {
+                let tx = x / 8u + i;
+                let nx = x + 8u - 8u * tx;
+                sum += acc_in[((c * p.tiles_y + ty) * p.tiles_x + tx) * 256u + ny * 16u + nx];
+            }
+        }
+        value = sum / f32(p.frames);
+    }
+    merged[id.y * p.width + id.x] = value;
+}
+
+fn ref_plane_any(x: u32, y: u32) -> f32 {
+    let i = y * p.width + x;
+    let c = (y & 1u) * 2u + (x & 1u);
+    return (u16_at(i, ref_raw[i >> 1u]) - p.ref_black[c]) * p.ref_inv_range[c];
+}
+
+// ---- spatial ---------------------------------------------------------------------------------
+
+// Motion at plane position (x, y): bilinear between the centres of the tiles around it (tile i
+// is centred on 8i − 0.5).
+fn motion_at(x: f32, y: f32) -> vec2<f32> {
+    let t = (vec2<f32>(x, y) + 0.5) / f32(STRIDE);
+    let lim = vec2<f32>(f32(p.tiles_x - 1u), f32(p.tiles_y - 1u));
+    let tc = clamp(t, vec2<f32>(0.0), lim);
+    let t0 = min(floor(tc), max(lim - 1.0, vec2<f32>(0.0)));
+    let f = tc - t0;
+    let i0 = vec2<u32>(t0);
+    let i1 = min(i0 + 1u, vec2<u32>(p.tiles_x - 1u, p.tiles_y - 1u));
+    let m00 = motion[i0.y * p.tiles_x + i0.x];
+    let m10 = motion[i0.y * p.tiles_x + i1.x];
+    let m01 = motion[i1.y * p.tiles_x + i0.x];
+    let m11 = motion[i1.y * p.tiles_x + i1.x];
+    return mix(mix(m00, m10, f.x), mix(m01, m11, f.x), f.y);
+}
+
+fn alt_bilinear(c: u32, q: vec2<f32>) -> f32 {
+    let f = floor(q);
+    let t = q - f;
+    let x = i32(f.x);
+    let y = i32(f.y);
+    let top = mix(alt_plane(c, x, y), alt_plane(c, x + 1, y), t.x);
+    let bottom = mix(alt_plane(c, x, y + 1), alt_plane(c, x + 1, y + 1), t.x);
+    return mix(top, bottom, t.y);
+}
+
+@compute @workgroup_size(16, 16)
+fn merge_spatial_frame(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= p.pw * 2u || id.y >= p.ph * 2u) {
+        return;
+    }
+    let c = (id.y & 1u) * 2u + (id.x & 1u);
+    let x = i32(id.x >> 1u);
+    let y = i32(id.y >> 1u);
+    let q = vec2<f32>(f32(x), f32(y)) + motion_at(f32(x), f32(y));
+    var mean_ref = 0.0;
+    var mean_alt = 0.0;
+    for (var dy = -1; dy <= 1; dy++) {
+        for (var dx = -1; dx <= 1; dx++) {
+            mean_ref += ref_plane(c, x + dx, y + dy);
+            mean_alt += alt_bilinear(c, q + vec2<f32>(f32(dx), f32(dy)));
+        }
+    }
+    mean_ref /= 9.0;
+    mean_alt /= 9.0;
+    // The difference of two 9-pixel means of independent noise has variance 2σ²/9.
+    let diff = mean_alt - mean_ref;
+    let var_diff = 2.0 * noise_variance(mean_ref) / 9.0;
+    let weight = exp(-diff * diff / (p.noise.z * var_diff));
+    let i = (id.y * p.width + id.x) * 2u;
+    acc[i] += weight * alt_bilinear(c, q);
+    acc[i + 1u] += weight;
+}
+
+@compute @workgroup_size(16, 16)
+fn merge_spatial_finish(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= p.width || id.y >= p.height) {
+        return;
+    }
+    var value = 0.0;
+    if (id.x >= p.pw * 2u || id.y >= p.ph * 2u) {
+        value = ref_plane_any(id.x, id.y);
+    } else {
+        let i = (id.y * p.width + id.x) * 2u;
+        value = acc_in[i] / acc_in[i + 1u];
+    }
+    merged[id.y * p.width + id.x] = value;
+}
+
+// ---- spatial denoising of the merged tiles (HDR+'s second step) -------------------------------
+
+// After the temporal merge each tile still carries about σ²/N of noise. One more Wiener
+// shrinkage on the merged tile's own spectrum, |M|² / (|M|² + c·σ²/N), removes what is left
+// where the tile has no signal above it (flat areas), and keeps detail where it has.
+// Runs on the accumulator in place, before the overlap-add. p.noise.w = c for this step.
+@group(0) @binding(1) var<storage, read_write> tiles_acc: array<f32>;
+
+@compute @workgroup_size(16, 16)
+fn merge_wiener_denoise(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    let tx = wg.x;
+    let ty = wg.y / 4u;
+    let c = wg.y % 4u;
+    let u = i32(lid.x);
+    let v = i32(lid.y);
+    let k = lid.y * 16u + lid.x;
+    let slot = ((c * p.tiles_y + ty) * p.tiles_x + tx) * 256u + k;
+    // The accumulator holds the sum over frames of the windowed merged tile.
+    ref_re[k] = tiles_acc[slot] / f32(p.frames);
+    workgroupBarrier();
+    var r = vec2<f32>(0.0);
+    for (var n = 0; n < TILE; n++) {
+        r += ref_re[v * TILE + n] * twiddle(u * n);
+    }
+    workgroupBarrier();
+    ref_re[k] = r.x;
+    ref_im[k] = r.y;
+    workgroupBarrier();
+    var f = vec2<f32>(0.0);
+    for (var n = 0; n < TILE; n++) {
+        f += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), twiddle(v * n));
+    }
+    if (k == 0u) {
+        tile_mean = f.x / 64.0;
+    }
+    workgroupBarrier();
+    let sigma2 = noise_variance(tile_mean) * 36.0 / f32(p.frames);
+    let f2 = dot(f, f);
+    // The DC term is the tile's brightness, never noise to remove.
+    var shrink = f2 / (f2 + p.noise.w * sigma2);
+    if (k == 0u) {
+        shrink = 1.0;
+    }
+    let g = shrink * f;
+    workgroupBarrier();
+    ref_re[k] = g.x;
+    ref_im[k] = g.y;
+    workgroupBarrier();
+    var col = vec2<f32>(0.0);
+    for (var n = 0; n < TILE; n++) {
+        col += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), twiddle(-v * n));
+    }
+    workgroupBarrier();
+    alt_re[k] = col.x;
+    alt_im[k] = col.y;
+    workgroupBarrier();
+    var px = 0.0;
+    for (var n = 0; n < TILE; n++) {
+        let t = twiddle(-u * n);
+        px += alt_re[v * TILE + n] * t.x - alt_im[v * TILE + n] * t.y;
+    }
+    tiles_acc[slot] = px / 256.0 * f32(p.frames);
+}

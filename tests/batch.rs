@@ -1,0 +1,133 @@
+//! `burstpipe batch` as a process: bursts found in sub-folders and by capture time, resume (skip
+//! existing outputs), overwrite, a bad burst in the middle, and shards that partition the work.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use assert_cmd::Command;
+use burstpipe_tests::assets;
+
+fn burstpipe() -> Command {
+    Command::cargo_bin("burstpipe").expect("binary built")
+}
+
+fn copy(from: &str, to: &Path, mtime: SystemTime) {
+    std::fs::copy(assets().join(from), to).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(to)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// in/a/ (one frame), in/b/ (two frames), in/bad/ (a corrupt frame), and loose files: x1 and x2
+/// one second apart (one burst), y two minutes later (its own burst).
+fn make_input(root: &Path) {
+    let t0 = SystemTime::now() - Duration::from_secs(3600);
+    for d in ["a", "b", "bad"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    copy("sample.dng", &root.join("a/1.dng"), t0);
+    copy("raw/synthetic-kodim23.dng", &root.join("b/1.dng"), t0);
+    copy("raw/synthetic-kodim23-tiled.dng", &root.join("b/2.dng"), t0);
+    copy("bad/issue_841_poc.crw", &root.join("bad/1.crw"), t0);
+    copy("sample.dng", &root.join("x1.dng"), t0);
+    copy(
+        "sample.dng",
+        &root.join("x2.dng"),
+        t0 + Duration::from_secs(1),
+    );
+    copy(
+        "sample.dng",
+        &root.join("y.dng"),
+        t0 + Duration::from_secs(120),
+    );
+}
+
+#[test]
+fn batch_processes_every_burst_resumes_and_reports_the_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, out) = (dir.path().join("in"), dir.path().join("out"));
+    make_input(&input);
+    let run = |extra: &[&str]| {
+        burstpipe()
+            .args(["batch", "--merge", "spatial", "--format", "png"])
+            .args(extra)
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .failure()
+            .get_output()
+            .stderr
+            .clone()
+    };
+    let stderr = String::from_utf8(run(&[])).unwrap();
+    assert!(stderr.contains("failed: bad"), "{stderr}");
+    assert!(stderr.contains("4 done, 0 skipped"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(names(&out), ["a.png", "b.png", "x1.png", "y.png"]);
+    let merged = image::open(out.join("x1.png")).unwrap();
+    assert_eq!((merged.width(), merged.height()), (1488, 976));
+
+    // Run again: everything already there is skipped and left untouched.
+    let before = std::fs::metadata(out.join("a.png"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let stderr = String::from_utf8(run(&[])).unwrap();
+    assert!(stderr.contains("0 done, 4 skipped"), "{stderr}");
+    assert_eq!(
+        std::fs::metadata(out.join("a.png"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        before
+    );
+
+    // --overwrite redoes them; still no partial file and the bad burst is still reported.
+    let stderr = String::from_utf8(run(&["--overwrite"])).unwrap();
+    assert!(stderr.contains("4 done, 0 skipped"), "{stderr}");
+    assert_eq!(names(&out), ["a.png", "b.png", "x1.png", "y.png"]);
+}
+
+#[test]
+fn shards_process_every_burst_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    make_input(&input);
+    std::fs::remove_dir_all(input.join("bad")).unwrap();
+    let mut all = Vec::new();
+    for shard in ["0/2", "1/2"] {
+        let out = dir.path().join(shard.replace('/', "of"));
+        burstpipe()
+            .args([
+                "batch", "--merge", "spatial", "--format", "jpg", "--shard", shard,
+            ])
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .success();
+        all.extend(names(&out));
+    }
+    all.sort();
+    assert_eq!(all, ["a.jpg", "b.jpg", "x1.jpg", "y.jpg"]);
+    burstpipe()
+        .args(["batch", "--shard", "2/2", "-o", "x"])
+        .arg(&input)
+        .assert()
+        .failure();
+}
