@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use assert_cmd::Command;
+use burstpipe::{Cfa, Engine, Frame, Image, Options, Tone};
 use burstpipe_tests::fusion::stored_bracket;
-use burstpipe_tests::kodak;
+use burstpipe_tests::{kodak, srgb_to_linear, Rgb};
 
 fn burstpipe() -> Command {
     Command::cargo_bin("burstpipe").expect("binary built")
@@ -98,8 +99,108 @@ fn fuse_bad_brackets_fail_cleanly_naming_the_file() {
     );
     let raw = dir.path().join("frame.dng");
     std::fs::write(&raw, "raw").unwrap();
-    fails_cleanly(&[&files[0], &raw], &out, &["frame.dng", "raw brackets"]);
+    fails_cleanly(&[&files[0], &raw], &out, &["frame.dng", "cannot decode"]);
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     fails_cleanly(&[&empty], &out, &["empty", "no files"]);
+}
+
+/// A raw bracket (-2, 0, +2 EV) of a high-contrast scene — a real photo with its left half in
+/// shadow, 4 stops down — as a 12-bit RGGB sensor records it (black 256, white 4095, clipping at
+/// white): DNG files in `dir`, darkest first. No single exposure holds the whole scene.
+fn raw_bracket(img: &Rgb, dir: &Path) -> Vec<std::path::PathBuf> {
+    let w = img.width as usize;
+    [-2.0f32, 0.0, 2.0]
+        .iter()
+        .enumerate()
+        .map(|(i, ev)| {
+            let mosaic: Vec<u16> = (0..w * img.height as usize)
+                .map(|p| {
+                    let c = img.data[p * 3 + Cfa::Rggb.color_at(p % w, p / w)];
+                    let light = if p % w < w / 2 { 1.0 / 16.0 } else { 1.0 };
+                    let v = srgb_to_linear(c) * light * ev.exp2();
+                    (256.0 + v.clamp(0.0, 1.0) * 3839.0).round() as u16
+                })
+                .collect();
+            let frame = Frame::from_mosaic(img.width, img.height, mosaic, Cfa::Rggb, 256.0, 4095.0)
+                .unwrap();
+            let path = dir.join(format!("{i}.dng"));
+            frame.save_dng(&path).unwrap();
+            path
+        })
+        .collect()
+}
+
+#[test]
+fn fuse_raw_bracket_folder_develops_each_exposure_then_fuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let bracket = dir.path().join("raw");
+    std::fs::create_dir(&bracket).unwrap();
+    let k = kodak("kodim21");
+    // A 256×192 crop keeps the test fast.
+    let (cw, ch) = (256u32, 192u32);
+    let crop = Rgb {
+        width: cw,
+        height: ch,
+        data: (0..ch)
+            .flat_map(|y| {
+                let row = (y * k.width * 3) as usize;
+                k.data[row..row + (cw * 3) as usize].to_vec()
+            })
+            .collect(),
+    };
+    let files = raw_bracket(&crop, &bracket);
+    let out = dir.path().join("fused.png");
+    burstpipe()
+        .arg("fuse")
+        .arg(&bracket)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let fused = Image::open(&out).unwrap();
+    assert_eq!((fused.width, fused.height, fused.bits), (cw, ch, 16));
+    // The exposures as fuse develops them: 0 EV, plain curve.
+    let engine = Engine::new(&Default::default()).unwrap();
+    let options = Options {
+        exposure_ev: Some(0.0),
+        tone: Tone::Curve,
+        ..Options::default()
+    };
+    let exposures: Vec<Image> = files
+        .iter()
+        .map(|f| engine.develop(&Frame::open(f).unwrap(), &options).unwrap())
+        .collect();
+    let lib = engine.fuse(&exposures, &Default::default()).unwrap();
+    assert_eq!(
+        fused.data, lib.data,
+        "the file holds what the library computes"
+    );
+    // Fusion takes the shadows from the long exposure and the highlights from the short one:
+    // nearer the long exposure on the shadow half, nearer the short one on the bright half.
+    let half_mean = |img: &Image, left: bool| {
+        let w = img.width as usize;
+        let v: Vec<f64> = img
+            .data
+            .chunks(3)
+            .enumerate()
+            .filter(|(i, _)| (i % w < w / 2) == left)
+            .map(|(_, c)| c.iter().map(|&x| x as f64).sum::<f64>() / 3.0 / 65535.0)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (short, middle, long) = (&exposures[0], &exposures[1], &exposures[2]);
+    eprintln!(
+        "shadow half: fused {:.3}, exposures {:.3} {:.3} {:.3}; bright half: fused {:.3}, exposures {:.3} {:.3} {:.3}",
+        half_mean(&fused, true),
+        half_mean(short, true),
+        half_mean(middle, true),
+        half_mean(long, true),
+        half_mean(&fused, false),
+        half_mean(short, false),
+        half_mean(middle, false),
+        half_mean(long, false)
+    );
+    assert!(half_mean(&fused, true) > half_mean(middle, true));
+    assert!(half_mean(&fused, false) < half_mean(long, false));
 }

@@ -131,8 +131,9 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Fuse a bracket of aligned exposures (JPEG, PNG or TIFF files, or a folder of them) into one
-    /// photo with detail in shadows and highlights (Mertens exposure fusion).
+    /// Fuse a bracket of aligned exposures (JPEG, PNG or TIFF files, raw files, or a folder of
+    /// them) into one photo with detail in shadows and highlights (Mertens exposure fusion). Raw
+    /// exposures are developed at 0 EV first; brackets are not aligned yet (use a tripod).
     Fuse {
         /// The exposures, or folders holding them (files taken in name order).
         #[arg(required = true)]
@@ -155,11 +156,19 @@ enum Command {
     },
 }
 
-/// Raw extensions: raw brackets need developing first, which `fuse` does not do yet.
+/// Raw extensions: raw exposures are developed before fusion.
 const RAW_EXTENSIONS: &[&str] = &[
     "dng", "cr2", "cr3", "crw", "nef", "nrw", "arw", "srf", "sr2", "raf", "rw2", "orf", "pef",
     "srw", "3fr", "iiq", "erf", "kdc", "mrw", "x3f",
 ];
+
+fn is_raw(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    RAW_EXTENSIONS.contains(&ext.as_str())
+}
 
 /// The exposures named on the command line: files as given, folders expanded to their files in
 /// name order (hidden files skipped).
@@ -185,19 +194,23 @@ fn exposure_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
             files.push(input.clone());
         }
     }
-    for f in &files {
-        let ext = f
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        if RAW_EXTENSIONS.contains(&ext.as_str()) {
-            bail!(
-                "{}: raw brackets are not supported by `fuse` yet: develop each exposure first (`burstpipe develop`)",
-                f.display()
-            );
-        }
-    }
     Ok(files)
+}
+
+/// One exposure of a bracket as a display-referred image: finished photos as they are; raw files
+/// developed with the plain curve at 0 EV (no automatic exposure), so that the bracket keeps its
+/// exposure differences, which are what fusion works from.
+fn open_exposure(engine: &Engine, path: &Path) -> Result<Image> {
+    if !is_raw(path) {
+        return Ok(Image::open(path)?);
+    }
+    let frame = Frame::open(path)?;
+    let options = Options {
+        exposure_ev: Some(0.0),
+        tone: Tone::Curve,
+        ..Options::default()
+    };
+    Ok(engine.develop(&frame, &options)?)
 }
 
 fn parse_backend(s: &str) -> Result<Backend, String> {
@@ -520,10 +533,11 @@ fn run(cli: Cli) -> Result<()> {
                 ),
                 _ => {}
             }
+            let engine = engine(&cli)?;
             let images = files
                 .iter()
-                .map(Image::open)
-                .collect::<std::result::Result<Vec<_>, _>>()?;
+                .map(|f| open_exposure(&engine, f))
+                .collect::<Result<Vec<_>>>()?;
             for (f, img) in files.iter().zip(&images) {
                 if (img.width, img.height) != (images[0].width, images[0].height) {
                     bail!(
@@ -537,7 +551,6 @@ fn run(cli: Cli) -> Result<()> {
                     );
                 }
             }
-            let engine = engine(&cli)?;
             let options = FuseOptions {
                 contrast: *contrast,
                 saturation: *saturation,
