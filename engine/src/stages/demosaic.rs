@@ -166,8 +166,8 @@ pub(crate) fn reference(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f3
 mod tests {
     use super::*;
     use crate::gpu::testing::gpu;
-    use crate::stages::testing::{kodak, max_abs_diff, Rng};
-    use crate::stages::{unpack_rgb, RGBA16F_BYTES};
+    use crate::stages::testing::{assert_rgb_close, kodak, read_rgb16f, Rng};
+    use crate::stages::RGBA16F_BYTES;
 
     fn run_gpu(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f32; 3]> {
         let gpu = gpu();
@@ -176,15 +176,7 @@ mod tests {
         let out = gpu.storage("rgb", n * RGBA16F_BYTES);
         gpu.run("demosaic", |enc| record(gpu, enc, p, method, &input, &out))
             .unwrap();
-        let words: Vec<u32> =
-            bytemuck::cast_slice(&gpu.read("demosaic", &out, n * RGBA16F_BYTES).unwrap()).to_vec();
-        words.chunks(2).map(|w| unpack_rgb([w[0], w[1]])).collect()
-    }
-
-    /// GPU output is f16: compare within f16 rounding of values up to ~2.
-    fn assert_close(gpu: &[[f32; 3]], cpu: &[[f32; 3]]) {
-        let diff = max_abs_diff(gpu.as_flattened(), cpu.as_flattened());
-        assert!(diff < 2e-3, "max |gpu - cpu| = {diff}");
+        read_rgb16f(gpu, "demosaic", &out, n)
     }
 
     #[test]
@@ -196,7 +188,7 @@ mod tests {
             for cfa in Cfa::ALL {
                 for method in [Demosaic::Bilinear, Demosaic::Mhc] {
                     let p = Params::new(w, h, cfa, 0, h, 0, h);
-                    assert_close(
+                    assert_rgb_close(
                         &run_gpu(&p, method, &mosaic),
                         &reference(&p, method, &mosaic),
                     );
@@ -206,7 +198,7 @@ mod tests {
                         let p = Params::new(w, h, cfa, 8, 22, 10, 18);
                         let whole = reference(&Params::new(w, h, cfa, 0, h, 0, h), method, &mosaic);
                         let gpu_band = run_gpu(&p, method, band);
-                        assert_close(&gpu_band, &whole[(10 * w) as usize..(28 * w) as usize]);
+                        assert_rgb_close(&gpu_band, &whole[(10 * w) as usize..(28 * w) as usize]);
                     }
                 }
             }
@@ -222,7 +214,7 @@ mod tests {
                 .collect();
             for method in [Demosaic::Bilinear, Demosaic::Mhc] {
                 let p = Params::new(w, h, cfa, 0, h, 0, h);
-                assert_close(
+                assert_rgb_close(
                     &run_gpu(&p, method, &mosaic),
                     &reference(&p, method, &mosaic),
                 );

@@ -322,8 +322,8 @@ mod tests {
     use super::*;
     use crate::gpu::testing::gpu;
     use crate::raw::Cfa;
-    use crate::stages::testing::{kodak, max_abs_diff, Rng};
-    use crate::stages::{unpack_rgb, RGBA16F_BYTES};
+    use crate::stages::testing::{assert_rgb_close, kodak, read_rgb16f, Rng};
+    use crate::stages::RGBA16F_BYTES;
 
     fn run_gpu(p: &Params, mosaic: &[f32]) -> Vec<[f32; 3]> {
         let gpu = gpu();
@@ -332,16 +332,7 @@ mod tests {
         let out = gpu.storage("rgb", n * RGBA16F_BYTES);
         gpu.run("demosaic rcd", |enc| record(gpu, enc, p, &input, &out))
             .unwrap();
-        let words: Vec<u32> =
-            bytemuck::cast_slice(&gpu.read("demosaic rcd", &out, n * RGBA16F_BYTES).unwrap())
-                .to_vec();
-        words.chunks(2).map(|w| unpack_rgb([w[0], w[1]])).collect()
-    }
-
-    /// GPU output is f16: within f16 rounding of values up to ~2 (random mosaics overshoot 1).
-    fn assert_close(gpu: &[[f32; 3]], cpu: &[[f32; 3]]) {
-        let diff = max_abs_diff(gpu.as_flattened(), cpu.as_flattened());
-        assert!(diff < 2e-3, "max |gpu - cpu| = {diff}");
+        read_rgb16f(gpu, "demosaic rcd", &out, n)
     }
 
     #[test]
@@ -352,7 +343,7 @@ mod tests {
             let mosaic: Vec<f32> = (0..w * h).map(|_| rng.unit()).collect();
             for cfa in Cfa::ALL {
                 let p = Params::new(w, h, cfa, 0, h, 0, h);
-                assert_close(&run_gpu(&p, &mosaic), &reference(&p, &mosaic));
+                assert_rgb_close(&run_gpu(&p, &mosaic), &reference(&p, &mosaic));
             }
         }
     }
@@ -371,7 +362,7 @@ mod tests {
                 let p = Params::new(w, h, cfa, in0, in1 - in0, out0, out1 - out0);
                 let expected = &whole[(out0 * w) as usize..(out1 * w) as usize];
                 assert_eq!(reference(&p, band), expected, "cpu band {out0}..{out1}");
-                assert_close(&run_gpu(&p, band), expected);
+                assert_rgb_close(&run_gpu(&p, band), expected);
             }
         }
     }
@@ -384,7 +375,7 @@ mod tests {
                 .map(|i| px[i][cfa.color_at(i % w as usize, i / w as usize)])
                 .collect();
             let p = Params::new(w, h, cfa, 0, h, 0, h);
-            assert_close(&run_gpu(&p, &mosaic), &reference(&p, &mosaic));
+            assert_rgb_close(&run_gpu(&p, &mosaic), &reference(&p, &mosaic));
         }
     }
 

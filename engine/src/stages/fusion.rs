@@ -100,6 +100,18 @@ struct ExposeParams {
     _pad2: [f32; 3],
 }
 
+impl ExposeParams {
+    fn new((width, height): Dims, gain: f32) -> ExposeParams {
+        ExposeParams {
+            width,
+            height,
+            _pad: [0; 2],
+            gain,
+            _pad2: [0.0; 3],
+        }
+    }
+}
+
 fn groups((w, h): Dims) -> (u32, u32) {
     (gpu::groups(w, 16), gpu::groups(h, 16))
 }
@@ -266,13 +278,7 @@ pub(crate) fn fused_to_f16(
     fused: &wgpu::Buffer,
     out: &wgpu::Buffer,
 ) {
-    let p = gpu.uniform(&ExposeParams {
-        width: dims.0,
-        height: dims.1,
-        _pad: [0; 2],
-        gain: 1.0,
-        _pad2: [0.0; 3],
-    });
+    let p = gpu.uniform(&ExposeParams::new(dims, 1.0));
     let g = groups(dims);
     gpu.dispatch(enc, &gpu::EXPOSE, "fused_to_f16", &p, &[fused, out], g);
 }
@@ -286,13 +292,7 @@ pub(crate) fn synthetic_exposure(
     linear: &wgpu::Buffer,
     exposed: &wgpu::Buffer,
 ) {
-    let p = gpu.uniform(&ExposeParams {
-        width: dims.0,
-        height: dims.1,
-        _pad: [0; 2],
-        gain,
-        _pad2: [0.0; 3],
-    });
+    let p = gpu.uniform(&ExposeParams::new(dims, gain));
     let g = groups(dims);
     gpu.dispatch(
         enc,

@@ -75,6 +75,27 @@ pub(crate) mod testing {
         (img.width(), img.height(), px)
     }
 
+    /// Read back `n` pixels of an f16 RGBA image.
+    pub(crate) fn read_rgb16f(
+        gpu: &crate::gpu::Gpu,
+        stage: &str,
+        buf: &wgpu::Buffer,
+        n: u64,
+    ) -> Vec<[f32; 3]> {
+        let bytes = gpu.read(stage, buf, n * super::RGBA16F_BYTES).unwrap();
+        let words: &[u32] = bytemuck::cast_slice(&bytes);
+        words
+            .chunks(2)
+            .map(|w| super::unpack_rgb([w[0], w[1]]))
+            .collect()
+    }
+
+    /// GPU output is f16: equal to the f32 reference within f16 rounding of values up to ~2.
+    pub(crate) fn assert_rgb_close(gpu: &[[f32; 3]], cpu: &[[f32; 3]]) {
+        let diff = max_abs_diff(gpu.as_flattened(), cpu.as_flattened());
+        assert!(diff < 2e-3, "max |gpu - cpu| = {diff}");
+    }
+
     /// Largest absolute difference, after asserting both have no NaN.
     pub(crate) fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         assert_eq!(a.len(), b.len());
