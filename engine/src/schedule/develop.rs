@@ -348,16 +348,9 @@ mod tests {
     /// (XYZ→camera)(sRGB→XYZ) rgb, rows scaled so grey is recorded grey, divided by the white-balance
     /// gains (the illuminant's tint); 12-bit, black 256.
     fn camera_frame(w: u32, h: u32, scene: &[[f32; 3]], wb: [f32; 3]) -> Frame {
-        let mut cam = [[0.0f32; 3]; 3];
-        for r in 0..3 {
-            for c in 0..3 {
-                cam[r][c] = (0..3)
-                    .map(|k| CANON_XYZ_TO_CAM[r][k] * color::SRGB_TO_XYZ[k][c] as f32)
-                    .sum();
-            }
-            let sum: f32 = cam[r].iter().sum();
-            cam[r].iter_mut().for_each(|v| *v /= sum);
-        }
+        let cam = color::srgb_to_camera(CANON_XYZ_TO_CAM)
+            .unwrap()
+            .map(|r| r.map(|v| v as f32));
         let cfa = Cfa::Grbg;
         let mosaic = (0..(w * h) as usize)
             .map(|i| {

@@ -59,10 +59,9 @@ fn invert(m: [[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
     Some(inv)
 }
 
-/// Camera RGB → linear sRGB. The camera's sRGB-primaries matrix (XYZ→camera · sRGB→XYZ) gets each
-/// row scaled to sum 1, so white-balanced white maps to sRGB white, then is inverted.
-/// A singular or missing matrix falls back to the identity (camera RGB taken as sRGB).
-pub(crate) fn camera_to_srgb(xyz_to_cam: [[f32; 3]; 3]) -> [[f32; 3]; 3] {
+/// Linear sRGB → camera RGB: XYZ→camera · sRGB→XYZ with each row scaled to sum 1, so that grey is
+/// recorded grey (the white balance then carries the illuminant). `None` for a degenerate matrix.
+pub(crate) fn srgb_to_camera(xyz_to_cam: [[f32; 3]; 3]) -> Option<[[f64; 3]; 3]> {
     let mut cam_rgb = [[0.0f64; 3]; 3];
     for r in 0..3 {
         for c in 0..3 {
@@ -72,11 +71,17 @@ pub(crate) fn camera_to_srgb(xyz_to_cam: [[f32; 3]; 3]) -> [[f32; 3]; 3] {
         }
         let sum: f64 = cam_rgb[r].iter().sum();
         if sum.abs() < 1e-9 {
-            return IDENTITY;
+            return None;
         }
         cam_rgb[r].iter_mut().for_each(|v| *v /= sum);
     }
-    match invert(cam_rgb) {
+    Some(cam_rgb)
+}
+
+/// Camera RGB → linear sRGB: the inverse of [`srgb_to_camera`], so white-balanced white maps to
+/// sRGB white. A singular or missing matrix falls back to the identity (camera RGB taken as sRGB).
+pub(crate) fn camera_to_srgb(xyz_to_cam: [[f32; 3]; 3]) -> [[f32; 3]; 3] {
+    match srgb_to_camera(xyz_to_cam).and_then(invert) {
         Some(inv) => inv.map(|row| row.map(|v| v as f32)),
         None => IDENTITY,
     }
