@@ -143,6 +143,18 @@ impl Burst {
         let first = frames
             .first()
             .ok_or_else(|| Error::InvalidInput("a burst needs at least one frame".into()))?;
+        // Alignment and merging work on Bayer mosaics; a single frame only develops.
+        if let Some(f) = frames
+            .iter()
+            .find(|f| f.cfa_block != 1)
+            .filter(|_| frames.len() > 1)
+        {
+            let b = f.cfa_block;
+            return Err(Error::unsupported(
+                &f.source,
+                format!("merging bursts of a {b}×{b}-block (Quad Bayer / Nonacell) sensor is not supported yet: develop the frames one by one"),
+            ));
+        }
         for f in &frames[1..] {
             let what = if (f.width, f.height) != (first.width, first.height) {
                 Some(format!(
@@ -282,6 +294,22 @@ mod tests {
             assert!(err.to_string().starts_with("b.dng: "), "{err}");
         }
         assert_eq!(Burst::new(vec![ok(), ok()]).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_quad_bayer_burst_is_refused_naming_the_frame_but_one_quad_frame_develops() {
+        let quad = || {
+            let mut f = frame("q.dng", 8, 6, Cfa::Rggb);
+            f.cfa_block = 2;
+            f
+        };
+        let err = Burst::new(vec![frame("a.dng", 8, 6, Cfa::Rggb), quad()]).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+        assert!(
+            err.to_string().starts_with("q.dng: ") && err.to_string().contains("Quad Bayer"),
+            "{err}"
+        );
+        assert_eq!(Burst::new(vec![quad()]).unwrap().len(), 1);
     }
 
     #[test]

@@ -102,6 +102,7 @@ fn dng_frame(path: &Path, image: DngImage, mosaic: Vec<u16>) -> Result<Frame> {
         orientation: image.orientation,
         exif: image.exif,
         noise_profile: image.noise_profile,
+        cfa_block: image.cfa_block,
     };
     let [x, y, w, h] = image.crop;
     crop(frame, x, y, w, h)
@@ -133,7 +134,14 @@ fn crop(mut frame: Frame, x: u32, y: u32, w: u32, h: u32) -> Result<Frame> {
     }
     let old = frame.black;
     frame.black = [0, 1, 2, 3].map(|i| old[((i / 2 + y) & 1) * 2 + ((i % 2 + x) & 1)]);
-    frame.cfa = frame.cfa.shifted(x, y);
+    let b = frame.cfa_block as usize;
+    if x % b != 0 || y % b != 0 {
+        return Err(Error::unsupported(
+            &frame.source,
+            format!("a crop at ({x}, {y}) that splits the sensor's {b}×{b} colour blocks"),
+        ));
+    }
+    frame.cfa = frame.cfa.shifted(x / b, y / b);
     frame.mosaic = mosaic;
     frame.width = w as u32;
     frame.height = h as u32;
@@ -376,6 +384,7 @@ pub(crate) fn frame_from_rawloader(
         orientation,
         exif,
         noise_profile: None,
+        cfa_block: 1,
     };
     let (w, h) = (
         width.checked_sub(left + right),

@@ -99,6 +99,8 @@ pub(crate) struct DngImage {
     pub orientation: u16,
     pub exif: Exif,
     pub noise_profile: Option<[f64; 2]>,
+    /// 1 Bayer, 2 Quad Bayer, 3 Nonacell (see `Frame::cfa_block`).
+    pub cfa_block: u32,
     /// Area to keep, in full-image pixels: x, y, width, height.
     pub crop: [u32; 4],
     pub layout: Layout,
@@ -216,7 +218,7 @@ fn read_image(
             "DNG raw image with more than one sample per pixel",
         ));
     }
-    let cfa = read_cfa(path, tiff, raw)?;
+    let (cfa, cfa_block) = read_cfa(path, tiff, raw)?;
 
     let bits = tiff
         .unsigned(raw, BITS_PER_SAMPLE)
@@ -324,6 +326,7 @@ fn read_image(
         orientation,
         exif,
         noise_profile,
+        cfa_block,
         crop,
         layout,
         linearization,
@@ -346,8 +349,9 @@ fn check_size(path: &Path, width: u64, height: u64) -> Result<()> {
     Ok(())
 }
 
-/// The 2×2 Bayer layout, or `Unsupported` naming the pattern.
-fn read_cfa(path: &Path, tiff: &mut TiffFile, raw: &Directory) -> Result<Cfa> {
+/// The Bayer layout and the side of its same-colour blocks (1 Bayer, 2 Quad Bayer 4×4, 3 Nonacell
+/// 6×6), or `Unsupported` naming the pattern.
+fn read_cfa(path: &Path, tiff: &mut TiffFile, raw: &Directory) -> Result<(Cfa, u32)> {
     let err = |e| tiff_error(path, e);
     let dim = match tiff.find(raw, CFA_REPEAT_PATTERN_DIM).map_err(err)? {
         Some(v) => v.into_u64_vec().map_err(err)?,
@@ -359,18 +363,6 @@ fn read_cfa(path: &Path, tiff: &mut TiffFile, raw: &Directory) -> Result<Cfa> {
             "DNG CFARepeatPatternDim does not have two values",
         ));
     };
-    if (rows, cols) != (2, 2) {
-        let name = match (rows, cols) {
-            (4, 4) => " (Quad Bayer)",
-            (6, 6) => " (X-Trans)",
-            (8, 8) => " (Nona/Quad Bayer variant)",
-            _ => "",
-        };
-        return Err(Error::unsupported(
-            path,
-            format!("CFA pattern {rows}×{cols}{name} is not supported yet"),
-        ));
-    }
     let pattern = match tiff.find(raw, CFA_PATTERN).map_err(err)? {
         Some(v) => v.into_u64_vec().map_err(err)?,
         None => return Err(Error::decode(path, "DNG raw image has no CFAPattern")),
@@ -389,27 +381,53 @@ fn read_cfa(path: &Path, tiff: &mut TiffFile, raw: &Directory) -> Result<Cfa> {
             .map(|&c| b"RGBCMYW".get(c as usize).map_or('?', |&l| l as char))
             .collect::<String>()
     };
-    match colours {
-        Some(c) if c.len() == 4 && c.iter().all(|&c| c <= 2) => {
-            let c = [c[0] as u32, c[1] as u32, c[2] as u32, c[3] as u32];
-            Cfa::from_colors(c).ok_or_else(|| {
-                Error::unsupported(
-                    path,
-                    format!(
-                        "CFA pattern {} is not a Bayer pattern",
-                        letters(&c.map(u64::from))
-                    ),
-                )
-            })
-        }
-        Some(c) if c.len() == 4 => Err(Error::unsupported(
-            path,
-            format!("CFA pattern {} is not supported", letters(&c)),
-        )),
-        _ => Err(Error::decode(
+    let Some(c) = colours.filter(|c| c.len() as u64 == rows * cols) else {
+        return Err(Error::decode(
             path,
             "DNG CFAPattern does not match CFARepeatPatternDim",
-        )),
+        ));
+    };
+    // A 4×4 or 6×6 repeat whose 2×2 or 3×3 blocks are each one colour, the blocks forming a Bayer
+    // pattern, is a Quad Bayer or Nonacell sensor.
+    let block = rows / 2;
+    let at = |r: u64, k: u64| c[(r * block * cols + k * block) as usize];
+    let blocky = rows == cols
+        && (rows == 4 || rows == 6)
+        && (0..rows * cols).all(|i| c[i as usize] == at(i / cols / block, i % cols / block))
+        && [at(0, 0), at(0, 1), at(1, 0), at(1, 1)]
+            .iter()
+            .all(|&v| v <= 2)
+        && Cfa::from_colors([at(0, 0), at(0, 1), at(1, 0), at(1, 1)].map(|v| v as u32)).is_some();
+    if (rows, cols) != (2, 2) && !blocky {
+        let name = match (rows, cols) {
+            (4, 4) => " (Quad Bayer)",
+            (6, 6) => " (X-Trans)",
+            (8, 8) => " (Nona/Quad Bayer variant)",
+            _ => "",
+        };
+        return Err(Error::unsupported(
+            path,
+            format!("CFA pattern {rows}×{cols}{name} is not supported yet"),
+        ));
+    }
+    let (quad, block) = if blocky {
+        ([at(0, 0), at(0, 1), at(1, 0), at(1, 1)], block as u32)
+    } else {
+        ([c[0], c[1], c[2], c[3]], 1)
+    };
+    if quad.iter().all(|&c| c <= 2) {
+        let q = quad.map(|c| c as u32);
+        Cfa::from_colors(q).map(|cfa| (cfa, block)).ok_or_else(|| {
+            Error::unsupported(
+                path,
+                format!("CFA pattern {} is not a Bayer pattern", letters(&quad)),
+            )
+        })
+    } else {
+        Err(Error::unsupported(
+            path,
+            format!("CFA pattern {} is not supported", letters(&quad)),
+        ))
     }
 }
 

@@ -121,6 +121,10 @@ pub struct Frame {
     /// `width * height` sensor values, row-major, active area only.
     pub(crate) mosaic: Vec<u16>,
     pub(crate) cfa: Cfa,
+    /// Side of the same-colour blocks: 1 for Bayer, 2 for Quad Bayer (4×4 repeat), 3 for Nonacell
+    /// (6×6). With blocks, `cfa` is the Bayer layout of the blocks: the colour at (x, y) is
+    /// `cfa.color_at(x / block, y / block)`.
+    pub(crate) cfa_block: u32,
     /// Black level per 2×2 CFA position (index `(y & 1) * 2 + (x & 1)`), in sensor units.
     pub(crate) black: [f32; 4],
     /// White (saturation) level in sensor units.
@@ -173,6 +177,7 @@ impl Frame {
             orientation: 1,
             exif: Exif::default(),
             noise_profile: None,
+            cfa_block: 1,
         };
         frame.validate()?;
         Ok(frame)
@@ -238,9 +243,13 @@ impl Frame {
     pub fn height(&self) -> u32 {
         self.height
     }
-    /// The Bayer layout of the active area.
+    /// The Bayer layout of the active area (of its same-colour blocks, for Quad Bayer / Nonacell).
     pub fn cfa(&self) -> Cfa {
         self.cfa
+    }
+    /// Side of the sensor's same-colour pixel blocks: 1 Bayer, 2 Quad Bayer, 3 Nonacell.
+    pub fn cfa_block(&self) -> u32 {
+        self.cfa_block
     }
     /// The file this frame came from.
     pub fn source(&self) -> &Path {

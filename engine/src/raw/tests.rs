@@ -817,8 +817,9 @@ fn non_bayer_cfa_patterns_are_unsupported() {
     let values = ramp(12, 12, 12);
     let cases: [(&[u16], Vec<u8>, &str); 3] = [
         (
+            // 4×4 but not made of one-colour 2×2 blocks (a Quad Bayer is, and decodes).
             &[4, 4],
-            [[0, 0, 1, 1], [0, 0, 1, 1], [1, 1, 2, 2], [1, 1, 2, 2]].concat(),
+            [[0, 1, 0, 1], [1, 2, 1, 2], [0, 1, 0, 1], [1, 2, 1, 1]].concat(),
             "4×4 (Quad Bayer)",
         ),
         (&[6, 6], vec![1; 36], "6×6 (X-Trans)"),
@@ -869,4 +870,98 @@ fn directory_cycles_terminate() {
     let tags = with(raw_ifd(4, 4, 16), vec![(330, V::Ifds(vec![0]))]);
     let f = decode(&tiff_file(true, &[tags], &[le16(&values)])).unwrap();
     assert_eq!(f.mosaic, values);
+}
+
+/// A Bayer pattern of `b`×`b` one-colour blocks, as a DNG CFAPattern of side 2b.
+fn block_pattern(cfa: Cfa, b: usize) -> Vec<u8> {
+    (0..4 * b * b)
+        .map(|i| cfa.color_at(i % (2 * b) / b, i / (2 * b) / b) as u8)
+        .collect()
+}
+
+#[test]
+fn quad_bayer_and_nonacell_dngs_decode_as_blocks_and_a_split_crop_is_refused() {
+    for (b, cfa) in [(2usize, Cfa::Rggb), (3, Cfa::Gbrg)] {
+        let side = 12u32;
+        let tags = with(
+            raw_ifd(side, side, 16),
+            vec![
+                (33421, V::Short(vec![2 * b as u16; 2])),
+                (33422, V::Byte(block_pattern(cfa, b))),
+            ],
+        );
+        let frame = decode(&tiff_file(
+            true,
+            std::slice::from_ref(&tags),
+            &[le16(&ramp(side, side, 12))],
+        ))
+        .unwrap();
+        assert_eq!((frame.cfa_block, frame.cfa), (b as u32, cfa));
+        // A crop by whole blocks shifts the block pattern; one that splits blocks is refused.
+        let crop = |x: u32| {
+            let t = with(tags.clone(), vec![(50829, V::Long(vec![0, x, side, side]))]);
+            decode(&tiff_file(true, &[t], &[le16(&ramp(side, side, 12))]))
+        };
+        assert_eq!(crop(b as u32).unwrap().cfa, cfa.shifted(1, 0));
+        let err = crop(1).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+        assert!(err.to_string().contains("colour blocks"), "{err}");
+    }
+}
+
+#[test]
+fn a_quad_bayer_raw_develops_like_a_native_half_resolution_bayer_sensor() {
+    use crate::schedule::develop::{render, Look};
+    use crate::stages::Demosaic;
+    // A real photo seen by a Quad Bayer sensor (12-bit, black 256) and by a Bayer sensor with
+    // pixels twice as large: binning the quad blocks must give the Bayer sensor's picture.
+    let (w, h, px) = crate::stages::testing::kodak("kodim23");
+    let level = |v: f32| (256.0 + v * 3839.0).round() as u16;
+    let quad: Vec<u16> = (0..(w * h) as usize)
+        .map(|i| level(px[i][Cfa::Rggb.color_at(i % w as usize / 2, i / w as usize / 2)]))
+        .collect();
+    let tags = with(
+        raw_ifd(w, h, 16),
+        vec![
+            (33421, V::Short(vec![4, 4])),
+            (33422, V::Byte(block_pattern(Cfa::Rggb, 2))),
+            (50714, V::Short(vec![256])),
+            (50717, V::Long(vec![4095])),
+        ],
+    );
+    let frame = decode(&tiff_file(true, &[tags], &[le16(&quad)])).unwrap();
+    let (hw, hh) = (w / 2, h / 2);
+    let native: Vec<u16> = (0..(hw * hh) as usize)
+        .map(|i| {
+            let (x, y) = (i % hw as usize, i / hw as usize);
+            let c = Cfa::Rggb.color_at(x, y);
+            let sum: f32 = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                .iter()
+                .map(|&(dx, dy)| px[(2 * y + dy) * w as usize + 2 * x + dx][c])
+                .sum();
+            level(sum / 4.0)
+        })
+        .collect();
+    let native = Frame::from_mosaic(hw, hh, native, Cfa::Rggb, 256.0, 4095.0).unwrap();
+    let look = Look::Photo {
+        exposure_ev: Some(0.0),
+        tone: crate::Tone::Curve,
+    };
+    let gpu = crate::gpu::testing::gpu();
+    let a = render(gpu, &frame, Demosaic::Mhc, look, 16, None).unwrap();
+    let b = render(gpu, &native, Demosaic::Mhc, look, 16, None).unwrap();
+    assert_eq!((a.width, a.height), (hw, hh));
+    let mse = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(&x, &y)| ((x as f64 - y as f64) / 65535.0).powi(2))
+        .sum::<f64>()
+        / a.data.len() as f64;
+    let psnr = 10.0 * (1.0 / mse).log10();
+    // They differ only by 12-bit rounding of the block means (about 60 dB).
+    assert!(
+        psnr > 50.0,
+        "quad-binned develop vs native half-resolution sensor: {psnr:.2} dB"
+    );
 }

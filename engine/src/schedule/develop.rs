@@ -222,7 +222,18 @@ pub(crate) fn render_binned(
     bits: u32,
     max_band_rows: Option<u32>,
 ) -> Result<Rendered> {
-    let source = match binning::Mode::of(binning) {
+    // Quad Bayer / Nonacell sensors are binned to Bayer by default: their blocks are one colour.
+    let mode = match (frame.cfa_block, binning::Mode::of(binning)) {
+        (1, mode) => mode,
+        (b, None) => Some(binning::Mode::Blocks(b)),
+        (b, Some(_)) => {
+            return Err(Error::InvalidInput(format!(
+                "{}: --bin applies to Bayer mosaics; this {b}×{b}-block sensor is binned to Bayer already",
+                frame.source.display()
+            )))
+        }
+    };
+    let source = match mode {
         None => Source::Frame(frame),
         Some(mode) => bin_frame(gpu, frame, mode, max_band_rows)?,
     };

@@ -256,6 +256,7 @@ pub(crate) fn merge(
         black: [MERGED_BLACK; 4],
         white: 65535.0,
         noise_profile: Some([scale as f64 / k, offset as f64 / k]),
+        cfa_block: 1,
         ..r.clone()
     };
     frame.validate()?;

@@ -40,9 +40,8 @@ impl Binning {
 pub(crate) enum Mode {
     /// Bayer → Bayer, f×f same-colour pixels per output pixel.
     Bayer(u32),
-    /// f×f same-colour blocks (Quad Bayer f = 2, Nonacell f = 3) → Bayer. Tested on synthetic
-    /// mosaics; used once the decoder reports 4×4 / 6×6 CFA repeat patterns.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// f×f same-colour blocks (Quad Bayer f = 2, Nonacell f = 3) → Bayer: what develop does to
+    /// frames whose DNG has a 4×4 / 6×6 block CFA.
     Blocks(u32),
     /// Bayer quad → RGB.
     Superpixel,
