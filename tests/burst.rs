@@ -1,6 +1,8 @@
 //! Burst alignment and merging on synthetic raw bursts made from real photos (known motion and
 //! clean truth), end to end through the library on the GPU.
 
+use std::ops::ControlFlow;
+
 use burstpipe::{
     Burst, Engine, EngineOptions, Error, Frame, MergeMethod, MergeOptions, MotionField, Options,
 };
@@ -350,11 +352,28 @@ fn the_sharpest_frame_is_the_automatic_reference() {
                 reference: None,
                 ..MergeOptions::default()
             },
-            &mut |done, total, _| steps.push((done, total)),
+            &mut |done, total, _| {
+                steps.push((done, total));
+                ControlFlow::Continue(())
+            },
         )
         .unwrap();
     assert_eq!(steps.last(), Some(&(5, 5)), "{steps:?}");
     assert!(steps.windows(2).all(|w| w[0].0 < w[1].0), "{steps:?}");
+    // Cancelled after the first aligned frame: a Cancelled error, and the engine still works.
+    let cancelled =
+        engine.merge_raw_with_progress(&burst, &MergeOptions::default(), &mut |done, _, _| {
+            if done >= 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+    assert!(
+        matches!(cancelled, Err(burstpipe::Error::Cancelled)),
+        "{:?}",
+        cancelled.err()
+    );
     let fixed = engine
         .merge_raw(
             &burst,

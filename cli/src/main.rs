@@ -436,6 +436,7 @@ fn run(cli: Cli) -> Result<()> {
                     bar.set_length(total as u64);
                     bar.set_position(done as u64);
                     bar.set_message(stage.to_string());
+                    std::ops::ControlFlow::Continue(())
                 })?;
             bar.finish_and_clear();
             if let Some(d) = dng {

@@ -1,6 +1,8 @@
 //! A burst: several raw frames of one scene from one camera, validated together, and the options
 //! of merging them into one photo.
 
+use std::ops::ControlFlow;
+
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -68,16 +70,18 @@ impl Engine {
     /// Align and merge a burst; the merged mosaic comes back as a raw frame (16-bit, the
     /// reference's colour and metadata), to develop or save as DNG.
     pub fn merge_raw(&self, burst: &Burst, options: &MergeOptions) -> Result<Frame> {
-        self.merge_raw_with_progress(burst, options, &mut |_, _, _| {})
+        self.merge_raw_with_progress(burst, options, &mut |_, _, _| ControlFlow::Continue(()))
     }
 
     /// [`Engine::merge_raw`], calling `progress(done, total, stage)` as each step finishes (the
-    /// reference choice, each frame aligned and merged, the finish): for a progress bar.
+    /// reference choice, each frame aligned and merged, the finish): for a progress bar. Return
+    /// `ControlFlow::Break(())` from it to cancel (from a UI thread, check a flag there): the
+    /// merge stops after the current step with [`Error::Cancelled`] and the engine stays usable.
     pub fn merge_raw_with_progress(
         &self,
         burst: &Burst,
         options: &MergeOptions,
-        progress: &mut dyn FnMut(usize, usize, &str),
+        progress: &mut dyn FnMut(usize, usize, &str) -> ControlFlow<()>,
     ) -> Result<Frame> {
         if !(options.strength.is_finite() && options.strength > 0.0) {
             return Err(Error::InvalidInput(format!(

@@ -79,6 +79,9 @@ pub enum Error {
         /// What wgpu said.
         message: String,
     },
+    /// The caller cancelled the work (its progress callback returned `ControlFlow::Break`).
+    #[error("cancelled")]
+    Cancelled,
     /// An output file could not be encoded.
     #[error("{path}: cannot encode: {reason}")]
     Encode {

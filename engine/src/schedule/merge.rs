@@ -4,6 +4,8 @@
 //! mosaic is downloaded once and becomes a 16-bit frame that the develop pipeline (and the DNG
 //! writer) take as they take any raw frame.
 
+use std::ops::ControlFlow;
+
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::raw::Frame;
@@ -153,12 +155,17 @@ pub(crate) fn estimate_noise(frame: &Frame) -> [f32; 2] {
 }
 
 /// Merge the frames; returns the merged mosaic as a frame and the reference index used.
-/// `progress(done, total, stage)` is called as steps finish (reference, each frame, finish).
+/// `progress(done, total, stage)` is called as steps finish (reference, each frame, finish);
+/// returning `ControlFlow::Break` cancels the merge between steps with [`Error::Cancelled`].
 pub(crate) fn merge(
     gpu: &Gpu,
     plan: &Plan,
-    progress: &mut dyn FnMut(usize, usize, &str),
+    progress: &mut dyn FnMut(usize, usize, &str) -> ControlFlow<()>,
 ) -> Result<(Frame, usize)> {
+    let mut progress = |done, total, stage: &str| match progress(done, total, stage) {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break(()) => Err(Error::Cancelled),
+    };
     let frames = plan.frames;
     let total = frames.len() + 2;
     let reference = match plan.reference {
@@ -172,7 +179,7 @@ pub(crate) fn merge(
         }
         None => pick_reference(gpu, frames)?,
     };
-    progress(1, total, "reference chosen");
+    progress(1, total, "reference chosen")?;
     let r = &frames[reference];
     if frames.len() == 1 {
         return Ok((r.clone(), 0));
@@ -226,7 +233,7 @@ pub(crate) fn merge(
             gpu.run("merge", |enc| {
                 merge::record_frame(gpu, enc, plan.method, &pf, &ref_raw, &ref_raw, &zero, &acc)
             })?;
-            progress(i + 2, total, "merged the reference");
+            progress(i + 2, total, "merged the reference")?;
             continue;
         }
         let raw = upload(gpu, f);
@@ -235,7 +242,7 @@ pub(crate) fn merge(
             let motion = align::record_align(gpu, enc, &ref_pyr, &pyr);
             merge::record_frame(gpu, enc, plan.method, &pf, &ref_raw, &raw, &motion, &acc);
         })?;
-        progress(i + 2, total, "aligned and merged a frame");
+        progress(i + 2, total, "aligned and merged a frame")?;
     }
     let n = (r.width * r.height) as u64;
     let out = gpu.storage("merged mosaic", n * 4);
@@ -243,7 +250,7 @@ pub(crate) fn merge(
         merge::record_finish(gpu, enc, plan.method, &p, &ref_raw, &acc, &out)
     })?;
     let merged: Vec<f32> = bytemuck::cast_slice(&gpu.read("merge", &out, n * 4)?).to_vec();
-    progress(total, total, "merged");
+    progress(total, total, "merged")?;
     let range = 65535.0 - MERGED_BLACK;
     let mosaic = merged
         .iter()
