@@ -126,3 +126,14 @@ pub fn time<T>(warmup: usize, runs: usize, mut f: impl FnMut() -> T) -> Timing {
         .collect();
     Timing { samples_ms }
 }
+
+/// The process exit of a bench binary: errors printed with the binary's name.
+pub fn exit(name: &str, result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -96,13 +96,7 @@ fn json_num(v: Option<f64>) -> String {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench_develop: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    burstpipe_benches::exit("bench_develop", run())
 }
 
 fn run() -> Result<(), String> {

@@ -106,13 +106,7 @@ fn photo(path: &Path, w: u32, h: u32) -> Result<Rgb, String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench_merge: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    burstpipe_benches::exit("bench_merge", run())
 }
 
 fn run() -> Result<(), String> {

@@ -158,6 +158,18 @@ pub(crate) fn mertens_weight(
     gpu.dispatch(enc, &gpu::MERTENS, "mertens_weight", &p, &[img, weight], g);
 }
 
+/// One weight-map kernel over `out_dims` reading `in_dims` (they differ only for pyr_down_weight).
+fn weight_map(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    entry: &'static str,
+    (out_dims, in_dims): (Dims, Dims),
+    buffers: [&wgpu::Buffer; 2],
+) {
+    let p = gpu.uniform(&map_params(out_dims, in_dims));
+    gpu.dispatch(enc, &gpu::WEIGHT_MAP, entry, &p, &buffers, groups(out_dims));
+}
+
 /// `sum += weight`.
 pub(crate) fn weight_sum_add(
     gpu: &Gpu,
@@ -166,16 +178,7 @@ pub(crate) fn weight_sum_add(
     weight: &wgpu::Buffer,
     sum: &wgpu::Buffer,
 ) {
-    let p = gpu.uniform(&map_params(dims, dims));
-    let g = groups(dims);
-    gpu.dispatch(
-        enc,
-        &gpu::WEIGHT_MAP,
-        "weight_sum_add",
-        &p,
-        &[weight, sum],
-        g,
-    );
+    weight_map(gpu, enc, "weight_sum_add", (dims, dims), [weight, sum]);
 }
 
 /// `weight /= sum`, in place.
@@ -186,16 +189,7 @@ pub(crate) fn weight_normalize(
     sum: &wgpu::Buffer,
     weight: &wgpu::Buffer,
 ) {
-    let p = gpu.uniform(&map_params(dims, dims));
-    let g = groups(dims);
-    gpu.dispatch(
-        enc,
-        &gpu::WEIGHT_MAP,
-        "weight_normalize",
-        &p,
-        &[sum, weight],
-        g,
-    );
+    weight_map(gpu, enc, "weight_normalize", (dims, dims), [sum, weight]);
 }
 
 /// Next (coarser) level of a weight map's Gaussian pyramid.
@@ -207,15 +201,12 @@ pub(crate) fn pyr_down_weight(
     coarse_dims: Dims,
     coarse: &wgpu::Buffer,
 ) {
-    let p = gpu.uniform(&map_params(coarse_dims, fine_dims));
-    let g = groups(coarse_dims);
-    gpu.dispatch(
+    weight_map(
+        gpu,
         enc,
-        &gpu::WEIGHT_MAP,
         "pyr_down_weight",
-        &p,
-        &[fine, coarse],
-        g,
+        (coarse_dims, fine_dims),
+        [fine, coarse],
     );
 }
 
