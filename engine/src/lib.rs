@@ -63,8 +63,8 @@ pub struct Options {
 pub enum Tone {
     /// Auto HDR: the linear image is rendered at a short exposure (the brightest values land on
     /// white) and a long one (two stops over the automatic exposure), and the two are fused like a
-    /// real bracket (Mertens exposure fusion, as in HDR+). Images processed in several bands use
-    /// the curve for now.
+    /// real bracket (Mertens exposure fusion, as in HDR+). Images larger than one GPU binding are
+    /// fused in bands, with the same result.
     #[default]
     Fusion,
     /// Exposure gain, highlight shoulder and sRGB transfer.
@@ -226,7 +226,7 @@ impl Engine {
             saturation: options.saturation,
             exposedness: options.exposedness,
         };
-        schedule::fuse::fuse_images(&self.gpu, exposures, e, bits)
+        schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, None)
     }
 }
 

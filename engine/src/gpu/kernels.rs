@@ -13,6 +13,15 @@ macro_rules! kernel {
             source: include_str!(concat!("../../../shaders/", $name, ".wgsl")),
         };
     };
+    ($ident:ident, $name:literal, after $common:literal) => {
+        pub(crate) const $ident: Kernel = Kernel {
+            name: $name,
+            source: concat!(
+                include_str!(concat!("../../../shaders/", $common, ".wgsl")),
+                include_str!(concat!("../../../shaders/", $name, ".wgsl"))
+            ),
+        };
+    };
 }
 
 kernel!(NORMALIZE, "normalize");
@@ -24,10 +33,10 @@ kernel!(TONE, "tone");
 kernel!(STATS, "stats");
 kernel!(ALIGN, "align");
 kernel!(MERGE, "merge");
-kernel!(MERTENS, "mertens");
-kernel!(WEIGHT_MAP, "weight_map");
-kernel!(PYRAMID, "pyramid");
-kernel!(EXPOSE, "expose");
+kernel!(MERTENS, "mertens", after "fusion_common");
+kernel!(WEIGHT_MAP, "weight_map", after "fusion_common");
+kernel!(PYRAMID, "pyramid", after "fusion_common");
+kernel!(EXPOSE, "expose", after "fusion_common");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]

@@ -198,6 +198,11 @@ impl Gpu {
         })
     }
 
+    /// Largest buffer the device can create (bindings see windows of it).
+    pub fn max_buffer_size(&self) -> u64 {
+        self.limits.max_buffer_size
+    }
+
     /// Largest buffer one binding may see: bands and tiles are sized from this.
     pub fn max_binding(&self) -> u64 {
         self.limits
@@ -301,15 +306,39 @@ impl Gpu {
         buffers: &[&wgpu::Buffer],
         groups: (u32, u32),
     ) {
+        let windows: Vec<Window> = buffers.iter().map(|b| Window::whole(b)).collect();
+        self.dispatch_windows(encoder, kernel, entry, params, &windows, groups);
+    }
+
+    /// Byte offsets a binding may start at: windows into a buffer start at multiples of this.
+    pub fn binding_alignment(&self) -> u64 {
+        self.limits.min_storage_buffer_offset_alignment as u64
+    }
+
+    /// [`Gpu::dispatch`] with each binding a byte range of its buffer: the band of an image
+    /// larger than one binding may be.
+    pub fn dispatch_windows(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kernel: &Kernel,
+        entry: &'static str,
+        params: &wgpu::Buffer,
+        windows: &[Window],
+        groups: (u32, u32),
+    ) {
         let pipeline = self.pipeline(kernel, entry);
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: params.as_entire_binding(),
         }];
-        for (i, b) in buffers.iter().enumerate() {
+        for (i, w) in windows.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
-                resource: b.as_entire_binding(),
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: w.buffer,
+                    offset: w.offset,
+                    size: wgpu::BufferSize::new(w.size),
+                }),
             });
         }
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -412,6 +441,24 @@ impl Gpu {
         drop(view);
         staging.unmap();
         Ok(out)
+    }
+}
+
+/// The bytes of a buffer one binding sees.
+#[derive(Clone, Copy)]
+pub(crate) struct Window<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub offset: u64,
+    pub size: u64,
+}
+
+impl<'a> Window<'a> {
+    pub fn whole(buffer: &'a wgpu::Buffer) -> Window<'a> {
+        Window {
+            buffer,
+            offset: 0,
+            size: buffer.size(),
+        }
     }
 }
 

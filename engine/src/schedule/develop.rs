@@ -252,8 +252,19 @@ pub(crate) fn render_binned(
     };
 
     // Exposure needs the whole image's statistics before any band is toned. With one band (the
-    // usual case) the coloured band stays on the GPU; with several, bands are recomputed.
+    // usual case) the coloured band stays on the GPU. Exposure fusion needs the whole image too:
+    // with several bands, they are gathered into one buffer (bindings see windows of it); the
+    // tone curve recomputes band by band instead.
+    let fusion = matches!(
+        look,
+        Look::Photo {
+            tone: crate::Tone::Fusion,
+            ..
+        }
+    );
     let mut kept: Option<wgpu::Buffer> = None;
+    let whole = (fusion && bands.len() > 1)
+        .then(|| gpu.storage("linear image", (w * h) as u64 * RGBA16F_BYTES));
     let tone_params = |rows: u32, gain: f32, white: f32| match look {
         Look::Plain => tone::Params::plain(w * rows, bits),
         Look::Photo { .. } => tone::Params::photo(w * rows, bits, gain, white),
@@ -266,7 +277,11 @@ pub(crate) fn render_binned(
                 let rgb = linear_band(gpu, frame, &source, *band, method, colour.as_ref())?;
                 let sp = stats::Params::new(w, band.out_rows(), band.out.0);
                 gpu.run("exposure statistics", |enc| {
-                    stats::record(gpu, enc, &sp, &rgb, &bins)
+                    stats::record(gpu, enc, &sp, &rgb, &bins);
+                    if let Some(whole) = &whole {
+                        let at = (band.out.0 * w) as u64 * RGBA16F_BYTES;
+                        enc.copy_buffer_to_buffer(&rgb, 0, whole, at, rgb.size());
+                    }
                 })?;
                 if bands.len() == 1 {
                     kept = Some(rgb);
@@ -282,25 +297,29 @@ pub(crate) fn render_binned(
         }
     };
 
-    // Exposure fusion needs the whole image (its pyramids are not banded yet).
-    let fusion = bands.len() == 1
-        && matches!(
-            look,
-            Look::Photo {
-                tone: crate::Tone::Fusion,
-                ..
-            }
-        );
+    if fusion {
+        let linear = whole.or(kept).expect("the linear image is on the GPU");
+        let data = crate::schedule::fuse::tone_fusion(
+            gpu,
+            (w, h),
+            &linear,
+            gain,
+            white,
+            bits,
+            max_band_rows,
+        )?;
+        return Ok(Rendered {
+            width: w,
+            height: h,
+            data,
+        });
+    }
     let mut data = Vec::with_capacity((w * h * 3) as usize);
     for band in &bands {
         let rgb = match kept.take() {
             Some(rgb) => rgb,
             None => linear_band(gpu, frame, &source, *band, method, colour.as_ref())?,
         };
-        if fusion {
-            data = crate::schedule::fuse::tone_fusion(gpu, (w, h), &rgb, gain, white, bits)?;
-            continue;
-        }
         let tp = tone_params(band.out_rows(), gain, white);
         let out = gpu.storage("output", tp.output_bytes());
         gpu.run("tone", |enc| tone::record(gpu, enc, &tp, &rgb, &out))?;
