@@ -289,6 +289,10 @@ const LONG_EXPOSURE_EV: f32 = 2.0;
 const FUSED_KNEE: f32 = 0.8;
 const FUSED_WHITE: f32 = 1.25;
 
+/// ... and undershoots 0 in the darkest crevices next to brighter detail: a toe below FUSED_TOE
+/// (display-referred, 2.6/255) keeps those values ordered instead of crushing them all to black.
+const FUSED_TOE: f32 = 0.01;
+
 /// Auto-HDR tone mapping of a linear image (RGBA f16, `dims`): a short synthetic exposure that
 /// lands the image's brightest value (`white`, after `gain`) on 1, a long one at the automatic
 /// exposure `gain` plus [`LONG_EXPOSURE_EV`], fused with the paper's Mertens weights, rolled off
@@ -323,9 +327,10 @@ pub(crate) fn tone_fusion(
     let fused = fuse(gpu, dims, &[&short, &long], e, max_band_rows)?;
     drop((short, long));
     download(gpu, &fused, |pixels| tone::Params {
-        flags: tone::SHOULDER,
+        flags: tone::SHOULDER | tone::TOE,
         knee: FUSED_KNEE,
         white: FUSED_WHITE,
+        toe: FUSED_TOE,
         ..tone::Params::plain(pixels, bits)
     })
 }
