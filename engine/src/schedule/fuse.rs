@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::stages::fusion::{self, Dims, Exponents, Rows};
+use crate::stages::fusion::{self, Dims, Exponents, Pyr, Rows, WeightOp};
 use crate::stages::{tone, RGBA16F_BYTES};
 
 /// The fused image: level 0 of the fused pyramid (RGBA 16-bit snorm of v/2, see pyramid.wgsl),
@@ -78,19 +78,21 @@ pub(crate) fn fuse(
         for (img, w) in inputs.iter().zip(&weights) {
             for band in at(0) {
                 fusion::mertens_weight(gpu, enc, band, e, img, w);
-                fusion::weight_sum_add(gpu, enc, band, w, &sum);
+                fusion::weight_op(gpu, enc, WeightOp::SumAdd, band, w, &sum);
             }
         }
         for (img, w) in inputs.iter().zip(&weights) {
             for band in at(0) {
-                fusion::weight_normalize(gpu, enc, band, &sum, w);
+                fusion::weight_op(gpu, enc, WeightOp::Normalize, band, w, &sum);
             }
             let g = |l: usize| if l == 0 { *img } else { &gauss[l - 1] };
             let wl = |l: usize| if l == 0 { w } else { &weight_pyr[l - 1] };
             for l in 1..levels.len() {
                 for band in at(l) {
-                    fusion::pyr_down_image(gpu, enc, levels[l - 1], g(l - 1), band, g(l));
-                    fusion::pyr_down_weight(gpu, enc, levels[l - 1], wl(l - 1), band, wl(l));
+                    let fine = (levels[l - 1], g(l - 1));
+                    fusion::pyr_down(gpu, enc, Pyr::Image, fine, band, g(l));
+                    let fine = (levels[l - 1], wl(l - 1));
+                    fusion::pyr_down(gpu, enc, Pyr::Weight, fine, band, wl(l));
                 }
             }
             for l in 0..levels.len() {

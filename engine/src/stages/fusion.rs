@@ -231,15 +231,29 @@ pub(crate) fn mertens_weight(
     gpu.dispatch_windows(enc, &gpu::MERTENS, "mertens_weight", &p, &[iw, ww], g);
 }
 
-/// One pointwise weight-map kernel over `band`: `src` and `dst` windows of the same rows.
-fn weight_pointwise(
+/// The pointwise weight-map kernels.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum WeightOp {
+    /// `sum += weight`
+    SumAdd,
+    /// `weight /= sum`, in place
+    Normalize,
+}
+
+/// One pointwise weight-map kernel over `band`: `SumAdd` adds `weight` to `sum`, `Normalize`
+/// divides `weight` by `sum`.
+pub(crate) fn weight_op(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
-    entry: &'static str,
+    op: WeightOp,
     (dims, band): (Dims, Rows),
-    src: &wgpu::Buffer,
-    dst: &wgpu::Buffer,
+    weight: &wgpu::Buffer,
+    sum: &wgpu::Buffer,
 ) {
+    let (entry, src, dst) = match op {
+        WeightOp::SumAdd => ("weight_sum_add", weight, sum),
+        WeightOp::Normalize => ("weight_normalize", sum, weight),
+    };
     let (sw, _) = window(gpu, src, dims, WEIGHT_BYTES, band);
     let (dw, _) = window(gpu, dst, dims, WEIGHT_BYTES, band);
     let p = gpu.uniform(&params(dims, band, dims, band.0, false, [0.0; 4]));
@@ -247,76 +261,31 @@ fn weight_pointwise(
     gpu.dispatch_windows(enc, &gpu::WEIGHT_MAP, entry, &p, &[sw, dw], g);
 }
 
-/// `sum += weight` over `band`.
-pub(crate) fn weight_sum_add(
-    gpu: &Gpu,
-    enc: &mut wgpu::CommandEncoder,
-    at: (Dims, Rows),
-    weight: &wgpu::Buffer,
-    sum: &wgpu::Buffer,
-) {
-    weight_pointwise(gpu, enc, "weight_sum_add", at, weight, sum);
+/// What a Gaussian pyramid holds: images (RGBA 16-bit words) or weight maps (f32).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Pyr {
+    Image,
+    Weight,
 }
 
-/// `weight /= sum` over `band`, in place.
-pub(crate) fn weight_normalize(
+/// `band` of the next (coarser) level of an image's or weight map's Gaussian pyramid.
+pub(crate) fn pyr_down(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
-    at: (Dims, Rows),
-    sum: &wgpu::Buffer,
-    weight: &wgpu::Buffer,
-) {
-    weight_pointwise(gpu, enc, "weight_normalize", at, sum, weight);
-}
-
-/// `band` of the next (coarser) level of a weight map's or image's Gaussian pyramid.
-#[allow(clippy::too_many_arguments)]
-fn reduce(
-    gpu: &Gpu,
-    enc: &mut wgpu::CommandEncoder,
-    (kernel, entry, bpp): (&gpu::Kernel, &'static str, u64),
-    fine_dims: Dims,
-    fine: &wgpu::Buffer,
+    what: Pyr,
+    (fine_dims, fine): (Dims, &wgpu::Buffer),
     (coarse_dims, band): (Dims, Rows),
     coarse: &wgpu::Buffer,
 ) {
+    let (kernel, entry, bpp) = match what {
+        Pyr::Image => (&gpu::PYRAMID, "pyr_down_image", IMAGE_BYTES),
+        Pyr::Weight => (&gpu::WEIGHT_MAP, "pyr_down_weight", WEIGHT_BYTES),
+    };
     let (fw, row0) = window(gpu, fine, fine_dims, bpp, finer_rows(band, fine_dims.1));
     let (cw, _) = window(gpu, coarse, coarse_dims, bpp, band);
     let p = gpu.uniform(&params(coarse_dims, band, fine_dims, row0, false, [0.0; 4]));
-    gpu.dispatch_windows(
-        enc,
-        kernel,
-        entry,
-        &p,
-        &[fw, cw],
-        groups(coarse_dims.0, band),
-    );
-}
-
-/// `band` of the next (coarser) level of a weight map's Gaussian pyramid.
-pub(crate) fn pyr_down_weight(
-    gpu: &Gpu,
-    enc: &mut wgpu::CommandEncoder,
-    fine_dims: Dims,
-    fine: &wgpu::Buffer,
-    coarse_at: (Dims, Rows),
-    coarse: &wgpu::Buffer,
-) {
-    let k = (&gpu::WEIGHT_MAP, "pyr_down_weight", WEIGHT_BYTES);
-    reduce(gpu, enc, k, fine_dims, fine, coarse_at, coarse);
-}
-
-/// `band` of the next (coarser) level of an image's Gaussian pyramid.
-pub(crate) fn pyr_down_image(
-    gpu: &Gpu,
-    enc: &mut wgpu::CommandEncoder,
-    fine_dims: Dims,
-    fine: &wgpu::Buffer,
-    coarse_at: (Dims, Rows),
-    coarse: &wgpu::Buffer,
-) {
-    let k = (&gpu::PYRAMID, "pyr_down_image", IMAGE_BYTES);
-    reduce(gpu, enc, k, fine_dims, fine, coarse_at, coarse);
+    let g = groups(coarse_dims.0, band);
+    gpu.dispatch_windows(enc, kernel, entry, &p, &[fw, cw], g);
 }
 
 /// `acc += weight × (fine - up(coarse))` over `band`: one input's Laplacian level blended into
@@ -773,7 +742,7 @@ pub(crate) mod tests {
             );
             gpu.run("test", |enc| {
                 for band in bands(gpu, fine, banded) {
-                    weight_sum_add(gpu, enc, (fine, band), &wb, &sb)
+                    weight_op(gpu, enc, WeightOp::SumAdd, (fine, band), &wb, &sb)
                 }
             })
             .unwrap();
@@ -782,7 +751,7 @@ pub(crate) mod tests {
             assert_relative(&read_f32(&sb, n), &want, "sum");
             gpu.run("test", |enc| {
                 for band in bands(gpu, fine, banded) {
-                    weight_normalize(gpu, enc, (fine, band), &sb, &wb)
+                    weight_op(gpu, enc, WeightOp::Normalize, (fine, band), &wb, &sb)
                 }
             })
             .unwrap();
@@ -792,7 +761,7 @@ pub(crate) mod tests {
             let down = gpu.storage("down", (coarse.0 * coarse.1) as u64 * 4);
             gpu.run("test", |enc| {
                 for band in bands(gpu, coarse, banded) {
-                    pyr_down_weight(gpu, enc, fine, &wb, (coarse, band), &down)
+                    pyr_down(gpu, enc, Pyr::Weight, (fine, &wb), (coarse, band), &down)
                 }
             })
             .unwrap();
@@ -821,11 +790,11 @@ pub(crate) mod tests {
             let coarse_buf = gpu.storage("coarse", nc as u64 * 8);
             gpu.run("test", |enc| {
                 for band in bands(gpu, coarse_dims, banded) {
-                    pyr_down_image(
+                    pyr_down(
                         gpu,
                         enc,
-                        *fine_dims,
-                        &fine_buf,
+                        Pyr::Image,
+                        (*fine_dims, &fine_buf),
                         (coarse_dims, band),
                         &coarse_buf,
                     )
