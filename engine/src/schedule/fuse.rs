@@ -203,18 +203,23 @@ pub(crate) fn fuse_images(
     images: &[crate::Image],
     e: Exponents,
     bits: u32,
+    progress: &mut crate::Progress,
 ) -> Result<crate::Image> {
     check_bracket(images, e)?;
     let dims = (images[0].width, images[0].height);
     check_fits(gpu, dims)?;
+    let mut steps = crate::progress::Steps::new(progress, 3);
     let inputs: Vec<wgpu::Buffer> = images
         .iter()
         .map(|img| gpu.storage_init("exposure", bytemuck::cast_slice(&to_rgba_unorm16(img))))
         .collect();
+    steps.step("exposures uploaded")?;
     let refs: Vec<&wgpu::Buffer> = inputs.iter().collect();
     let fused = fuse(gpu, dims, &refs, e)?;
     drop(inputs);
+    steps.step("fused")?;
     let data = quantize(gpu, dims, &fused, bits)?;
+    steps.step("downloaded")?;
     Ok(crate::Image {
         width: dims.0,
         height: dims.1,
