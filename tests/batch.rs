@@ -131,3 +131,66 @@ fn shards_process_every_burst_exactly_once() {
         .assert()
         .failure();
 }
+
+#[test]
+fn devices_all_writes_what_the_sequential_batch_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    let t0 = SystemTime::now() - Duration::from_secs(3600);
+    for d in ["a", "b"] {
+        std::fs::create_dir_all(input.join(d)).unwrap();
+    }
+    copy("sample.dng", &input.join("a/1.dng"), t0);
+    copy("raw/synthetic-kodim23.dng", &input.join("b/1.dng"), t0);
+    copy(
+        "raw/synthetic-kodim23-tiled.dng",
+        &input.join("b/2.dng"),
+        t0,
+    );
+    let run = |extra: &[&str], out: &str| {
+        let out = dir.path().join(out);
+        let assert = burstpipe()
+            .args(["batch", "--merge", "spatial", "--format", "png"])
+            .args(extra)
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .success();
+        let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+        assert!(stderr.contains("2 done, 0 skipped"), "{stderr}");
+        out
+    };
+    let all = run(&["--devices", "all"], "all");
+    let seq = run(&["--sequential"], "seq");
+    assert_eq!(names(&all), ["a.png", "b.png"]);
+    for name in names(&seq) {
+        assert!(
+            std::fs::read(all.join(&name)).unwrap() == std::fs::read(seq.join(&name)).unwrap(),
+            "{name}: --devices all and --sequential differ"
+        );
+    }
+    // Clear refusals: a device that does not exist, and two ways of choosing at once.
+    for bad in [
+        &["--devices", "7"][..],
+        &["--devices", "0", "--adapter", "0"],
+    ] {
+        let out = burstpipe()
+            .args(["batch"])
+            .args(bad)
+            .arg(&input)
+            .arg("-o")
+            .arg(dir.path().join("x"))
+            .assert()
+            .failure()
+            .get_output()
+            .stderr
+            .clone();
+        let stderr = String::from_utf8(out).unwrap();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            stderr.contains("adapter") || stderr.contains("devices"),
+            "{stderr}"
+        );
+    }
+}

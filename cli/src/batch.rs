@@ -1,14 +1,17 @@
-//! `burstpipe batch`: every burst of a folder, one output each, resumable and shardable.
+//! `burstpipe batch`: every burst of a folder, one output each, resumable and shardable, run by
+//! the library's scheduler (`burstpipe::run_batch`: decoding, GPUs and encoding overlapped, bursts
+//! dealt over `--devices`).
 //!
 //! Bursts are the sub-folders of the input folder (one burst each), and the raw files lying
 //! directly in it, grouped into bursts by capture time (EXIF DateTimeOriginal, else the file's
 //! modification time): a gap of more than `BURST_GAP` starts a new burst.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Result};
-use burstpipe::{Burst, Engine, MergeOptions};
+use burstpipe::{run_batch, BatchEvent, BatchJob, BatchOptions, BatchStats, Engine};
 
 /// Frames further apart than this belong to different bursts.
 const BURST_GAP: Duration = Duration::from_secs(2);
@@ -103,6 +106,36 @@ pub fn find_bursts(dir: &Path) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
+/// Which adapters `--devices` names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Devices {
+    /// Every adapter of the best adapter's kind.
+    All,
+    /// These indices from `burstpipe devices`.
+    List(Vec<usize>),
+}
+
+/// `all` or `N[,M...]`.
+pub fn parse_devices(s: &str) -> Result<Devices, String> {
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(Devices::All);
+    }
+    let err = || {
+        format!("'{s}' is not a device list: use all, or indices from `burstpipe devices` such as 0 or 0,1")
+    };
+    let mut list: Vec<usize> = s
+        .split(',')
+        .map(|i| i.trim().parse().map_err(|_| err()))
+        .collect::<Result<_, _>>()?;
+    let n = list.len();
+    list.sort();
+    list.dedup();
+    if list.len() != n {
+        return Err(format!("'{s}' names a device twice"));
+    }
+    Ok(Devices::List(list))
+}
+
 /// `i/n`: shard i (0-based) of n.
 pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     let err = || format!("'{s}' is not a shard: use i/n with 0 <= i < n, e.g. 0/4");
@@ -132,44 +165,77 @@ pub struct Report {
     pub done: usize,
     pub skipped: usize,
     pub failed: Vec<(String, String)>,
+    /// Timings and the bursts each device took (of the bursts not skipped).
+    pub stats: BatchStats,
 }
 
-/// Process the jobs: merge (or develop one frame), save `out_dir/<name>.<ext>`; existing outputs
-/// are skipped unless `overwrite`; a failing burst is reported and the batch goes on.
+/// Process the jobs on the engines with the library's scheduler: merge (or develop one frame),
+/// save `out_dir/<name>.<ext>`; existing outputs are skipped unless `overwrite`; a failing burst
+/// is reported and the batch goes on.
 pub fn run(
-    engine: &Engine,
+    engines: &[Engine],
     jobs: &[Job],
     out_dir: &Path,
     ext: &str,
     overwrite: bool,
-    options: &MergeOptions,
-) -> Report {
+    options: &BatchOptions,
+) -> Result<Report> {
     let mut report = Report::default();
-    let bar = indicatif::ProgressBar::new(jobs.len() as u64).with_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} bursts, ETA {eta} {msg}")
-            .expect("a valid template"),
-    );
+    let mut todo: Vec<&Job> = Vec::new();
+    let mut work = Vec::new();
     for job in jobs {
-        bar.set_message(job.name.clone());
         let output = out_dir.join(format!("{}.{ext}", job.name));
         if output.exists() && !overwrite {
             report.skipped += 1;
         } else {
-            let result = Burst::open(&job.files)
-                .and_then(|burst| engine.merge(&burst, options))
-                .and_then(|image| image.save(&output));
-            match result {
-                Ok(()) => report.done += 1,
-                Err(e) => {
-                    bar.suspend(|| eprintln!("burstpipe: {}: failed: {e}", job.name));
-                    report.failed.push((job.name.clone(), e.to_string()));
+            todo.push(job);
+            work.push(BatchJob {
+                inputs: job.files.clone(),
+                output,
+            });
+        }
+    }
+    // Drawn only when stderr is a terminal: the bursts' steps, so the ETA moves within a burst.
+    const STEPS: u64 = 100;
+    let bar = indicatif::ProgressBar::new(work.len() as u64 * STEPS).with_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {msg}, ETA {eta}")
+            .expect("a valid template"),
+    );
+    let mut fraction = vec![0u64; work.len()];
+    let mut finished = 0;
+    let batch = run_batch(engines, &work, options, &mut |event| {
+        match event {
+            BatchEvent::Started { job, device } => {
+                bar.set_message(format!(
+                    "{}/{} bursts, {} on device {device}",
+                    finished,
+                    work.len(),
+                    todo[job].name
+                ));
+            }
+            BatchEvent::Progress { job, done, total } => {
+                fraction[job] = STEPS * done as u64 / total.max(1) as u64;
+            }
+            BatchEvent::Finished { job, error } => {
+                fraction[job] = STEPS;
+                finished += 1;
+                if let Some(e) = error {
+                    bar.suspend(|| eprintln!("burstpipe: {}: failed: {e}", todo[job].name));
                 }
             }
         }
-        bar.inc(1);
-    }
+        bar.set_position(fraction.iter().sum());
+        ControlFlow::Continue(())
+    })?;
     bar.finish_and_clear();
-    report
+    for (job, result) in todo.iter().zip(&batch.results) {
+        match result {
+            Ok(()) => report.done += 1,
+            Err(e) => report.failed.push((job.name.clone(), e.to_string())),
+        }
+    }
+    report.stats = batch.stats;
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -188,6 +254,15 @@ mod tests {
         // Deals them out evenly enough to be worth running in parallel.
         let first = names.iter().filter(|n| in_shard(n, (0, 4))).count();
         assert!((90..160).contains(&first), "shard 0/4 got {first} of 500");
+    }
+
+    #[test]
+    fn device_syntax() {
+        assert_eq!(parse_devices("all"), Ok(Devices::All));
+        assert_eq!(parse_devices("1, 0"), Ok(Devices::List(vec![0, 1])));
+        for bad in ["", "x", "0,0", "1,-2", "0;1"] {
+            assert!(parse_devices(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

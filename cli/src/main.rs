@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use burstpipe::{
-    Backend, Binning, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame, FuseOptions, Image,
-    MergeMethod, MergeOptions, Options, Tone,
+    Backend, BatchOptions, Binning, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame,
+    FuseOptions, Image, MergeMethod, MergeOptions, Options, Tone,
 };
 use clap::{Parser, Subcommand};
 
@@ -116,6 +116,18 @@ enum Command {
         /// Demosaicing method: mhc or bilinear.
         #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
         demosaic: Demosaic,
+        /// GPUs to spread the bursts over: `all` (every adapter of the best one's API) or
+        /// indices from `burstpipe devices`, e.g. 0,1 (default: the one `--adapter` picks).
+        #[arg(long, value_parser = batch::parse_devices, conflicts_with = "adapter")]
+        devices: Option<batch::Devices>,
+        /// CPU threads decoding raw files ahead of the GPUs (default: a quarter of the cores,
+        /// 1 to 4).
+        #[arg(long)]
+        decode_threads: Option<usize>,
+        /// Process the bursts strictly one after another (decode, GPU, encode) instead of
+        /// overlapping them.
+        #[arg(long)]
+        sequential: bool,
     },
     /// Demosaic a single-channel 8/16-bit PNG or TIFF mosaic; the output keeps its bit depth.
     Demosaic {
@@ -461,6 +473,9 @@ fn run(cli: Cli) -> Result<()> {
             shard,
             method,
             demosaic,
+            devices,
+            decode_threads,
+            sequential,
         } => {
             let ext = format.to_ascii_lowercase();
             if burstpipe::Format::from_path(Path::new(&format!("x.{ext}"))).is_none() {
@@ -472,17 +487,46 @@ fn run(cli: Cli) -> Result<()> {
             }
             std::fs::create_dir_all(output)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?;
-            let engine = engine(&cli)?;
-            let options = MergeOptions {
-                method: *method,
-                develop: Options {
-                    demosaic: *demosaic,
-                    bits: 16,
-                    ..Options::default()
-                },
-                ..MergeOptions::default()
+            let engines = match devices {
+                None => vec![engine(&cli)?],
+                Some(batch::Devices::All) => Engine::open_all(cli.backend)?,
+                Some(batch::Devices::List(list)) => list
+                    .iter()
+                    .map(|&i| {
+                        Engine::new(&EngineOptions {
+                            backend: cli.backend,
+                            adapter: Some(i),
+                        })
+                    })
+                    .collect::<burstpipe::Result<_>>()?,
             };
-            let report = batch::run(&engine, &jobs, output, &ext, *overwrite, &options);
+            let mut options = BatchOptions {
+                merge: MergeOptions {
+                    method: *method,
+                    develop: Options {
+                        demosaic: *demosaic,
+                        bits: 16,
+                        ..Options::default()
+                    },
+                    ..MergeOptions::default()
+                },
+                overlap: !*sequential,
+                ..BatchOptions::default()
+            };
+            if let Some(n) = *decode_threads {
+                options.decode_threads = n.max(1);
+            }
+            let report = batch::run(&engines, &jobs, output, &ext, *overwrite, &options)?;
+            if engines.len() > 1 {
+                for (i, e) in engines.iter().enumerate() {
+                    eprintln!(
+                        "device {i}: {} ({}): {} bursts",
+                        e.adapter().name,
+                        e.adapter().backend,
+                        report.stats.jobs[i]
+                    );
+                }
+            }
             eprintln!(
                 "{} bursts: {} done, {} skipped (output exists), {} failed",
                 jobs.len(),

@@ -67,6 +67,26 @@ impl Engine {
         self.develop(&raw, &options.develop)
     }
 
+    /// [`Engine::merge`] with progress and cancellation: `progress(done, total, stage)` after
+    /// each step of the merge (see [`Engine::merge_raw_with_progress`]) and then of the develop
+    /// (see [`Engine::develop_with_progress`]), counted as one call whose fraction only rises.
+    pub fn merge_with_progress(
+        &self,
+        burst: &Burst,
+        options: &MergeOptions,
+        progress: &mut crate::Progress,
+    ) -> Result<Image> {
+        let frames = options.frames.unwrap_or(burst.len()).clamp(1, burst.len());
+        // The merge's own count; the develop's steps are scaled into a window as long as a
+        // single-band develop's (colour, exposure, tone).
+        let (merge_steps, develop_steps) = (frames + 2, 3);
+        let mut steps = crate::progress::Steps::new(progress, merge_steps + develop_steps);
+        let raw = self.merge_raw_with_progress(burst, options, &mut *steps.part(merge_steps))?;
+        let image =
+            self.develop_with_progress(&raw, &options.develop, &mut *steps.part(develop_steps));
+        image
+    }
+
     /// Align and merge a burst; the merged mosaic comes back as a raw frame (16-bit, the
     /// reference's colour and metadata), to develop or save as DNG.
     pub fn merge_raw(&self, burst: &Burst, options: &MergeOptions) -> Result<Frame> {

@@ -15,6 +15,7 @@ mod error;
 mod gpu;
 mod input;
 mod output;
+mod progress;
 mod raw;
 mod schedule;
 mod stages;
@@ -25,7 +26,11 @@ pub use burst::{Burst, MergeOptions, MotionField};
 pub use error::{Error, Result};
 pub use gpu::{AdapterInfo, Backend};
 pub use output::Format;
+pub use progress::Progress;
 pub use raw::{Cfa, Exif, Frame};
+pub use schedule::batch::{
+    gpu_bytes_estimate, run_batch, BatchEvent, BatchJob, BatchOptions, BatchReport, BatchStats,
+};
 pub use stages::Binning;
 pub use stages::Demosaic;
 pub use stages::MergeMethod;
@@ -149,6 +154,19 @@ impl Engine {
 
     /// Develop one raw frame into a finished, correctly oriented photo.
     pub fn develop(&self, frame: &Frame, options: &Options) -> Result<Image> {
+        self.develop_with_progress(frame, options, &mut progress::ignore)
+    }
+
+    /// [`Engine::develop`], calling `progress(done, total, stage)` after each step (binning, each
+    /// band coloured, the exposure chosen, each band toned). Return `ControlFlow::Break(())` from
+    /// it to cancel: the develop stops at that step with [`Error::Cancelled`], nothing is left
+    /// running on the GPU and the engine stays usable.
+    pub fn develop_with_progress(
+        &self,
+        frame: &Frame,
+        options: &Options,
+        progress: &mut Progress,
+    ) -> Result<Image> {
         let bits = check_bits(options.bits)?;
         let look = Look::Photo {
             exposure_ev: options.exposure_ev,
@@ -162,6 +180,7 @@ impl Engine {
             look,
             bits,
             options.max_band_rows,
+            progress,
         )?;
         let (width, height, data) = output::orient(r.width, r.height, r.data, frame.orientation);
         Ok(Image {
@@ -219,6 +238,18 @@ impl Engine {
     /// Fuse a bracket of aligned exposures of one scene (finished photos, any mix of 8 and 16
     /// bits, all the same size) into one photo with detail in shadows and highlights.
     pub fn fuse(&self, exposures: &[Image], options: &FuseOptions) -> Result<Image> {
+        self.fuse_with_progress(exposures, options, &mut progress::ignore)
+    }
+
+    /// [`Engine::fuse`], calling `progress(done, total, stage)` after each step (exposures
+    /// uploaded, fused, downloaded); `ControlFlow::Break(())` cancels with [`Error::Cancelled`]
+    /// and leaves the engine usable.
+    pub fn fuse_with_progress(
+        &self,
+        exposures: &[Image],
+        options: &FuseOptions,
+        progress: &mut Progress,
+    ) -> Result<Image> {
         let deepest = exposures.iter().map(|i| i.bits).max().unwrap_or(8);
         let bits = check_bits(options.bits.unwrap_or(deepest))?;
         let e = stages::fusion::Exponents {
@@ -226,7 +257,7 @@ impl Engine {
             saturation: options.saturation,
             exposedness: options.exposedness,
         };
-        schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, None)
+        schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, None, progress)
     }
 }
 

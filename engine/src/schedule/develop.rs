@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
+use crate::progress::{self, Progress, Steps};
 use crate::raw::Frame;
 use crate::schedule::bands::{self, Band};
 use crate::stages::{
@@ -71,6 +72,18 @@ impl Source<'_> {
     }
 }
 
+/// The size of the binned image; an error for a frame too small to bin.
+fn binned_size(frame: &Frame, mode: binning::Mode) -> Result<(u32, u32)> {
+    let (w, h) = (frame.width, frame.height);
+    match mode.output_size(w, h) {
+        (0, _) | (_, 0) => Err(Error::InvalidInput(format!(
+            "{}: a {w}×{h} image is too small for {mode:?} binning",
+            frame.source.display()
+        ))),
+        size => Ok(size),
+    }
+}
+
 /// Bin a frame on the GPU, a band of input rows at a time, into one binned buffer.
 pub(crate) fn bin_frame<'a>(
     gpu: &Gpu,
@@ -78,15 +91,9 @@ pub(crate) fn bin_frame<'a>(
     mode: binning::Mode,
     max_band_rows: Option<u32>,
 ) -> Result<Source<'a>> {
-    let (w, h) = (frame.width, frame.height);
-    let (ow, oh) = mode.output_size(w, h);
+    let w = frame.width;
+    let (ow, oh) = binned_size(frame, mode)?;
     let (blk, ob) = (mode.input_block(), mode.output_block());
-    if ow == 0 || oh == 0 {
-        return Err(Error::InvalidInput(format!(
-            "{}: a {w}×{h} image is too small for {mode:?} binning",
-            frame.source.display()
-        )));
-    }
     let rgb = mode == binning::Mode::Superpixel;
     let out_bytes = (ow * oh) as u64 * if rgb { RGBA16F_BYTES } else { 4 };
     if out_bytes > gpu.max_binding() {
@@ -209,10 +216,22 @@ pub(crate) fn render(
     bits: u32,
     max_band_rows: Option<u32>,
 ) -> Result<Rendered> {
-    render_binned(gpu, frame, Binning::Off, method, look, bits, max_band_rows)
+    render_binned(
+        gpu,
+        frame,
+        Binning::Off,
+        method,
+        look,
+        bits,
+        max_band_rows,
+        &mut progress::ignore,
+    )
 }
 
-/// [`render`] after optional binning (on the GPU, before demosaicing).
+/// [`render`] after optional binning (on the GPU, before demosaicing). `progress` is told of
+/// each step (binning, each band coloured, the exposure, each band toned) and may cancel
+/// between them.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn render_binned(
     gpu: &Gpu,
     frame: &Frame,
@@ -221,6 +240,7 @@ pub(crate) fn render_binned(
     look: Look,
     bits: u32,
     max_band_rows: Option<u32>,
+    progress: &mut Progress,
 ) -> Result<Rendered> {
     // Quad Bayer / Nonacell sensors are binned to Bayer by default: their blocks are one colour.
     let mode = match (frame.cfa_block, binning::Mode::of(binning)) {
@@ -233,11 +253,11 @@ pub(crate) fn render_binned(
             )))
         }
     };
-    let source = match mode {
-        None => Source::Frame(frame),
-        Some(mode) => bin_frame(gpu, frame, mode, max_band_rows)?,
+    // The band plan is known before any GPU work (binning sizes are exact), so is the step count.
+    let (w, h) = match mode {
+        None => (frame.width, frame.height),
+        Some(mode) => binned_size(frame, mode)?,
     };
-    let (w, h) = source.size(frame);
     let bands = bands::plan(
         w,
         h,
@@ -246,6 +266,27 @@ pub(crate) fn render_binned(
         gpu.max_binding(),
         max_band_rows,
     )?;
+    let photo = matches!(look, Look::Photo { .. });
+    let fusion = matches!(
+        look,
+        Look::Photo {
+            tone: crate::Tone::Fusion,
+            ..
+        }
+    );
+    // Toning: one step for the whole image when fusing, else one a band.
+    let tone_steps = if fusion { 1 } else { bands.len() };
+    let total = mode.is_some() as usize + tone_steps + photo as usize * (bands.len() + 1);
+    let mut steps = Steps::new(progress, total);
+    let source = match mode {
+        None => Source::Frame(frame),
+        Some(mode) => {
+            let s = bin_frame(gpu, frame, mode, max_band_rows)?;
+            steps.step("binned")?;
+            s
+        }
+    };
+    debug_assert_eq!(source.size(frame), (w, h));
     let colour = match look {
         Look::Plain => None,
         Look::Photo { .. } => Some(color::Params::new(w, 0, frame.wb, frame.xyz_to_cam)),
@@ -255,13 +296,6 @@ pub(crate) fn render_binned(
     // usual case) the coloured band stays on the GPU. Exposure fusion needs the whole image too:
     // with several bands, they are gathered into one buffer (bindings see windows of it); the
     // tone curve recomputes band by band instead.
-    let fusion = matches!(
-        look,
-        Look::Photo {
-            tone: crate::Tone::Fusion,
-            ..
-        }
-    );
     let mut kept: Option<wgpu::Buffer> = None;
     let whole = (fusion && bands.len() > 1)
         .then(|| gpu.storage("linear image", (w * h) as u64 * RGBA16F_BYTES));
@@ -286,6 +320,7 @@ pub(crate) fn render_binned(
                 if bands.len() == 1 {
                     kept = Some(rgb);
                 }
+                steps.step("coloured")?;
             }
             let bins: Vec<u32> = bytemuck::cast_slice(&gpu.read(
                 "exposure statistics",
@@ -293,7 +328,9 @@ pub(crate) fn render_binned(
                 (stats::BINS * 4) as u64,
             )?)
             .to_vec();
-            exposure_from_histogram(&bins, exposure_ev)
+            let exposure = exposure_from_histogram(&bins, exposure_ev);
+            steps.step("exposure chosen")?;
+            exposure
         }
     };
 
@@ -308,6 +345,7 @@ pub(crate) fn render_binned(
             bits,
             max_band_rows,
         )?;
+        steps.step("toned")?;
         return Ok(Rendered {
             width: w,
             height: h,
@@ -325,6 +363,7 @@ pub(crate) fn render_binned(
         gpu.run("tone", |enc| tone::record(gpu, enc, &tp, &rgb, &out))?;
         let bytes = gpu.read("download", &out, tp.output_bytes())?;
         data.extend(tone::unpack_output(&tp, &bytes));
+        steps.step("toned")?;
     }
     Ok(Rendered {
         width: w,

@@ -229,18 +229,23 @@ pub(crate) fn fuse_images(
     e: Exponents,
     bits: u32,
     max_band_rows: Option<u32>,
+    progress: &mut crate::Progress,
 ) -> Result<crate::Image> {
     check_bracket(images, e)?;
     let dims = (images[0].width, images[0].height);
     check_buffer(gpu, dims, RGBA16F_BYTES)?;
+    let mut steps = crate::progress::Steps::new(progress, 3);
     let inputs: Vec<wgpu::Buffer> = images
         .iter()
         .map(|img| gpu.storage_init("exposure", bytemuck::cast_slice(&to_rgba_unorm16(img))))
         .collect();
+    steps.step("exposures uploaded")?;
     let refs: Vec<&wgpu::Buffer> = inputs.iter().collect();
     let fused = fuse(gpu, dims, &refs, e, max_band_rows)?;
     drop(inputs);
+    steps.step("fused")?;
     let data = download(gpu, &fused, |pixels| tone::Params::plain(pixels, bits))?;
+    steps.step("downloaded")?;
     Ok(crate::Image {
         width: dims.0,
         height: dims.1,

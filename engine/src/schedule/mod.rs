@@ -1,6 +1,8 @@
-//! Scheduling pixel work on a device: bands sized from its binding limits, one submission per band.
+//! Scheduling pixel work on a device (bands sized from its binding limits, one submission per
+//! band) and batches of bursts over devices (decode, GPU and encode overlapped).
 
 pub(crate) mod bands;
+pub(crate) mod batch;
 pub(crate) mod develop;
 pub(crate) mod fuse;
 pub(crate) mod merge;
