@@ -1,6 +1,7 @@
 //! `burstpipe`: the command-line front of the burstpipe library.
 
 mod batch;
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -128,6 +129,29 @@ enum Command {
         /// overlapping them.
         #[arg(long)]
         sequential: bool,
+    },
+    /// Benchmark the standard workload (develop a raw frame, merge an 8-frame burst, fuse 3
+    /// exposures; made in memory from a built-in photo) on every adapter found, or on
+    /// `--adapter`: per-stage GPU time (timestamp queries, else wall clock, as it says), ms per
+    /// megapixel, bytes moved per pixel, frames per second. Writes bench.json and a bench.svg
+    /// chart of the per-stage breakdown to --out.
+    Bench {
+        /// Print JSON (with the adapters' driver and limits) instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Frame sizes in megapixels, comma-separated (default 12,48; with --quick 12).
+        #[arg(long, value_delimiter = ',')]
+        sizes: Option<Vec<f64>>,
+        /// Folder for bench.json and bench.svg (created if missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// One timed run per workload, warmed up on a small workload (default: a full-size
+        /// warm-up and the median of --runs).
+        #[arg(long)]
+        quick: bool,
+        /// Timed runs per workload (the median by wall time is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// Demosaic a single-channel 8/16-bit PNG or TIFF mosaic; the output keeps its bit depth.
     Demosaic {
@@ -364,6 +388,14 @@ fn run(cli: Cli) -> Result<()> {
                     a.max_texture_2d,
                     a.max_workgroups_per_dim
                 );
+                println!(
+                    "    stage timing: {}",
+                    if a.timestamp_queries {
+                        "GPU timestamp queries"
+                    } else {
+                        "wall clock (no timestamp queries)"
+                    }
+                );
             }
         }
         Command::Develop {
@@ -540,6 +572,27 @@ fn run(cli: Cli) -> Result<()> {
             if !report.failed.is_empty() {
                 bail!("{} of {} bursts failed", report.failed.len(), jobs.len());
             }
+        }
+        Command::Bench {
+            json,
+            sizes,
+            out,
+            quick,
+            runs,
+        } => {
+            let sizes =
+                sizes
+                    .clone()
+                    .unwrap_or_else(|| if *quick { vec![12.0] } else { vec![12.0, 48.0] });
+            bench::run(&bench::Args {
+                backend: cli.backend,
+                adapter: cli.adapter,
+                sizes,
+                runs: *runs,
+                quick: *quick,
+                json: *json,
+                out: out.clone(),
+            })?;
         }
         Command::Demosaic {
             input,

@@ -24,7 +24,7 @@ use std::path::Path;
 
 pub use burst::{Burst, MergeOptions, MotionField};
 pub use error::{Error, Result};
-pub use gpu::{AdapterInfo, Backend};
+pub use gpu::{AdapterInfo, Backend, Profile, StageTime, TimingSource};
 pub use output::Format;
 pub use progress::Progress;
 pub use raw::{Cfa, Exif, Frame};
@@ -150,6 +150,34 @@ impl Engine {
     /// The adapter this engine runs on.
     pub fn adapter(&self) -> &AdapterInfo {
         &self.gpu.info
+    }
+
+    /// Run `work` on this engine with per-stage timing and return its result with the
+    /// [`Profile`]: every submission to the device (one per stage, band or frame) with its device
+    /// time — from GPU timestamp queries where the adapter has them
+    /// ([`AdapterInfo::timestamp_queries`]), else the wall clock, as each stage says — and the
+    /// bytes it moved. Without `profile` nothing is timed and nothing costs extra.
+    ///
+    /// Stages that other threads run on this engine meanwhile are counted too, and profiles do not
+    /// nest (a nested call is an [`Error::InvalidInput`]).
+    ///
+    /// ```no_run
+    /// # use burstpipe::{Engine, EngineOptions, Frame, Options};
+    /// # let engine = Engine::new(&EngineOptions::default())?;
+    /// # let frame = Frame::open("photo.dng")?;
+    /// let (image, profile) = engine.profile(|e| e.develop(&frame, &Options::default()))?;
+    /// for stage in profile.by_name() {
+    ///     println!("{}: {:.1} ms ({})", stage.name, stage.gpu_ms, stage.source.name());
+    /// }
+    /// # Ok::<(), burstpipe::Error>(())
+    /// ```
+    pub fn profile<T>(&self, work: impl FnOnce(&Engine) -> Result<T>) -> Result<(T, Profile)> {
+        self.gpu.profiler.start()?;
+        let start = std::time::Instant::now();
+        let out = work(self);
+        let wall_ms = start.elapsed().as_secs_f64() * 1e3;
+        let stages = self.gpu.profiler.stop();
+        Ok((out?, Profile { stages, wall_ms }))
     }
 
     /// Develop one raw frame into a finished, correctly oriented photo.
