@@ -25,7 +25,7 @@ pub use burst::{Burst, MergeOptions, MotionField};
 pub use error::{Error, Result};
 pub use gpu::{AdapterInfo, Backend};
 pub use output::Format;
-pub use raw::{Cfa, Exif, Frame};
+pub use raw::{Cfa, Exif, Frame, XTrans};
 pub use stages::Binning;
 pub use stages::Demosaic;
 pub use stages::MergeMethod;
