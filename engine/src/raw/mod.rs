@@ -190,18 +190,12 @@ impl Frame {
         Ok(frame)
     }
 
-    /// Like [`Frame::from_mosaic`], for an X-Trans mosaic with layout `xtrans`.
-    pub fn from_xtrans_mosaic(
-        width: u32,
-        height: u32,
-        mosaic: Vec<u16>,
-        xtrans: XTrans,
-        black: f32,
-        white: f32,
-    ) -> Result<Frame> {
-        let mut frame = Frame::from_mosaic(width, height, mosaic, Cfa::Rggb, black, white)?;
-        frame.xtrans = Some(xtrans);
-        Ok(frame)
+    /// The same mosaic read as an X-Trans sensor with layout `xtrans` (e.g. an X-Trans mosaic saved
+    /// as a single-channel image).
+    pub fn with_xtrans(mut self, xtrans: XTrans) -> Frame {
+        self.xtrans = Some(xtrans);
+        self.cfa_block = 1;
+        self
     }
 
     /// Check dimensions and levels; every constructor ends here.
