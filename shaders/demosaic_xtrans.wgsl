@@ -22,7 +22,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> mosaic: array<f32>;
 
-// Baseline output (binding 2) and the final pass's (binding 4): f16 RGBA, alpha = 1.
+// Baseline output: f16 RGBA, alpha = 1.
 @group(0) @binding(2) var<storage, read_write> out_bilinear: array<vec2<u32>>;
 // Pass 1 writes (binding 2), passes 2, 3, 5 read (binding 2, 1, 1): green per direction.
 @group(0) @binding(2) var<storage, read_write> green_out: array<vec4<f32>>;
@@ -34,10 +34,14 @@ struct Params {
 // Pass 3 writes, pass 4 reads: squared second derivative per direction.
 @group(0) @binding(3) var<storage, read_write> drv_out: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> drv: array<vec4<f32>>;
-// Pass 4 writes, pass 5 reads: homogeneity per direction.
+// Pass 4 writes (binding 2), pass 5 reads (binding 3): homogeneity per direction.
 @group(0) @binding(2) var<storage, read_write> homo_out: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> homo: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> out: array<vec2<u32>>;
+// Pass 5 writes (binding 4), pass 6 reads (binding 2): (R − G, B − G).
+@group(0) @binding(4) var<storage, read_write> diffs_out: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read> diffs: array<vec2<f32>>;
+// Pass 6 writes: f16 RGBA, alpha = 1.
+@group(0) @binding(3) var<storage, read_write> out_median: array<vec2<u32>>;
 
 // Horizontal, vertical, diagonal ↘, diagonal ↗.
 const DIRS = array<vec2<i32>, 4>(vec2<i32>(1, 0), vec2<i32>(0, 1), vec2<i32>(1, 1), vec2<i32>(1, -1));
@@ -282,9 +286,9 @@ fn xt_homogeneity(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 @compute @workgroup_size(16, 16)
-fn demosaic_xtrans(@builtin(global_invocation_id) id: vec3<u32>) {
+fn xt_select(@builtin(global_invocation_id) id: vec3<u32>) {
     var q: vec2<i32>;
-    if (!out_pixel(id, &q)) { return; }
+    if (!band_pixel(id, &q)) { return; }
     let x = q.x;
     let y = q.y;
     var hm = vec4<f32>(0.0);
@@ -303,5 +307,49 @@ fn demosaic_xtrans(@builtin(global_invocation_id) id: vec3<u32>) {
             n += 1.0;
         }
     }
-    out[id.y * p.width + id.x] = pack(rgb / n);
+    rgb = rgb / n;
+    diffs_out[id.y * p.width + id.x] = vec2<f32>(rgb.r - rgb.g, rgb.b - rgb.g);
+}
+
+// Sort two entries of the nine so that v[a] <= v[b].
+fn order(v: ptr<function, array<f32, 9>>, a: u32, b: u32) {
+    let lo = min((*v)[a], (*v)[b]);
+    let hi = max((*v)[a], (*v)[b]);
+    (*v)[a] = lo;
+    (*v)[b] = hi;
+}
+
+// Median of nine with the 19-exchange network (Paeth; Devillard's opt_med9): the median ends in v[4].
+fn median9(v: ptr<function, array<f32, 9>>) -> f32 {
+    order(v, 1u, 2u); order(v, 4u, 5u); order(v, 7u, 8u);
+    order(v, 0u, 1u); order(v, 3u, 4u); order(v, 6u, 7u);
+    order(v, 1u, 2u); order(v, 4u, 5u); order(v, 7u, 8u);
+    order(v, 0u, 3u); order(v, 5u, 8u); order(v, 4u, 7u);
+    order(v, 3u, 6u); order(v, 1u, 4u); order(v, 2u, 5u);
+    order(v, 4u, 7u); order(v, 4u, 2u); order(v, 6u, 4u);
+    order(v, 4u, 2u);
+    return (*v)[4];
+}
+
+@compute @workgroup_size(16, 16)
+fn demosaic_xtrans(@builtin(global_invocation_id) id: vec3<u32>) {
+    var q: vec2<i32>;
+    if (!out_pixel(id, &q)) { return; }
+    let x = q.x;
+    let y = q.y;
+    var rg: array<f32, 9>;
+    var bg: array<f32, 9>;
+    for (var j = 0; j < 9; j++) {
+        let d = diffs[band_index(x + j % 3 - 1, y + j / 3 - 1)];
+        rg[j] = d.x;
+        bg[j] = d.y;
+    }
+    let rg_med = median9(&rg);
+    let bg_med = median9(&bg);
+    let s = m(x, y);
+    var gv = s;
+    let c = color(x, y);
+    if (c == 0u) { gv = s - rg_med; }
+    if (c == 2u) { gv = s - bg_med; }
+    out_median[id.y * p.width + id.x] = pack(vec3<f32>(gv + rg_med, gv, gv + bg_med));
 }

@@ -8,9 +8,9 @@
 use burstpipe::{Binning, Burst, Demosaic, Engine, EngineOptions, Error, Frame, Options, XTrans};
 use burstpipe_tests::{assets, cpsnr, kodak, kodak_names, srgb_to_linear, Rgb};
 
-/// Measured (lavapipe): all 24 photos 29.25 → 35.48 dB (+6.23); the 8 of the test 27.38 →
-/// 34.07 dB (+6.69).
-const MARGIN_DB: f64 = 5.5;
+/// Measured (lavapipe): all 24 photos 29.25 → 38.81 dB (+9.56); the 8 of the test 27.38 →
+/// 37.79 dB (+10.41).
+const MARGIN_DB: f64 = 8.5;
 
 fn engine() -> Engine {
     Engine::new(&EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"))
