@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use burstpipe::{
     Backend, BatchOptions, Binning, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame,
-    FuseOptions, Image, MergeMethod, MergeOptions, Options, Tone,
+    FuseOptions, Image, MergeMethod, MergeOptions, Options, Tone, XTrans,
 };
 use clap::{Parser, Subcommand};
 
@@ -41,7 +41,8 @@ enum Command {
         /// Output file: .jpg, .png or .tif.
         #[arg(short, long)]
         output: PathBuf,
-        /// Demosaicing method: rcd (high quality), mhc or bilinear.
+        /// Demosaicing method: rcd (high quality), mhc or bilinear; on X-Trans raws markesteijn
+        /// or xtrans-bilinear (rcd and mhc mean markesteijn there, bilinear xtrans-bilinear).
         #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
         demosaic: Demosaic,
         /// Exposure correction in EV (default: automatic).
@@ -81,7 +82,8 @@ enum Command {
         /// Also write the merged raw mosaic as a DNG that other raw developers open.
         #[arg(long)]
         dng: Option<PathBuf>,
-        /// Demosaicing method: rcd (high quality), mhc or bilinear.
+        /// Demosaicing method: rcd (high quality), mhc or bilinear; on X-Trans raws markesteijn
+        /// or xtrans-bilinear (rcd and mhc mean markesteijn there, bilinear xtrans-bilinear).
         #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
         demosaic: Demosaic,
         /// Exposure correction in EV (default: automatic).
@@ -157,10 +159,11 @@ enum Command {
     Demosaic {
         /// The mosaic image.
         input: PathBuf,
-        /// Bayer layout of the mosaic: rggb, bggr, grbg or gbrg.
+        /// Layout of the mosaic: rggb, bggr, grbg, gbrg, xtrans (Fujifilm's X-Trans in the phase
+        /// GGRGGB/GGBGGR/BRGRBG/GGBGGR/GGRGGB/RBGBRG) or any X-Trans phase as 36 letters.
         #[arg(long, value_parser = parse_cfa)]
-        cfa: Cfa,
-        /// Method: rcd (high quality), mhc or bilinear.
+        cfa: Layout,
+        /// Method: rcd (high quality), mhc or bilinear; markesteijn or xtrans-bilinear for X-Trans.
         #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
         method: Demosaic,
         /// Output file: .png or .tif.
@@ -258,8 +261,11 @@ fn parse_binning(s: &str) -> Result<Binning, String> {
 }
 
 fn parse_demosaic(s: &str) -> Result<Demosaic, String> {
-    Demosaic::parse(s)
-        .ok_or_else(|| format!("unknown demosaic method '{s}': use rcd, mhc or bilinear"))
+    Demosaic::parse(s).ok_or_else(|| {
+        format!(
+            "unknown demosaic method '{s}': use rcd, mhc, bilinear, markesteijn or xtrans-bilinear"
+        )
+    })
 }
 /// `--reference`: automatic or a frame index.
 #[derive(Clone, Copy)]
@@ -305,8 +311,20 @@ fn burst_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 fn parse_tone(s: &str) -> Result<Tone, String> {
     Tone::parse(s).ok_or_else(|| format!("unknown tone mapping '{s}': use fusion or curve"))
 }
-fn parse_cfa(s: &str) -> Result<Cfa, String> {
-    Cfa::parse(s).ok_or_else(|| format!("unknown CFA '{s}': use rggb, bggr, grbg or gbrg"))
+/// A mosaic's colour filter layout: Bayer or X-Trans.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    Bayer(Cfa),
+    XTrans(XTrans),
+}
+
+fn parse_cfa(s: &str) -> Result<Layout, String> {
+    Cfa::parse(s)
+        .map(Layout::Bayer)
+        .or_else(|| XTrans::parse(s).map(Layout::XTrans))
+        .ok_or_else(|| {
+            format!("unknown CFA '{s}': use rggb, bggr, grbg, gbrg, xtrans or 36 X-Trans letters")
+        })
 }
 
 /// Refuse before any work: an output we cannot write, or one that would overwrite the input.
@@ -607,7 +625,13 @@ fn run(cli: Cli) -> Result<()> {
                     output.display()
                 );
             }
-            let (frame, bits) = Frame::open_mosaic_image(input, *cfa)?;
+            let (frame, bits) = match *cfa {
+                Layout::Bayer(cfa) => Frame::open_mosaic_image(input, cfa)?,
+                Layout::XTrans(layout) => {
+                    let (frame, bits) = Frame::open_mosaic_image(input, Cfa::Rggb)?;
+                    (frame.with_xtrans(layout), bits)
+                }
+            };
             let image = engine(&cli)?.demosaic(&frame, *method, bits)?;
             image.save(output)?;
         }

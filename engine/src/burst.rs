@@ -179,6 +179,16 @@ impl Burst {
                 format!("merging bursts of a {b}×{b}-block (Quad Bayer / Nonacell) sensor is not supported yet: develop the frames one by one"),
             ));
         }
+        if let Some(f) = frames
+            .iter()
+            .find(|f| f.xtrans.is_some())
+            .filter(|_| frames.len() > 1)
+        {
+            return Err(Error::unsupported(
+                &f.source,
+                "merging bursts of an X-Trans sensor (6×6 layout) is not supported yet: develop the frames one by one",
+            ));
+        }
         for f in &frames[1..] {
             let what = if (f.width, f.height) != (first.width, first.height) {
                 Some(format!(
@@ -334,6 +344,22 @@ mod tests {
             "{err}"
         );
         assert_eq!(Burst::new(vec![quad()]).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_x_trans_burst_is_refused_naming_the_frame_but_one_x_trans_frame_develops() {
+        let xt = || {
+            let mut f = frame("x.raf", 12, 6, Cfa::Rggb);
+            f.xtrans = Some(crate::XTrans::FUJIFILM);
+            f
+        };
+        let err = Burst::new(vec![xt(), xt()]).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+        assert!(
+            err.to_string().starts_with("x.raf: ") && err.to_string().contains("X-Trans"),
+            "{err}"
+        );
+        assert_eq!(Burst::new(vec![xt()]).unwrap().len(), 1);
     }
 
     #[test]

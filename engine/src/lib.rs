@@ -27,7 +27,7 @@ pub use error::{Error, Result};
 pub use gpu::{AdapterInfo, Backend, Profile, StageTime, TimingSource};
 pub use output::Format;
 pub use progress::Progress;
-pub use raw::{Cfa, Exif, Frame};
+pub use raw::{Cfa, Exif, Frame, XTrans};
 pub use schedule::batch::{
     gpu_bytes_estimate, run_batch, BatchEvent, BatchJob, BatchOptions, BatchReport, BatchStats,
 };

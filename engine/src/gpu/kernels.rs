@@ -27,6 +27,7 @@ macro_rules! kernel {
 kernel!(NORMALIZE, "normalize");
 kernel!(DEMOSAIC, "demosaic");
 kernel!(DEMOSAIC_RCD, "demosaic_rcd");
+kernel!(DEMOSAIC_XTRANS, "demosaic_xtrans");
 kernel!(BINNING, "binning");
 kernel!(COLOR, "color");
 kernel!(TONE, "tone");
@@ -44,6 +45,7 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &NORMALIZE,
     &DEMOSAIC,
     &DEMOSAIC_RCD,
+    &DEMOSAIC_XTRANS,
     &BINNING,
     &COLOR,
     &TONE,

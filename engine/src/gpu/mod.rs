@@ -362,7 +362,7 @@ impl Gpu {
         });
         if self.profiler.is_on() {
             self.profiler
-                .add_bytes(buffers.iter().map(|b| b.size()).sum::<u64>());
+                .add_bytes(windows.iter().map(|w| w.size).sum::<u64>());
         }
         let timer = self.profiler.pass_writes();
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {

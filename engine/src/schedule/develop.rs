@@ -7,7 +7,8 @@ use crate::progress::{self, Progress, Steps};
 use crate::raw::Frame;
 use crate::schedule::bands::{self, Band};
 use crate::stages::{
-    binning, color, demosaic, normalize, stats, tone, Binning, Demosaic, RGBA16F_BYTES,
+    binning, color, demosaic, demosaic_xtrans, normalize, stats, tone, Binning, Demosaic,
+    RGBA16F_BYTES,
 };
 
 /// What happens after demosaicing.
@@ -171,7 +172,21 @@ fn linear_band(
                     frame.white,
                 );
                 normalize::record(gpu, enc, &np, &raw, &mosaic);
-                demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb);
+                match frame.xtrans {
+                    Some(layout) => {
+                        let xp = demosaic_xtrans::Params::new(
+                            w,
+                            h,
+                            layout,
+                            band.input.0,
+                            band.input_rows(),
+                            band.out.0,
+                            band.out_rows(),
+                        );
+                        demosaic_xtrans::record(gpu, enc, &xp, method, &mosaic, &rgb);
+                    }
+                    None => demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb),
+                }
             }
             Source::Binned {
                 buffer, rgb: false, ..
@@ -205,6 +220,24 @@ fn linear_band(
         }
     })?;
     Ok(rgb)
+}
+
+/// The demosaicer for this frame: X-Trans frames take the X-Trans counterpart of a Bayer method
+/// (so the default, RCD, becomes Markesteijn); X-Trans methods on a Bayer frame and binning of an
+/// X-Trans frame are errors naming the file.
+fn method_for(frame: &Frame, binning: Binning, method: Demosaic) -> Result<Demosaic> {
+    let file = frame.source.display();
+    match frame.xtrans {
+        Some(_) if binning != Binning::Off => Err(Error::unsupported(
+            &frame.source,
+            "binning an X-Trans mosaic (6×6 layout) is not supported: develop it without --bin",
+        )),
+        Some(_) => Ok(method.for_xtrans()),
+        None if method.is_xtrans() => Err(Error::InvalidInput(format!(
+            "{file}: demosaic method {method:?} is for X-Trans sensors; this is a Bayer mosaic (use rcd, mhc or bilinear)"
+        ))),
+        None => Ok(method),
+    }
 }
 
 /// Render a frame to `bits`-bit RGB with the given demosaicer and look.
@@ -242,6 +275,7 @@ pub(crate) fn render_binned(
     max_band_rows: Option<u32>,
     progress: &mut Progress,
 ) -> Result<Rendered> {
+    let method = method_for(frame, binning, method)?;
     // Quad Bayer / Nonacell sensors are binned to Bayer by default: their blocks are one colour.
     let mode = match (frame.cfa_block, binning::Mode::of(binning)) {
         (1, mode) => mode,
@@ -258,11 +292,16 @@ pub(crate) fn render_binned(
         None => (frame.width, frame.height),
         Some(mode) => binned_size(frame, mode)?,
     };
+    // The X-Trans method's widest intermediate is wider than the f16 RGBA output.
+    let bytes_per_px = match frame.xtrans {
+        Some(_) => demosaic_xtrans::BYTES_PER_PX,
+        None => RGBA16F_BYTES,
+    };
     let bands = bands::plan(
         w,
         h,
         demosaic::HALO,
-        RGBA16F_BYTES,
+        bytes_per_px,
         gpu.max_binding(),
         max_band_rows,
     )?;

@@ -6,6 +6,7 @@ pub(crate) mod binning;
 pub(crate) mod color;
 pub(crate) mod demosaic;
 pub(crate) mod demosaic_rcd;
+pub(crate) mod demosaic_xtrans;
 pub(crate) mod fusion;
 pub(crate) mod merge;
 pub(crate) mod normalize;
