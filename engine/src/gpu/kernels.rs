@@ -19,6 +19,7 @@ kernel!(NORMALIZE, "normalize");
 kernel!(DEMOSAIC, "demosaic");
 kernel!(DEMOSAIC_RCD, "demosaic_rcd");
 kernel!(BINNING, "binning");
+kernel!(REMOSAIC, "remosaic");
 kernel!(COLOR, "color");
 kernel!(TONE, "tone");
 kernel!(STATS, "stats");
@@ -36,6 +37,7 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &DEMOSAIC,
     &DEMOSAIC_RCD,
     &BINNING,
+    &REMOSAIC,
     &COLOR,
     &TONE,
     &STATS,
