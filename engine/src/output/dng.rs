@@ -97,9 +97,16 @@ pub(crate) fn encode<W: Write + Seek>(frame: &Frame, w: &mut W) -> Result<(), St
         .map_err(e)?;
     d.write_tag(t(UNIQUE_CAMERA_MODEL), format!("{make} {model}").as_str())
         .map_err(e)?;
-    d.write_tag(t(CFA_REPEAT_PATTERN_DIM), &[2u16, 2][..])
+    // Quad Bayer / Nonacell: the 4×4 / 6×6 pattern of same-colour blocks.
+    let period = 2 * frame.cfa_block as usize;
+    d.write_tag(t(CFA_REPEAT_PATTERN_DIM), &[period as u16; 2][..])
         .map_err(e)?;
-    let pattern = frame.cfa.colors().map(|c| c as u8);
+    let pattern: Vec<u8> = (0..period * period)
+        .map(|i| {
+            let b = frame.cfa_block as usize;
+            frame.cfa.color_at(i % period / b, i / period / b) as u8
+        })
+        .collect();
     d.write_tag(t(CFA_PATTERN), &pattern[..]).map_err(e)?;
     d.write_tag(t(CFA_PLANE_COLOR), &[0u8, 1, 2][..])
         .map_err(e)?;

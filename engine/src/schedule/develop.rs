@@ -6,7 +6,7 @@ use crate::gpu::Gpu;
 use crate::raw::Frame;
 use crate::schedule::bands::{self, Band};
 use crate::stages::{
-    binning, color, demosaic, normalize, stats, tone, Binning, Demosaic, RGBA16F_BYTES,
+    binning, color, demosaic, normalize, remosaic, stats, tone, Binning, Demosaic, RGBA16F_BYTES,
 };
 
 /// What happens after demosaicing.
@@ -54,6 +54,9 @@ pub(crate) fn exposure_from_histogram(bins: &[u32], ev: Option<f32>) -> (f32, f3
 /// already on the GPU (a normalized f32 Bayer mosaic, or f16 RGBA for superpixel binning).
 pub(crate) enum Source<'a> {
     Frame(&'a Frame),
+    /// A Quad Bayer / Nonacell frame remosaiced to full-resolution Bayer band by band, on the way
+    /// to the demosaic.
+    Remosaic(&'a Frame),
     Binned {
         buffer: wgpu::Buffer,
         width: u32,
@@ -65,7 +68,7 @@ pub(crate) enum Source<'a> {
 impl Source<'_> {
     fn size(&self, frame: &Frame) -> (u32, u32) {
         match self {
-            Source::Frame(_) => (frame.width, frame.height),
+            Source::Frame(_) | Source::Remosaic(_) => (frame.width, frame.height),
             Source::Binned { width, height, .. } => (*width, *height),
         }
     }
@@ -166,6 +169,23 @@ fn linear_band(
                 normalize::record(gpu, enc, &np, &raw, &mosaic);
                 demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb);
             }
+            Source::Remosaic(frame) => {
+                // The band's input rows carry the remosaic's halo beyond the demosaic's: the
+                // rows the band edge spoils are never read by the demosaic's output rows.
+                let (y0, rows) = (band.input.0, band.input_rows());
+                let raw = normalize::upload(
+                    gpu,
+                    &frame.mosaic[(y0 * w) as usize..(band.input.1 * w) as usize],
+                );
+                let bytes = (rows * w) as u64 * 4;
+                let mosaic = gpu.storage("mosaic f32", bytes);
+                let bayer = gpu.storage("remosaiced", bytes);
+                let np = normalize::Params::new(w, rows, y0, frame.black, frame.white);
+                let rp = remosaic::Params::new(w, h, frame.cfa_block, frame.cfa, y0, rows);
+                normalize::record(gpu, enc, &np, &raw, &mosaic);
+                remosaic::record(gpu, enc, &rp, &mosaic, &bayer);
+                demosaic::record(gpu, enc, &dp, method, &bayer, &rgb);
+            }
             Source::Binned {
                 buffer, rgb: false, ..
             } => {
@@ -209,22 +229,42 @@ pub(crate) fn render(
     bits: u32,
     max_band_rows: Option<u32>,
 ) -> Result<Rendered> {
-    render_binned(gpu, frame, Binning::Off, method, look, bits, max_band_rows)
+    render_binned(
+        gpu,
+        frame,
+        Binning::Off,
+        false,
+        method,
+        look,
+        bits,
+        max_band_rows,
+    )
 }
 
-/// [`render`] after optional binning (on the GPU, before demosaicing).
+/// [`render`] after optional binning or remosaicing (on the GPU, before demosaicing).
+/// `remosaic` applies to Quad Bayer / Nonacell frames only (Bayer frames are unaffected).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn render_binned(
     gpu: &Gpu,
     frame: &Frame,
     binning: Binning,
+    remosaic: bool,
     method: Demosaic,
     look: Look,
     bits: u32,
     max_band_rows: Option<u32>,
 ) -> Result<Rendered> {
     // Quad Bayer / Nonacell sensors are binned to Bayer by default: their blocks are one colour.
+    let remosaic = remosaic && frame.cfa_block > 1;
+    if remosaic && binning != Binning::Off {
+        return Err(Error::InvalidInput(format!(
+            "{}: --remosaic keeps full resolution and --bin reduces it: use one of them",
+            frame.source.display()
+        )));
+    }
     let mode = match (frame.cfa_block, binning::Mode::of(binning)) {
         (1, mode) => mode,
+        (_, None) if remosaic => None,
         (b, None) => Some(binning::Mode::Blocks(b)),
         (b, Some(_)) => {
             return Err(Error::InvalidInput(format!(
@@ -234,18 +274,19 @@ pub(crate) fn render_binned(
         }
     };
     let source = match mode {
+        None if remosaic => {
+            crate::schedule::prepare::check_remosaic_size(frame)?;
+            Source::Remosaic(frame)
+        }
         None => Source::Frame(frame),
         Some(mode) => bin_frame(gpu, frame, mode, max_band_rows)?,
     };
     let (w, h) = source.size(frame);
-    let bands = bands::plan(
-        w,
-        h,
-        demosaic::HALO,
-        RGBA16F_BYTES,
-        gpu.max_binding(),
-        max_band_rows,
-    )?;
+    let halo = match source {
+        Source::Remosaic(_) => demosaic::HALO + remosaic::HALO,
+        _ => demosaic::HALO,
+    };
+    let bands = bands::plan(w, h, halo, RGBA16F_BYTES, gpu.max_binding(), max_band_rows)?;
     let colour = match look {
         Look::Plain => None,
         Look::Photo { .. } => Some(color::Params::new(w, 0, frame.wb, frame.xyz_to_cam)),

@@ -4,3 +4,4 @@ pub(crate) mod bands;
 pub(crate) mod develop;
 pub(crate) mod fuse;
 pub(crate) mod merge;
+pub(crate) mod prepare;
