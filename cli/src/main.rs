@@ -55,6 +55,10 @@ enum Command {
         /// Bayer mosaic) or superpixel (each 2×2 quad to one RGB pixel).
         #[arg(long, default_value = "off", value_parser = parse_binning)]
         bin: Binning,
+        /// Quad Bayer / Nonacell raws: remosaic to a full-resolution Bayer mosaic instead of
+        /// binning the same-colour blocks (no effect on Bayer raws).
+        #[arg(long)]
+        remosaic: bool,
         /// Tone mapping: fusion (auto HDR: short and long synthetic exposures fused) or curve.
         #[arg(long, default_value = "fusion", value_parser = parse_tone)]
         tone: Tone,
@@ -92,6 +96,14 @@ enum Command {
         /// Bits per channel for PNG (8 or 16); JPEG is always 8, TIFF always 16.
         #[arg(long, default_value_t = 16)]
         bits: u8,
+        /// Pixel binning of every frame before alignment: 2 or 3 (same-colour mean, a 1/2 or 1/3
+        /// resolution burst, merged faster and cleaner), or superpixel (after the merge).
+        #[arg(long, default_value = "off", value_parser = parse_binning)]
+        bin: Binning,
+        /// Quad Bayer / Nonacell bursts: remosaic every frame to full-resolution Bayer before
+        /// alignment instead of binning its blocks (no effect on Bayer bursts).
+        #[arg(long)]
+        remosaic: bool,
         /// Tone mapping: fusion (auto HDR: short and long synthetic exposures fused) or curve.
         #[arg(long, default_value = "fusion", value_parser = parse_tone)]
         tone: Tone,
@@ -423,6 +435,7 @@ fn run(cli: Cli) -> Result<()> {
             exposure,
             bits,
             bin,
+            remosaic,
             tone,
         } => {
             check_output(input, output)?;
@@ -433,6 +446,7 @@ fn run(cli: Cli) -> Result<()> {
                 exposure_ev: *exposure,
                 bits: *bits,
                 binning: *bin,
+                remosaic: *remosaic,
                 tone: *tone,
                 ..Options::default()
             };
@@ -458,6 +472,8 @@ fn run(cli: Cli) -> Result<()> {
             demosaic,
             exposure,
             bits,
+            bin,
+            remosaic,
             tone,
         } => {
             let files = burst_files(inputs)?;
@@ -483,6 +499,8 @@ fn run(cli: Cli) -> Result<()> {
                     demosaic: *demosaic,
                     exposure_ev: *exposure,
                     bits: *bits,
+                    binning: *bin,
+                    remosaic: *remosaic,
                     tone: *tone,
                     ..Options::default()
                 },
@@ -505,7 +523,7 @@ fn run(cli: Cli) -> Result<()> {
                 raw.save_dng(d)?;
             }
             eprintln!("developing");
-            let image = engine.develop(&raw, &options.develop)?;
+            let image = engine.develop(&raw, &options.merged_develop())?;
             image.save(output)?;
             eprintln!(
                 "{} frames → {} ({}×{})",

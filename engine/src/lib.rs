@@ -57,8 +57,11 @@ pub struct Options {
     pub bits: u8,
     /// Process at most this many rows at a time (default: as many as the device's buffers allow).
     pub max_band_rows: Option<u32>,
-    /// Same-colour pixel binning before demosaicing (default off).
+    /// Same-colour pixel binning before demosaicing (default off); when merging, before alignment.
     pub binning: Binning,
+    /// Quad Bayer / Nonacell frames: remosaic to a full-resolution Bayer mosaic instead of
+    /// binning their same-colour blocks (default false: binned). Bayer frames are unaffected.
+    pub remosaic: bool,
     /// Tone mapping: synthetic-exposure fusion (default) or the plain tone curve.
     pub tone: Tone,
 }
@@ -95,6 +98,7 @@ impl Default for Options {
             bits: 16,
             max_band_rows: None,
             binning: Binning::Off,
+            remosaic: false,
             tone: Tone::Fusion,
         }
     }
@@ -204,6 +208,7 @@ impl Engine {
             &self.gpu,
             frame,
             options.binning,
+            options.remosaic,
             options.demosaic,
             look,
             bits,

@@ -29,6 +29,7 @@ kernel!(DEMOSAIC, "demosaic");
 kernel!(DEMOSAIC_RCD, "demosaic_rcd");
 kernel!(DEMOSAIC_XTRANS, "demosaic_xtrans");
 kernel!(BINNING, "binning");
+kernel!(REMOSAIC, "remosaic");
 kernel!(COLOR, "color");
 kernel!(TONE, "tone");
 kernel!(STATS, "stats");
@@ -47,6 +48,7 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &DEMOSAIC_RCD,
     &DEMOSAIC_XTRANS,
     &BINNING,
+    &REMOSAIC,
     &COLOR,
     &TONE,
     &STATS,

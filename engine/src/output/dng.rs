@@ -105,9 +105,16 @@ pub(crate) fn encode<W: Write + Seek>(frame: &Frame, w: &mut W) -> Result<(), St
                 .map_err(e)?;
         }
         None => {
-            d.write_tag(t(CFA_REPEAT_PATTERN_DIM), &[2u16, 2][..])
+            // Bayer, or Quad Bayer / Nonacell: the 4×4 / 6×6 pattern of same-colour blocks.
+            let period = 2 * frame.cfa_block as usize;
+            d.write_tag(t(CFA_REPEAT_PATTERN_DIM), &[period as u16; 2][..])
                 .map_err(e)?;
-            let pattern = frame.cfa.colors().map(|c| c as u8);
+            let pattern: Vec<u8> = (0..period * period)
+                .map(|i| {
+                    let b = frame.cfa_block as usize;
+                    frame.cfa.color_at(i % period / b, i / period / b) as u8
+                })
+                .collect();
             d.write_tag(t(CFA_PATTERN), &pattern[..]).map_err(e)?;
         }
     }

@@ -7,8 +7,8 @@ use crate::progress::{self, Progress, Steps};
 use crate::raw::Frame;
 use crate::schedule::bands::{self, Band};
 use crate::stages::{
-    binning, color, demosaic, demosaic_xtrans, normalize, stats, tone, Binning, Demosaic,
-    RGBA16F_BYTES,
+    binning, color, demosaic, demosaic_xtrans, normalize, remosaic, stats, tone, Binning,
+    Demosaic, RGBA16F_BYTES,
 };
 
 /// What happens after demosaicing.
@@ -56,6 +56,9 @@ pub(crate) fn exposure_from_histogram(bins: &[u32], ev: Option<f32>) -> (f32, f3
 /// already on the GPU (a normalized f32 Bayer mosaic, or f16 RGBA for superpixel binning).
 pub(crate) enum Source<'a> {
     Frame(&'a Frame),
+    /// A Quad Bayer / Nonacell frame remosaiced to full-resolution Bayer band by band, on the way
+    /// to the demosaic.
+    Remosaic(&'a Frame),
     Binned {
         buffer: wgpu::Buffer,
         width: u32,
@@ -67,7 +70,7 @@ pub(crate) enum Source<'a> {
 impl Source<'_> {
     fn size(&self, frame: &Frame) -> (u32, u32) {
         match self {
-            Source::Frame(_) => (frame.width, frame.height),
+            Source::Frame(_) | Source::Remosaic(_) => (frame.width, frame.height),
             Source::Binned { width, height, .. } => (*width, *height),
         }
     }
@@ -188,6 +191,23 @@ fn linear_band(
                     None => demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb),
                 }
             }
+            Source::Remosaic(frame) => {
+                // The band's input rows carry the remosaic's halo beyond the demosaic's: the
+                // rows the band edge spoils are never read by the demosaic's output rows.
+                let (y0, rows) = (band.input.0, band.input_rows());
+                let raw = normalize::upload(
+                    gpu,
+                    &frame.mosaic[(y0 * w) as usize..(band.input.1 * w) as usize],
+                );
+                let bytes = (rows * w) as u64 * 4;
+                let mosaic = gpu.storage("mosaic f32", bytes);
+                let bayer = gpu.storage("remosaiced", bytes);
+                let np = normalize::Params::new(w, rows, y0, frame.black, frame.white);
+                let rp = remosaic::Params::new(w, h, frame.cfa_block, frame.cfa, y0, rows);
+                normalize::record(gpu, enc, &np, &raw, &mosaic);
+                remosaic::record(gpu, enc, &rp, &mosaic, &bayer);
+                demosaic::record(gpu, enc, &dp, method, &bayer, &rgb);
+            }
             Source::Binned {
                 buffer, rgb: false, ..
             } => {
@@ -253,6 +273,7 @@ pub(crate) fn render(
         gpu,
         frame,
         Binning::Off,
+        false,
         method,
         look,
         bits,
@@ -261,14 +282,16 @@ pub(crate) fn render(
     )
 }
 
-/// [`render`] after optional binning (on the GPU, before demosaicing). `progress` is told of
-/// each step (binning, each band coloured, the exposure, each band toned) and may cancel
-/// between them.
+/// [`render`] after optional binning or remosaicing (on the GPU, before demosaicing).
+/// `remosaic` applies to Quad Bayer / Nonacell frames only (Bayer frames are unaffected).
+/// `progress` is told of each step (binning, each band coloured, the exposure, each band
+/// toned) and may cancel between them.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn render_binned(
     gpu: &Gpu,
     frame: &Frame,
     binning: Binning,
+    remosaic: bool,
     method: Demosaic,
     look: Look,
     bits: u32,
@@ -277,8 +300,16 @@ pub(crate) fn render_binned(
 ) -> Result<Rendered> {
     let method = method_for(frame, binning, method)?;
     // Quad Bayer / Nonacell sensors are binned to Bayer by default: their blocks are one colour.
+    let remosaic = remosaic && frame.cfa_block > 1;
+    if remosaic && binning != Binning::Off {
+        return Err(Error::InvalidInput(format!(
+            "{}: --remosaic keeps full resolution and --bin reduces it: use one of them",
+            frame.source.display()
+        )));
+    }
     let mode = match (frame.cfa_block, binning::Mode::of(binning)) {
         (1, mode) => mode,
+        (_, None) if remosaic => None,
         (b, None) => Some(binning::Mode::Blocks(b)),
         (b, Some(_)) => {
             return Err(Error::InvalidInput(format!(
@@ -297,14 +328,12 @@ pub(crate) fn render_binned(
         Some(_) => demosaic_xtrans::BYTES_PER_PX,
         None => RGBA16F_BYTES,
     };
-    let bands = bands::plan(
-        w,
-        h,
-        demosaic::HALO,
-        bytes_per_px,
-        gpu.max_binding(),
-        max_band_rows,
-    )?;
+    // A remosaiced band reads the remosaic's halo beyond the demosaic's.
+    let halo = match (mode, remosaic) {
+        (None, true) => demosaic::HALO + remosaic::HALO,
+        _ => demosaic::HALO,
+    };
+    let bands = bands::plan(w, h, halo, bytes_per_px, gpu.max_binding(), max_band_rows)?;
     let photo = matches!(look, Look::Photo { .. });
     let fusion = matches!(
         look,
@@ -318,6 +347,10 @@ pub(crate) fn render_binned(
     let total = mode.is_some() as usize + tone_steps + photo as usize * (bands.len() + 1);
     let mut steps = Steps::new(progress, total);
     let source = match mode {
+        None if remosaic => {
+            crate::schedule::prepare::check_remosaic_size(frame)?;
+            Source::Remosaic(frame)
+        }
         None => Source::Frame(frame),
         Some(mode) => {
             let s = bin_frame(gpu, frame, mode, max_band_rows)?;

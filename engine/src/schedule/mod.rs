@@ -6,3 +6,4 @@ pub(crate) mod batch;
 pub(crate) mod develop;
 pub(crate) mod fuse;
 pub(crate) mod merge;
+pub(crate) mod prepare;
