@@ -202,6 +202,12 @@ pub struct FuseOptions {
     pub exposedness: f32,
     /// Output bits per channel, 8 or 16; `None`: the deepest input's.
     pub bits: Option<u8>,
+    /// Align the exposures to the middle one before fusing (handheld brackets; default on). The
+    /// exposures' brightness ratios come from EXIF (time × ISO / f-number²) or, without it, are
+    /// estimated from the images; areas one exposure clips are left out of the matching; where
+    /// no reliable match is found an exposure follows the bracket's typical motion, or stays put.
+    /// Off: the exposures are taken as already aligned (tripod).
+    pub align: bool,
 }
 
 impl Default for FuseOptions {
@@ -211,13 +217,15 @@ impl Default for FuseOptions {
             saturation: 1.0,
             exposedness: 1.0,
             bits: None,
+            align: true,
         }
     }
 }
 
 impl Engine {
-    /// Fuse a bracket of aligned exposures of one scene (finished photos, any mix of 8 and 16
-    /// bits, all the same size) into one photo with detail in shadows and highlights.
+    /// Fuse a bracket of exposures of one scene (finished, sRGB-encoded photos, any mix of 8 and
+    /// 16 bits, all the same size) into one photo with detail in shadows and highlights. Handheld
+    /// brackets are aligned to the middle exposure first (see [`FuseOptions::align`]).
     pub fn fuse(&self, exposures: &[Image], options: &FuseOptions) -> Result<Image> {
         let deepest = exposures.iter().map(|i| i.bits).max().unwrap_or(8);
         let bits = check_bits(options.bits.unwrap_or(deepest))?;
@@ -226,7 +234,11 @@ impl Engine {
             saturation: options.saturation,
             exposedness: options.exposedness,
         };
-        schedule::fuse::fuse_images(&self.gpu, exposures, e, bits)
+        if options.align {
+            schedule::bracket::fuse_aligned(&self.gpu, exposures, e, bits)
+        } else {
+            schedule::fuse::fuse_images(&self.gpu, exposures, e, bits)
+        }
     }
 }
 

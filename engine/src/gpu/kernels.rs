@@ -28,6 +28,7 @@ kernel!(MERTENS, "mertens");
 kernel!(WEIGHT_MAP, "weight_map");
 kernel!(PYRAMID, "pyramid");
 kernel!(EXPOSE, "expose");
+kernel!(WARP, "warp");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]
@@ -45,6 +46,7 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &WEIGHT_MAP,
     &PYRAMID,
     &EXPOSE,
+    &WARP,
 ];
 
 #[cfg(test)]

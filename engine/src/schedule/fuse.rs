@@ -185,7 +185,7 @@ pub(crate) fn check_bracket(images: &[crate::Image], e: Exponents) -> Result<()>
 
 /// An 8/16-bit RGB image as RGBA 16-bit unorm words, the fusion's input format; 8-bit values are
 /// scaled by 257 (exactly v/255), so brackets of mixed depths fuse as they should.
-fn to_rgba_unorm16(img: &crate::Image) -> Vec<[u32; 2]> {
+pub(crate) fn to_rgba_unorm16(img: &crate::Image) -> Vec<[u32; 2]> {
     use rayon::prelude::*;
     let scale = if img.bits == 8 { 257 } else { 1 };
     img.data

@@ -11,6 +11,7 @@ pub(crate) mod merge;
 pub(crate) mod normalize;
 pub(crate) mod stats;
 pub(crate) mod tone;
+pub(crate) mod warp;
 
 pub use binning::Binning;
 pub use demosaic::Demosaic;

@@ -1,0 +1,368 @@
+//! Handheld brackets: each exposure is aligned to the reference (the middle exposure) before
+//! fusion. Exposures differ in brightness, so each pair is first brought to one exposure: the
+//! relative exposure comes from EXIF (time × ISO / f-number²) or, without it, from the images
+//! (their value distributions, which a few pixels of camera shake hardly change). The burst
+//! alignment (stages::align) then searches a grey made from the linearized, rescaled exposure,
+//! clamped to the range both exposures of the pair record, so clipped or black areas do not drive
+//! the search. Tiles whose match is unreliable take the bracket's typical motion; each exposure is
+//! warped by its field (stages::warp) and the bracket fused (schedule::fuse).
+
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::schedule::fuse;
+use crate::stages::align;
+use crate::stages::fusion::{Dims, Exponents};
+use crate::stages::warp::reference::srgb_eotf;
+use crate::stages::warp::{self, GreyParams, TileParams};
+use crate::Image;
+
+/// Linear values below this are near black: quantization and noise, not scene detail (1/128 is
+/// sRGB code 23 of 255).
+const BLACK: f32 = 1.0 / 128.0;
+/// Linear values above this may be clipped or rolled off: cameras' JPEG curves and our own
+/// (tone::Params' knee 0.6) compress highlights from about here, so the exposures would no longer
+/// differ by a plain factor.
+const WHITE: f32 = 0.6;
+/// The EV estimate uses only values this far above black: in an 8-bit file one code step is then
+/// at most a tenth of a stop.
+const ESTIMATE_BLACK: f32 = 0.02;
+/// A tile is trusted when its grey varies by at least this much (RMS, on the sqrt scale of the
+/// alignment grey; quantization of an 8-bit file is about a fifth of it)…
+const MIN_TILE_RMS: f32 = 0.005;
+/// …and the match removes most of that variation: the residual is below this share of it.
+const MAX_RESIDUAL_SHARE: f32 = 0.5;
+/// Smallest side the 4-level alignment pyramid can search (its coarsest level is 1/8 of it).
+const MIN_ALIGN_SIDE: u32 = 64;
+
+/// Exposures of a bracket in EV relative to its reference, and which one that is.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Exposures {
+    pub ev: Vec<f32>,
+    pub reference: usize,
+    /// Whether the EVs came from EXIF (else estimated from the images).
+    pub from_exif: bool,
+}
+
+/// log2 of each exposure from EXIF (time × ISO / f-number²), when every image has its time. ISO
+/// and aperture count only when every image has them (otherwise they are taken as equal).
+fn exif_ev(images: &[Image]) -> Option<Vec<f32>> {
+    let ok = |v: Option<f64>| v.filter(|v| v.is_finite() && *v > 0.0);
+    let times: Option<Vec<f64>> = images.iter().map(|i| ok(i.exif.exposure_time)).collect();
+    let isos: Option<Vec<f64>> = images
+        .iter()
+        .map(|i| ok(i.exif.iso.map(f64::from)))
+        .collect();
+    let apertures: Option<Vec<f64>> = images.iter().map(|i| ok(i.exif.f_number)).collect();
+    let times = times?;
+    Some(
+        (0..images.len())
+            .map(|i| {
+                let iso = isos.as_ref().map_or(1.0, |v| v[i]);
+                let n = apertures.as_ref().map_or(1.0, |v| v[i]);
+                (times[i] * iso / (n * n)).log2() as f32
+            })
+            .collect(),
+    )
+}
+
+/// Per channel, a histogram of one image's 16-bit values (8-bit values scaled by 257).
+struct Histograms {
+    counts: [Vec<u32>; 3],
+    pixels: u64,
+}
+
+impl Histograms {
+    fn of(img: &Image) -> Histograms {
+        let scale = if img.bits == 8 { 257 } else { 1 };
+        let mut counts = [0; 3].map(|_| vec![0u32; 65536]);
+        for px in img.data.chunks_exact(3) {
+            for c in 0..3 {
+                counts[c][(px[c] as u32 * scale).min(65535) as usize] += 1;
+            }
+        }
+        Histograms {
+            counts,
+            pixels: (img.data.len() / 3) as u64,
+        }
+    }
+
+    /// Linear values at `n` evenly spaced quantiles of channel `c`.
+    fn quantiles(&self, c: usize, n: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(n);
+        let (mut seen, mut v) = (0u64, 0usize);
+        for q in 0..n {
+            let rank = ((q as f64 + 0.5) / n as f64 * self.pixels as f64) as u64;
+            while v < 65535 && seen + self.counts[c][v] as u64 <= rank {
+                seen += self.counts[c][v] as u64;
+                v += 1;
+            }
+            out.push(srgb_eotf(v as f32 / 65535.0));
+        }
+        out
+    }
+
+    /// Mean linear value over the channels.
+    fn mean(&self) -> f64 {
+        let mut sum = 0.0;
+        for c in 0..3 {
+            for (v, &n) in self.counts[c].iter().enumerate() {
+                sum += n as f64 * srgb_eotf(v as f32 / 65535.0) as f64;
+            }
+        }
+        sum / (3.0 * self.pixels.max(1) as f64)
+    }
+}
+
+/// Quantiles per channel used for the estimate: many enough for a robust median.
+const QUANTILES: usize = 512;
+
+/// EV of `alt` relative to `reference` from their value distributions: at each quantile of each
+/// channel where both are well exposed, the log ratio of their linear values; the median of those.
+/// The same scene at two exposures has the same distribution scaled by the exposure ratio (where
+/// neither clips), and a few pixels of shake hardly change a distribution; pixel-by-pixel ratios
+/// would need the alignment this estimate is for. None when no quantile is well exposed in both.
+fn estimate_ev(alt: &Histograms, reference: &Histograms) -> Option<f32> {
+    let mut ratios = Vec::new();
+    for c in 0..3 {
+        let (a, r) = (
+            alt.quantiles(c, QUANTILES),
+            reference.quantiles(c, QUANTILES),
+        );
+        for (a, r) in a.into_iter().zip(r) {
+            let ok = |v: f32| (ESTIMATE_BLACK..=WHITE).contains(&v);
+            if ok(a) && ok(r) {
+                ratios.push((a / r).log2());
+            }
+        }
+    }
+    if ratios.is_empty() {
+        return None;
+    }
+    ratios.sort_by(f32::total_cmp);
+    Some(ratios[ratios.len() / 2])
+}
+
+/// The exposures of a bracket relative to its middle exposure (the reference).
+pub(crate) fn exposures(images: &[Image]) -> Exposures {
+    let middle = |ev: &[f32]| {
+        let mut order: Vec<usize> = (0..ev.len()).collect();
+        order.sort_by(|&a, &b| ev[a].total_cmp(&ev[b]));
+        order[(order.len() - 1) / 2]
+    };
+    if let Some(abs) = exif_ev(images) {
+        let reference = middle(&abs);
+        let ev = abs.iter().map(|e| e - abs[reference]).collect();
+        return Exposures {
+            ev,
+            reference,
+            from_exif: true,
+        };
+    }
+    let hist: Vec<Histograms> = images.iter().map(Histograms::of).collect();
+    // Order by mean brightness to find the middle, then measure each against it directly.
+    let brightness: Vec<f32> = hist
+        .iter()
+        .map(|h| h.mean().max(1e-9).log2() as f32)
+        .collect();
+    let reference = middle(&brightness);
+    let ev = hist
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            if i == reference {
+                0.0
+            } else {
+                // Without a well-exposed overlap the brightness ratio is the best we have.
+                estimate_ev(h, &hist[reference]).unwrap_or(brightness[i] - brightness[reference])
+            }
+        })
+        .collect();
+    Exposures {
+        ev,
+        reference,
+        from_exif: false,
+    }
+}
+
+/// Make the motion field usable: tiles without texture or without a good match take the median
+/// motion of the trusted tiles; with (almost) none trusted, the exposure is not moved at all.
+/// Returns how many tiles were trusted.
+pub(crate) fn trust_motion(motion: &mut [[f32; 2]], confidence: &[[f32; 2]]) -> usize {
+    let min_texture = MIN_TILE_RMS * MIN_TILE_RMS * 256.0;
+    let trusted: Vec<bool> = confidence
+        .iter()
+        .zip(motion.iter())
+        .map(|(&[texture, residual], m)| {
+            texture > min_texture
+                && residual < MAX_RESIDUAL_SHARE * texture
+                && m.iter().all(|v| v.is_finite())
+        })
+        .collect();
+    let count = trusted.iter().filter(|&&t| t).count();
+    let fallback = if count >= 4.max(motion.len() / 100) {
+        let median = |c: usize| {
+            let mut v: Vec<f32> = motion
+                .iter()
+                .zip(&trusted)
+                .filter(|(_, &t)| t)
+                .map(|(m, _)| m[c])
+                .collect();
+            v.sort_by(f32::total_cmp);
+            v[v.len() / 2]
+        };
+        Some([median(0), median(1)])
+    } else {
+        None
+    };
+    for (m, &t) in motion.iter_mut().zip(&trusted) {
+        match fallback {
+            Some(f) if !t => *m = f,
+            None => *m = [0.0; 2],
+            _ => {}
+        }
+    }
+    if fallback.is_some() {
+        count
+    } else {
+        0
+    }
+}
+
+/// The motion of exposure `alt` (RGBA unorm16, `dims`) against `reference`, `ev` stops brighter,
+/// one vector per alignment tile, unreliable tiles already replaced ([`trust_motion`]).
+fn motion_field(
+    gpu: &Gpu,
+    dims: Dims,
+    reference: &wgpu::Buffer,
+    alt: &wgpu::Buffer,
+    ev: f32,
+) -> Result<Vec<[f32; 2]>> {
+    let tp = TileParams::new(dims);
+    let k = ev.exp2();
+    // The scene range (in reference units) that both exposures record between black and white.
+    let (lo, hi) = (BLACK.max(BLACK / k), WHITE.min(WHITE / k));
+    if dims.0.min(dims.1) < MIN_ALIGN_SIDE || !(hi > 2.0 * lo) {
+        return Ok(vec![[0.0; 2]; tp.tiles()]);
+    }
+    let (motion, confidence) = gpu.run("bracket alignment", |enc| {
+        let r = warp::record_pyramid(gpu, enc, &GreyParams::new(dims, 1.0, lo, hi), reference);
+        let a = warp::record_pyramid(gpu, enc, &GreyParams::new(dims, 1.0 / k, lo, hi), alt);
+        let motion = align::record_align(gpu, enc, &r, &a);
+        let confidence =
+            warp::record_confidence(gpu, enc, &tp, &r.levels[0], &a.levels[0], &motion);
+        (motion, confidence)
+    })?;
+    let bytes = tp.tiles() as u64 * 8;
+    let mut motion: Vec<[f32; 2]> =
+        bytemuck::cast_slice(&gpu.read("motion", &motion, bytes)?).to_vec();
+    let confidence: Vec<[f32; 2]> =
+        bytemuck::cast_slice(&gpu.read("tile confidence", &confidence, bytes)?).to_vec();
+    trust_motion(&mut motion, &confidence);
+    Ok(motion)
+}
+
+/// Fuse a handheld bracket: align every exposure to the middle one, then fuse. Same checks and
+/// output as [`fuse::fuse_images`], which fuses without aligning.
+pub(crate) fn fuse_aligned(gpu: &Gpu, images: &[Image], e: Exponents, bits: u32) -> Result<Image> {
+    fuse::check_bracket(images, e)?;
+    let dims = (images[0].width, images[0].height);
+    let exp = exposures(images);
+    let inputs: Vec<wgpu::Buffer> = images
+        .iter()
+        .map(|img| {
+            gpu.storage_init(
+                "exposure",
+                bytemuck::cast_slice(&fuse::to_rgba_unorm16(img)),
+            )
+        })
+        .collect();
+    let tp = TileParams::new(dims);
+    let mut aligned: Vec<wgpu::Buffer> = Vec::with_capacity(inputs.len());
+    for (i, img) in inputs.iter().enumerate() {
+        if i == exp.reference {
+            aligned.push(img.clone());
+            continue;
+        }
+        let motion = motion_field(gpu, dims, &inputs[exp.reference], img, exp.ev[i])?;
+        let motion = gpu.storage_init("motion", bytemuck::cast_slice(&motion));
+        let out = gpu.storage("aligned exposure", dims.0 as u64 * dims.1 as u64 * 8);
+        gpu.run("warp exposure", |enc| {
+            warp::record_warp(gpu, enc, &tp, img, &motion, &out)
+        })?;
+        aligned.push(out);
+    }
+    drop(inputs);
+    let refs: Vec<&wgpu::Buffer> = aligned.iter().collect();
+    let fused = fuse::fuse(gpu, dims, &refs, e)?;
+    drop(aligned);
+    let data = fuse::quantize(gpu, dims, &fused, bits)?;
+    Ok(Image {
+        width: dims.0,
+        height: dims.1,
+        bits: bits as u8,
+        data,
+        exif: images[0].exif.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_tiles_take_the_median_of_trusted_ones_or_zero() {
+        let texture = 1.0;
+        let mut motion = vec![[1.0, 2.0]; 10];
+        motion[3] = [9.0, 9.0];
+        let mut conf = vec![[texture, 0.1]; 10];
+        conf[3] = [texture, 0.9]; // a poor match
+        conf[4] = [0.0, 0.0]; // flat
+        motion[4] = [-5.0, 0.0];
+        assert_eq!(trust_motion(&mut motion, &conf), 8);
+        assert!(motion.iter().all(|&m| m == [1.0, 2.0]), "{motion:?}");
+        let mut motion = vec![[3.0, 3.0]; 10];
+        let conf = vec![[texture, 0.9]; 10];
+        assert_eq!(trust_motion(&mut motion, &conf), 0);
+        assert!(motion.iter().all(|&m| m == [0.0, 0.0]));
+    }
+
+    fn image(ev: f32, time: Option<f64>) -> Image {
+        use crate::stages::fusion::{tests::kodak_exposure, unpack_unorm};
+        let dims = (128, 96);
+        let px = kodak_exposure("kodim21", ev, dims);
+        Image {
+            width: dims.0,
+            height: dims.1,
+            bits: 16,
+            data: px
+                .iter()
+                .flat_map(|&p| unpack_unorm(p).map(|v| (v * 65535.0).round() as u16))
+                .collect(),
+            exif: crate::Exif {
+                exposure_time: time,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn exposures_from_exif_and_from_the_images_agree() {
+        // Given out of order: the middle exposure is the reference either way.
+        let evs = [2.0f32, -2.0, 0.0];
+        let with: Vec<Image> = evs
+            .iter()
+            .map(|&ev| image(ev, Some(ev.exp2() as f64 / 100.0)))
+            .collect();
+        let e = exposures(&with);
+        assert!(e.from_exif);
+        assert_eq!(e.reference, 2);
+        assert_eq!(e.ev, vec![2.0, -2.0, 0.0]);
+        let without: Vec<Image> = evs.iter().map(|&ev| image(ev, None)).collect();
+        let e = exposures(&without);
+        assert!(!e.from_exif);
+        assert_eq!(e.reference, 2);
+        for (got, want) in e.ev.iter().zip(evs) {
+            assert!((got - want).abs() < 0.05, "{:?} vs {evs:?}", e.ev);
+        }
+    }
+}
