@@ -140,7 +140,9 @@ fn src_px(x: i32, y: i32) -> vec3<f32> {
 }
 
 // Catmull-Rom weights (as align.wgsl's refinement): sharper than bilinear, which would blur each
-// exposure by an amount that depends on its fractional shift.
+// exposure by an amount that depends on its fractional shift. Lanczos-3 (36 taps) measured the
+// same on tests/bracket.rs (36.8 / 31.1 dB against 36.6 / 31.3 dB): the loss left there is the
+// resampling of texture near Nyquist, which no 16- or 36-tap filter undoes.
 fn cubic_weights(t: f32) -> vec4<f32> {
     let t2 = t * t;
     let t3 = t2 * t;

@@ -157,5 +157,8 @@ fn bracket_of_unrelated_photos_still_fuses_without_moving() {
     let plain = engine.fuse(&pair, &no_align()).unwrap();
     let db = interior_psnr(&aligned, &plain, 0);
     eprintln!("unrelated pair: aligned vs not aligned {db:.2} dB");
-    assert!(db >= 40.0, "the alignment moved unrelated content: {db:.2} dB");
+    assert!(
+        db >= 40.0,
+        "the alignment moved unrelated content: {db:.2} dB"
+    );
 }
