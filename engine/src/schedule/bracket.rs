@@ -271,7 +271,7 @@ fn motion_field(
     let k = ev.exp2();
     // The scene range (in reference units) that both exposures record between black and white.
     let (lo, hi) = (BLACK.max(BLACK / k), WHITE.min(WHITE / k));
-    if dims.0.min(dims.1) < MIN_ALIGN_SIDE || !(hi > 2.0 * lo) {
+    if dims.0.min(dims.1) < MIN_ALIGN_SIDE || !ev.is_finite() || hi <= 2.0 * lo {
         return Ok(vec![[0.0; 2]; tp.tiles()]);
     }
     let (motion, confidence) = gpu.run("bracket alignment", |enc| {
@@ -296,6 +296,7 @@ fn motion_field(
 pub(crate) fn fuse_aligned(gpu: &Gpu, images: &[Image], e: Exponents, bits: u32) -> Result<Image> {
     fuse::check_bracket(images, e)?;
     let dims = (images[0].width, images[0].height);
+    fuse::check_fits(gpu, dims)?;
     let exp = exposures(images);
     let inputs: Vec<wgpu::Buffer> = images
         .iter()

@@ -9,7 +9,7 @@ use crate::stages::fusion::{self, Dims, Exponents};
 use crate::stages::{tone, RGBA16F_BYTES};
 
 /// Largest level-0 buffer: the whole image is one binding (pyramids are not banded yet).
-fn check_fits(gpu: &Gpu, dims: Dims) -> Result<()> {
+pub(crate) fn check_fits(gpu: &Gpu, dims: Dims) -> Result<()> {
     let bytes = dims.0 as u64 * dims.1 as u64 * RGBA16F_BYTES;
     if bytes > gpu.max_binding() {
         return Err(Error::InvalidInput(format!(

@@ -284,7 +284,10 @@ mod tests {
         bytemuck::cast_slice(&gpu().read("test", buf, n as u64 * 4).unwrap()).to_vec()
     }
 
-    fn inputs() -> Vec<(Dims, Vec<[u32; 2]>, Vec<[u32; 2]>)> {
+    /// Two images of one size: random, then a real photo and its -2 EV exposure.
+    type Pair = (Dims, Vec<[u32; 2]>, Vec<[u32; 2]>);
+
+    fn inputs() -> Vec<Pair> {
         let mut rng = Rng::new(71);
         let dims = (53, 37);
         let real = (96, 80);
