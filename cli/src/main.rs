@@ -182,9 +182,11 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Fuse a bracket of aligned exposures (JPEG, PNG or TIFF files, raw files, or a folder of
-    /// them) into one photo with detail in shadows and highlights (Mertens exposure fusion). Raw
-    /// exposures are developed at 0 EV first; brackets are not aligned yet (use a tripod).
+    /// Fuse a bracket of exposures (JPEG, PNG or TIFF files, raw files, or a folder of them) into
+    /// one photo with detail in shadows and highlights (Mertens exposure fusion). Handheld
+    /// brackets are aligned to the middle exposure first (exposure ratios from EXIF, or estimated
+    /// from the images). Raw exposures are all developed at the same fixed gain (0 EV, plain
+    /// curve), so their exposure differences remain for the fusion.
     Fuse {
         /// The exposures, or folders holding them (files taken in name order).
         #[arg(required = true)]
@@ -204,6 +206,9 @@ enum Command {
         /// Bits per channel for PNG (8 or 16; default: the deepest input's).
         #[arg(long)]
         bits: Option<u8>,
+        /// Do not align the exposures (a tripod bracket: saves the alignment's time).
+        #[arg(long)]
+        no_align: bool,
     },
 }
 
@@ -660,6 +665,7 @@ fn run(cli: Cli) -> Result<()> {
             saturation,
             exposedness,
             bits,
+            no_align,
         } => {
             let files = exposure_files(inputs)?;
             for f in &files {
@@ -696,6 +702,7 @@ fn run(cli: Cli) -> Result<()> {
                 saturation: *saturation,
                 exposedness: *exposedness,
                 bits: *bits,
+                align: !*no_align,
             };
             let image = engine.fuse(&images, &options)?;
             image.save(output)?;

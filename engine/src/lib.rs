@@ -254,6 +254,12 @@ pub struct FuseOptions {
     pub exposedness: f32,
     /// Output bits per channel, 8 or 16; `None`: the deepest input's.
     pub bits: Option<u8>,
+    /// Align the exposures to the middle one before fusing (handheld brackets; default on). The
+    /// exposures' brightness ratios come from EXIF (time × ISO / f-number²) or, without it, are
+    /// estimated from the images; areas one exposure clips are left out of the matching; where
+    /// no reliable match is found an exposure follows the bracket's typical motion, or stays put.
+    /// Off: the exposures are taken as already aligned (tripod).
+    pub align: bool,
 }
 
 impl Default for FuseOptions {
@@ -263,13 +269,15 @@ impl Default for FuseOptions {
             saturation: 1.0,
             exposedness: 1.0,
             bits: None,
+            align: true,
         }
     }
 }
 
 impl Engine {
-    /// Fuse a bracket of aligned exposures of one scene (finished photos, any mix of 8 and 16
-    /// bits, all the same size) into one photo with detail in shadows and highlights.
+    /// Fuse a bracket of exposures of one scene (finished, sRGB-encoded photos, any mix of 8 and
+    /// 16 bits, all the same size) into one photo with detail in shadows and highlights. Handheld
+    /// brackets are aligned to the middle exposure first (see [`FuseOptions::align`]).
     pub fn fuse(&self, exposures: &[Image], options: &FuseOptions) -> Result<Image> {
         self.fuse_with_progress(exposures, options, &mut progress::ignore)
     }
@@ -290,7 +298,7 @@ impl Engine {
             saturation: options.saturation,
             exposedness: options.exposedness,
         };
-        schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, None, progress)
+        schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, options.align, None, progress)
     }
 }
 

@@ -39,6 +39,7 @@ kernel!(MERTENS, "mertens", after "fusion_common");
 kernel!(WEIGHT_MAP, "weight_map", after "fusion_common");
 kernel!(PYRAMID, "pyramid", after "fusion_common");
 kernel!(EXPOSE, "expose", after "fusion_common");
+kernel!(WARP, "warp");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]
@@ -58,6 +59,7 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &WEIGHT_MAP,
     &PYRAMID,
     &EXPOSE,
+    &WARP,
 ];
 
 #[cfg(test)]

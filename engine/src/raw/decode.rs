@@ -437,13 +437,18 @@ pub(crate) fn frame_from_rawloader(
 /// Capture settings from a TIFF-based raw (CR2, NEF, ARW, ...); other containers simply have none
 /// here. kamadak-exif needs its own copy of the bytes.
 fn read_exif(data: &[u8]) -> Exif {
-    let mut exif = Exif::default();
     if !(data.starts_with(b"II*\0") || data.starts_with(b"MM\0*")) {
-        return exif;
+        return Exif::default();
     }
     let Ok(fields) = exif::Reader::new().read_raw(data.to_vec()) else {
-        return exif;
+        return Exif::default();
     };
+    exif_fields(&fields)
+}
+
+/// The capture settings among parsed EXIF fields (raw files here, finished photos in input.rs).
+pub(crate) fn exif_fields(fields: &exif::Exif) -> Exif {
+    let mut exif = Exif::default();
     let get = |tag| fields.get_field(tag, exif::In::PRIMARY).map(|f| &f.value);
     let number = |tag| match get(tag)? {
         exif::Value::Rational(v) => v.first().map(|r| r.to_f64()),

@@ -4,6 +4,7 @@
 //! uncompressed DNGs in both strip and tile layouts, which rawloader 0.37 only half supports.
 
 mod decode;
+pub(crate) use decode::exif_fields;
 mod dng;
 mod mosaic;
 #[cfg(test)]

@@ -7,8 +7,8 @@ use crate::progress::{self, Progress, Steps};
 use crate::raw::Frame;
 use crate::schedule::bands::{self, Band};
 use crate::stages::{
-    binning, color, demosaic, demosaic_xtrans, normalize, remosaic, stats, tone, Binning,
-    Demosaic, RGBA16F_BYTES,
+    binning, color, demosaic, demosaic_xtrans, normalize, remosaic, stats, tone, Binning, Demosaic,
+    RGBA16F_BYTES,
 };
 
 /// What happens after demosaicing.

@@ -16,6 +16,21 @@ pub(crate) struct Fused {
     pub bands: Vec<Rows>,
 }
 
+/// The whole image must fit one binding (alignment of brackets is not banded yet).
+pub(crate) fn check_fits(gpu: &Gpu, dims: Dims) -> Result<()> {
+    let bytes = dims.0 as u64 * dims.1 as u64 * RGBA16F_BYTES;
+    if bytes > gpu.max_binding() {
+        return Err(Error::InvalidInput(format!(
+            "aligning a {}×{} bracket needs {} MiB buffers; this device allows {} MiB (fuse it with --no-align)",
+            dims.0,
+            dims.1,
+            bytes >> 20,
+            gpu.max_binding() >> 20
+        )));
+    }
+    Ok(())
+}
+
 /// A whole image of `bpp` bytes per pixel must fit one buffer (bindings see bands of it).
 fn check_buffer(gpu: &Gpu, dims: Dims, bpp: u64) -> Result<()> {
     let bytes = dims.0 as u64 * dims.1 as u64 * bpp;
@@ -210,7 +225,7 @@ pub(crate) fn check_bracket(images: &[crate::Image], e: Exponents) -> Result<()>
 
 /// An 8/16-bit RGB image as RGBA 16-bit unorm words, the fusion's input format; 8-bit values are
 /// scaled by 257 (exactly v/255), so brackets of mixed depths fuse as they should.
-fn to_rgba_unorm16(img: &crate::Image) -> Vec<[u32; 2]> {
+pub(crate) fn to_rgba_unorm16(img: &crate::Image) -> Vec<[u32; 2]> {
     use rayon::prelude::*;
     let scale = if img.bits == 8 { 257 } else { 1 };
     img.data
@@ -222,24 +237,31 @@ fn to_rgba_unorm16(img: &crate::Image) -> Vec<[u32; 2]> {
         .collect()
 }
 
-/// Fuse a bracket of finished photos into one, `bits` per channel.
+/// Fuse a bracket of finished photos into one, `bits` per channel; `align`: handheld, each
+/// exposure is aligned to the middle one first (see schedule::bracket).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn fuse_images(
     gpu: &Gpu,
     images: &[crate::Image],
     e: Exponents,
     bits: u32,
+    align: bool,
     max_band_rows: Option<u32>,
     progress: &mut crate::Progress,
 ) -> Result<crate::Image> {
     check_bracket(images, e)?;
     let dims = (images[0].width, images[0].height);
     check_buffer(gpu, dims, RGBA16F_BYTES)?;
-    let mut steps = crate::progress::Steps::new(progress, 3);
-    let inputs: Vec<wgpu::Buffer> = images
+    let mut steps = crate::progress::Steps::new(progress, 3 + align as usize);
+    let mut inputs: Vec<wgpu::Buffer> = images
         .iter()
         .map(|img| gpu.storage_init("exposure", bytemuck::cast_slice(&to_rgba_unorm16(img))))
         .collect();
     steps.step("exposures uploaded")?;
+    if align {
+        inputs = crate::schedule::bracket::align_exposures(gpu, images, inputs)?;
+        steps.step("aligned")?;
+    }
     let refs: Vec<&wgpu::Buffer> = inputs.iter().collect();
     let fused = fuse(gpu, dims, &refs, e, max_band_rows)?;
     drop(inputs);

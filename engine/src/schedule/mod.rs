@@ -3,6 +3,7 @@
 
 pub(crate) mod bands;
 pub(crate) mod batch;
+pub(crate) mod bracket;
 pub(crate) mod develop;
 pub(crate) mod fuse;
 pub(crate) mod merge;

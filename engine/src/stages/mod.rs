@@ -13,6 +13,7 @@ pub(crate) mod normalize;
 pub(crate) mod remosaic;
 pub(crate) mod stats;
 pub(crate) mod tone;
+pub(crate) mod warp;
 
 pub use binning::Binning;
 pub use demosaic::Demosaic;
