@@ -180,9 +180,6 @@ fn xt_green(@builtin(global_invocation_id) id: vec3<u32>) {
     green_out[i] = res;
 }
 
-// Green of direction d at (x, y), from pass 1 at binding 2.
-fn g2(x: i32, y: i32, d: u32) -> f32 { return green[band_index(x, y)][d]; }
-
 @compute @workgroup_size(16, 16)
 fn xt_rb(@builtin(global_invocation_id) id: vec3<u32>) {
     var q: vec2<i32>;
@@ -192,36 +189,40 @@ fn xt_rb(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.y * p.width + id.x;
     let c0 = color(x, y);
     let g0 = green[band_index(x, y)];
+    // Colour differences of the red and blue samples in the 5×5, weighted 4 on each direction's
+    // line through the pixel, 2 elsewhere in the 3×3, 1 beyond. One walk over the neighbours
+    // serves all four directions: slot 2d + k (k 0 red, 1 blue) is vec4 slot / 4, lane slot % 4.
+    var sum = array<vec4<f32>, 2>(vec4<f32>(0.0), vec4<f32>(0.0));
+    var wsum = array<vec4<f32>, 2>(vec4<f32>(0.0), vec4<f32>(0.0));
+    for (var dy = -2; dy <= 2; dy++) {
+        for (var dx = -2; dx <= 2; dx++) {
+            let c = color(x + dx, y + dy);
+            if (c == 1u || c == c0) { continue; }
+            let k = c / 2u;
+            let v = m(x + dx, y + dy);
+            let gq = green[band_index(x + dx, y + dy)];
+            let near = abs(dx) <= 1 && abs(dy) <= 1;
+            for (var d = 0u; d < 4u; d++) {
+                let u = DIRS[d];
+                var w = 1.0;
+                if (dx * u.y == dy * u.x) { w = 4.0; } else if (near) { w = 2.0; }
+                let slot = 2u * d + k;
+                sum[slot / 4u][slot % 4u] += w * (v - gq[d]);
+                wsum[slot / 4u][slot % 4u] += w;
+            }
+        }
+    }
     var res = array<vec4<f32>, 2>(vec4<f32>(0.0), vec4<f32>(0.0));
     for (var d = 0u; d < 4u; d++) {
-        let u = DIRS[d];
         for (var k = 0u; k < 2u; k++) {
-            let want = 2u * k;
-            var v: f32;
-            if (c0 == want) {
-                v = m(x, y);
-            } else {
-                // Colour differences of that colour's samples in the 5×5, weighted 4 on the
-                // direction's line through the pixel, 2 elsewhere in the 3×3, 1 beyond.
-                var sum = 0.0;
-                var wsum = 0.0;
-                for (var dy = -2; dy <= 2; dy++) {
-                    for (var dx = -2; dx <= 2; dx++) {
-                        if (color(x + dx, y + dy) != want) { continue; }
-                        let on_line = dx * u.y == dy * u.x;
-                        let near = abs(dx) <= 1 && abs(dy) <= 1;
-                        var w = 1.0;
-                        if (on_line) { w = 4.0; } else if (near) { w = 2.0; }
-                        sum += w * (m(x + dx, y + dy) - g2(x + dx, y + dy, d));
-                        wsum += w;
-                    }
-                }
-                var diff = 0.0;
-                if (wsum > 0.0) { diff = sum / wsum; }
-                v = g0[d] + diff;
-            }
-            // Slot 2d + k: vec4 (2d + k) / 4, component (2d + k) % 4.
             let slot = 2u * d + k;
+            let ws = wsum[slot / 4u][slot % 4u];
+            var v = g0[d];
+            if (c0 == 2u * k) {
+                v = m(x, y);
+            } else if (ws > 0.0) {
+                v = g0[d] + sum[slot / 4u][slot % 4u] / ws;
+            }
             res[slot / 4u][slot % 4u] = v;
         }
     }

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use burstpipe::{Cfa, Demosaic, Engine, EngineOptions, Frame, Image, Options};
+use burstpipe::{Cfa, Demosaic, Engine, EngineOptions, Frame, Image, Options, XTrans};
 use burstpipe_benches::{linear_photo, mosaic_rggb, psnr16, save_mosaic_png, time, Timing};
 
 struct Args {
@@ -170,10 +170,27 @@ fn run() -> Result<(), String> {
         args.runs
     );
 
+    // The same scene through an X-Trans sensor (Fujifilm's 6×6 layout): the raw itself when it is
+    // X-Trans, else the photo sampled through the layout.
+    let xframe = match (frame.xtrans(), &truth) {
+        (Some(_), _) => Some(frame.clone()),
+        (None, Some(t)) => {
+            let layout = XTrans::FUJIFILM;
+            let m = (0..(w * h) as usize)
+                .map(|i| t[i * 3 + layout.color_at(i % w as usize, i / w as usize)])
+                .collect();
+            let f = Frame::from_mosaic(w, h, m, Cfa::Rggb, 0.0, 65535.0)
+                .map_err(|e| e.to_string())?
+                .with_xtrans(layout);
+            Some(f)
+        }
+        (None, None) => None,
+    };
+
     type Call<'a> = Box<dyn Fn() -> burstpipe::Result<Image> + 'a>;
     let e = &engine;
     let f = &frame;
-    let calls: Vec<(&str, Call)> = vec![
+    let mut calls: Vec<(&str, Call)> = vec![
         (
             "burstpipe demosaic bilinear (16-bit out)",
             Box::new(move || e.demosaic(f, Demosaic::Bilinear, 16)),
@@ -209,6 +226,20 @@ fn run() -> Result<(), String> {
             }),
         ),
     ];
+    if let Some(x) = &xframe {
+        calls.push((
+            "burstpipe demosaic X-Trans bilinear (16-bit out)",
+            Box::new(move || e.demosaic(x, Demosaic::XtransBilinear, 16)),
+        ));
+        calls.push((
+            "burstpipe demosaic X-Trans Markesteijn (16-bit out)",
+            Box::new(move || e.demosaic(x, Demosaic::Markesteijn, 16)),
+        ));
+    }
+    if frame.xtrans().is_some() {
+        // Bayer methods on an X-Trans raw map to the X-Trans ones: time only those.
+        calls.retain(|(name, _)| name.contains("X-Trans") || name.contains("develop"));
+    }
 
     let mut lines = String::new();
     println!();

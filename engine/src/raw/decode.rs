@@ -326,7 +326,7 @@ fn rawloader_cfa(path: &Path, cfa: &rawloader::CFA) -> Result<(Cfa, Option<XTran
                 None => Err(Error::unsupported(
                     path,
                     format!(
-                        "CFA pattern 6×6 ({}) is neither X-Trans nor Bayer-like",
+                        "CFA pattern 6×6 ({}) is not an X-Trans layout",
                         printable(&cfa.name, 36)
                     ),
                 )),

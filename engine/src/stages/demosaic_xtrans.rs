@@ -279,35 +279,44 @@ fn rb(p: &Params, m: &Plane<f32>, g: &Plane<[f32; 4]>) -> Vec<[f32; 8]> {
             let i = (r * p.width as i64 + x) as usize;
             let c0 = color(p, x, y);
             let g0 = g.at(x, y);
-            for (d, &(ux, uy)) in DIRS.iter().enumerate() {
-                for (k, want) in [0usize, 2].into_iter().enumerate() {
-                    if c0 == want {
-                        out[i][2 * d + k] = m.at(x, y);
+            // Colour differences of the red and blue samples in the 5×5, weighted 4 on each
+            // direction's line through the pixel, 2 elsewhere in the 3×3, 1 beyond. One walk over
+            // the neighbours serves all four directions: slot 2d + k (k 0 red, 1 blue).
+            let mut sum = [0.0f32; 8];
+            let mut wsum = [0.0f32; 8];
+            for dy in -2..=2i64 {
+                for dx in -2..=2i64 {
+                    let c = color(p, x + dx, y + dy);
+                    if c == 1 || c == c0 {
                         continue;
                     }
-                    // Colour differences of that colour's samples in the 5×5, weighted 4 on the
-                    // direction's line through the pixel, 2 elsewhere in the 3×3, 1 beyond.
-                    let (mut sum, mut wsum) = (0.0f32, 0.0f32);
-                    for dy in -2..=2i64 {
-                        for dx in -2..=2i64 {
-                            if color(p, x + dx, y + dy) != want {
-                                continue;
-                            }
-                            let on_line = dx * uy == dy * ux;
-                            let near = dx.abs() <= 1 && dy.abs() <= 1;
-                            let w = if on_line {
-                                4.0
-                            } else if near {
-                                2.0
-                            } else {
-                                1.0
-                            };
-                            sum += w * (m.at(x + dx, y + dy) - g.at(x + dx, y + dy)[d]);
-                            wsum += w;
-                        }
+                    let k = c / 2;
+                    let v = m.at(x + dx, y + dy);
+                    let gq = g.at(x + dx, y + dy);
+                    let near = dx.abs() <= 1 && dy.abs() <= 1;
+                    for (d, &(ux, uy)) in DIRS.iter().enumerate() {
+                        let w = if dx * uy == dy * ux {
+                            4.0
+                        } else if near {
+                            2.0
+                        } else {
+                            1.0
+                        };
+                        sum[2 * d + k] += w * (v - gq[d]);
+                        wsum[2 * d + k] += w;
                     }
-                    let diff = if wsum > 0.0 { sum / wsum } else { 0.0 };
-                    out[i][2 * d + k] = g0[d] + diff;
+                }
+            }
+            for d in 0..4 {
+                for k in 0..2 {
+                    let slot = 2 * d + k;
+                    out[i][slot] = if c0 == 2 * k {
+                        m.at(x, y)
+                    } else if wsum[slot] > 0.0 {
+                        g0[d] + sum[slot] / wsum[slot]
+                    } else {
+                        g0[d]
+                    };
                 }
             }
         }
