@@ -170,7 +170,8 @@ def main():
     dng = os.path.join(args.dir, "mosaic.dng")
     write_dng(dng, mosaic, cfa, black, white)
     omp = bool(rawpy.flags and rawpy.flags.get("OPENMP"))
-    for name, algo in (("linear", rawpy.DemosaicAlgorithm.LINEAR), ("AHD", rawpy.DemosaicAlgorithm.AHD)):
+    for name, algo in (("linear", rawpy.DemosaicAlgorithm.LINEAR), ("AHD", rawpy.DemosaicAlgorithm.AHD),
+                       ("DCB", rawpy.DemosaicAlgorithm.DCB)):
         raw = rawpy.imread(dng)
         kw = dict(demosaic_algorithm=algo, output_bps=16, no_auto_bright=True, gamma=(1, 1),
                   output_color=rawpy.ColorSpace.raw, use_camera_wb=False, use_auto_wb=False,
@@ -179,6 +180,8 @@ def main():
             os.cpu_count() if omp else 1, "wall clock of postprocess() on the opened file (decode excluded)",
             lambda o: o)
         raw.close()
+
+    rawtherapee_rows(args, dng, mp, truth, rows)
 
     lines = "".join(json.dumps(r) + "\n" for r in rows)
     if args.json:
@@ -209,6 +212,96 @@ def main():
     print("burstpipe rows: wall clock of the public call incl. u16 upload, kernels, download, unpack;")
     print("OpenCV rows: cvtColor only;")
     print("LibRaw rows: postprocess() only. PSNR: plain demosaics vs the linear truth, 8 px border excluded.")
+
+
+# A processing profile that selects the demosaicer and leaves everything else neutral: no
+# sharpening (capture or output), no noise reduction, no CA correction or false-colour steps, no
+# auto exposure, linear output (RawTherapee still converts to its working/output colour space).
+PP3 = """[Version]
+AppVersion=5.9
+Version=346
+
+[Exposure]
+Auto=false
+Compensation=0
+HighlightCompr=0
+Black=0
+Brightness=0
+Contrast=0
+Saturation=0
+CurveMode=Standard
+Curve=0;
+Curve2=0;
+
+[HLRecovery]
+Enabled=false
+
+[Sharpening]
+Enabled=false
+
+[PostDemosaicSharpening]
+Enabled=false
+
+[Directional Pyramid Denoising]
+Enabled=false
+
+[Impulse Denoising]
+Enabled=false
+
+[Defringing]
+Enabled=false
+
+[Color Management]
+InputProfile=(camera)
+OutputProfile=RTv4_sRGB
+OutputProfileIntent=Relative
+
+[RAW]
+CA=false
+CAAvoidColourshift=false
+HotPixelFilter=false
+DeadPixelFilter=false
+
+[RAW Bayer]
+Method={method}
+Border=4
+CcSteps=0
+LineDenoise=0
+GreenEqThreshold=0
+DCBIterations=0
+DCBEnhance=false
+"""
+
+
+def rawtherapee_rows(args, dng, mp, truth, rows):
+    """rawtherapee-cli (apt-get install rawtherapee) on the same DNG: AMaZE and RCD. Timed as a
+    process (start, decode, the whole neutral pipeline, 16-bit TIFF write): an upper bound of the
+    demosaic's own cost, so the time of the same profile with the cheapest method (fast) is
+    printed too; the difference is the demosaicer."""
+    import shutil
+    import subprocess
+    exe = shutil.which("rawtherapee-cli")
+    if exe is None:
+        print("peers: rawtherapee-cli not found (apt-get install rawtherapee): no RawTherapee rows", file=sys.stderr)
+        return
+    version = subprocess.run([exe, "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    runs = max(1, min(args.runs, 3))
+    for label, method in (("fast", "fast"), ("AMaZE", "amaze"), ("RCD", "rcd")):
+        pp3 = os.path.join(args.dir, f"rt-{method}.pp3")
+        with open(pp3, "w") as f:
+            f.write(PP3.format(method=method))
+        out = os.path.join(args.dir, f"rt-{method}.tif")
+        cmd = [exe, "-q", "-Y", "-t", "-b16", "-p", pp3, "-o", out, "-c", dng]
+
+        def run():
+            subprocess.run(cmd, check=True, capture_output=True)
+
+        med, mn = timed(run, 1, runs)
+        rows.append({
+            "who": "peer", "method": f"RawTherapee {label} ({version.split(',')[1].strip()}, rawtherapee-cli process)",
+            "ms": med, "ms_min": mn, "ms_per_mp": med / mp, "mp": mp, "runs": runs, "psnr_db": None,
+            "threads": os.cpu_count(), "timing": "wall clock of the rawtherapee-cli process (decode, pipeline, TIFF write)",
+        })
 
 
 def cpu_name():

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use burstpipe::{Cfa, Demosaic, Engine, EngineOptions, Frame, Image, Options, XTrans};
+use burstpipe::{Binning, Cfa, Demosaic, Engine, EngineOptions, Frame, Image, Options, XTrans};
 use burstpipe_benches::{linear_photo, mosaic_rggb, psnr16, save_mosaic_png, time, Timing};
 
 struct Args {
@@ -190,7 +190,28 @@ fn run() -> Result<(), String> {
     type Call<'a> = Box<dyn Fn() -> burstpipe::Result<Image> + 'a>;
     let e = &engine;
     let f = &frame;
+    // The same mosaic read as a Quad Bayer sensor's (timing does not depend on the content): the
+    // remosaic's cost, and the default block binning's.
+    // (Bayer raws only: an X-Trans raw has no Quad Bayer reading.)
+    let quad = match frame.xtrans() {
+        None => Some(
+            frame
+                .clone()
+                .with_cfa_block(2)
+                .map_err(|e| format!("quad bench frame: {e}"))?,
+        ),
+        Some(_) => None,
+    };
+    let develop_with = |binning: Binning, remosaic: bool| Options {
+        binning,
+        remosaic,
+        ..Options::default()
+    };
     let mut calls: Vec<(&str, Call)> = vec![
+        (
+            "burstpipe demosaic RCD (16-bit out)",
+            Box::new(move || e.demosaic(f, Demosaic::Rcd, 16)),
+        ),
         (
             "burstpipe demosaic bilinear (16-bit out)",
             Box::new(move || e.demosaic(f, Demosaic::Bilinear, 16)),
@@ -204,13 +225,21 @@ fn run() -> Result<(), String> {
             Box::new(move || e.demosaic(f, Demosaic::Mhc, 16)),
         ),
         (
-            "burstpipe demosaic RCD (16-bit out)",
-            Box::new(move || e.demosaic(f, Demosaic::Rcd, 16)),
-        ),
-        (
             // The defaults: RCD, auto exposure, fusion tone mapping.
             "burstpipe develop RCD, auto exposure (16-bit out)",
             Box::new(move || e.develop(f, &Options::default())),
+        ),
+        (
+            "burstpipe develop --bin 2 (RCD at 1/4 the pixels)",
+            Box::new(move || e.develop(f, &develop_with(Binning::Bayer2, false))),
+        ),
+        (
+            "burstpipe develop --bin 3 (RCD at 1/9 the pixels)",
+            Box::new(move || e.develop(f, &develop_with(Binning::Bayer3, false))),
+        ),
+        (
+            "burstpipe develop --bin superpixel (RGB per quad)",
+            Box::new(move || e.develop(f, &develop_with(Binning::Superpixel, false))),
         ),
         (
             "burstpipe develop bilinear, auto exposure (8-bit out)",
@@ -226,6 +255,16 @@ fn run() -> Result<(), String> {
             }),
         ),
     ];
+    if let Some(q) = &quad {
+        calls.push((
+            "burstpipe develop Quad Bayer, binned (default)",
+            Box::new(move || e.develop(q, &develop_with(Binning::Off, false))),
+        ));
+        calls.push((
+            "burstpipe develop Quad Bayer --remosaic (+ RCD)",
+            Box::new(move || e.develop(q, &develop_with(Binning::Off, true))),
+        ));
+    }
     if let Some(x) = &xframe {
         calls.push((
             "burstpipe demosaic X-Trans bilinear (16-bit out)",
@@ -250,7 +289,7 @@ fn run() -> Result<(), String> {
     for (name, call) in &calls {
         let first = call().map_err(|e| format!("{name}: {e}"))?;
         // Quality against the truth, for demosaic-only outputs on the 16-bit linear scale.
-        let psnr = match (&truth, name.contains("demosaic") && first.bits == 16) {
+        let psnr = match (&truth, name.starts_with("burstpipe demosaic") && first.bits == 16) {
             (Some(t), true) => Some(psnr16(&first.data, t, w, h, 8)),
             _ => None,
         };
