@@ -73,6 +73,7 @@ def main():
     ap.add_argument("--merge-size", default="2304x1728")
     ap.add_argument("--merge-runs", type=int, default=1)
     ap.add_argument("--adapter", default="0", help="burstpipe adapter index")
+    ap.add_argument("--bench-json", help="a `burstpipe bench` report of this size to reuse instead of running it")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -147,12 +148,17 @@ def main():
 
     # burstpipe bench (in memory, profiled): the fuse row, and its table for the record.
     b = os.path.join(out, "bench")
-    with open(os.path.join(out, "bench.txt"), "w") as t:
-        run([burstpipe, "--adapter", args.adapter, "bench", "--quick", "--sizes", f"{args.mp:g}", "--out", b],
-            stdout=t)
-    report = json.load(open(os.path.join(b, "bench.json")))
+    if args.bench_json:
+        report = json.load(open(args.bench_json))
+    else:
+        with open(os.path.join(out, "bench.txt"), "w") as t:
+            run([burstpipe, "--adapter", args.adapter, "bench", "--quick", "--sizes", f"{args.mp:g}", "--out", b],
+                stdout=t)
+        report = json.load(open(os.path.join(b, "bench.json")))
     for a in report["adapters"]:
         for r in a["results"]:
+            if abs(r["width"] * r["height"] / 1e6 - args.mp) > 0.1 * args.mp:
+                continue
             if r["stage"] == "fuse" and r.get("error") is None:
                 bmp = r["width"] * r["height"] / 1e6
                 add("fusion, in memory", "burstpipe Engine::fuse (16-bit in and out), wall", r["wall_ms"], bmp)
