@@ -95,7 +95,6 @@ mod tests {
             assert!(part(d, 5, "c").is_continue());
         }
         drop(part);
-        drop(steps);
         assert_eq!(seen[..3], [(1, 7), (3, 7), (5, 7)]);
         assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
         assert_eq!(*seen.last().unwrap(), (7, 7));
