@@ -2,18 +2,6 @@
 // gain `gain`: scaled, clipped to [0, 1] and sRGB-encoded. Two of these (a short and a long one)
 // are then fused like a real bracket (HDR+, Hasinoff et al. 2016).
 
-struct Params {
-    width: u32,
-    height: u32,
-    _pad0: u32,
-    _pad1: u32,
-    gain: f32,
-    _pad2: f32,
-    _pad3: f32,
-    _pad4: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> linear: array<vec2<u32>>;
 @group(0) @binding(2) var<storage, read_write> exposed: array<vec2<u32>>; // RGBA 16-bit unorm, as fusion inputs
 
@@ -26,12 +14,12 @@ fn srgb_oetf(x: f32) -> f32 {
 
 @compute @workgroup_size(16, 16)
 fn synthetic_exposure(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.height) {
+    if (id.x >= p.width || id.y >= p.rows) {
         return;
     }
     let i = id.y * p.width + id.x;
     let px = linear[i];
-    let rgb = clamp(vec3<f32>(unpack2x16float(px.x), unpack2x16float(px.y).x) * p.gain,
+    let rgb = clamp(vec3<f32>(unpack2x16float(px.x), unpack2x16float(px.y).x) * p.k.x,
         vec3<f32>(0.0), vec3<f32>(1.0));
     let e = vec3<f32>(srgb_oetf(rgb.r), srgb_oetf(rgb.g), srgb_oetf(rgb.b));
     exposed[i] = vec2<u32>(pack2x16unorm(e.rg), pack2x16unorm(vec2<f32>(e.b, 1.0)));
@@ -40,7 +28,7 @@ fn synthetic_exposure(@builtin(global_invocation_id) id: vec3<u32>) {
 // The fused image (16-bit snorm of v/2, see pyramid.wgsl) as RGBA f16 for the tone stage.
 @compute @workgroup_size(16, 16)
 fn fused_to_f16(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.height) {
+    if (id.x >= p.width || id.y >= p.rows) {
         return;
     }
     let i = id.y * p.width + id.x;

@@ -6,33 +6,13 @@
 // each raised to its exponent and multiplied, plus 1e-12 so that the normalizing sum is never 0.
 // These are the definitions OpenCV's MergeMertens uses, so results can be compared with it.
 
-struct Params {
-    width: u32,
-    height: u32,
-    _pad0: u32,
-    _pad1: u32,
-    contrast: f32,     // exponents; 0 switches a measure off
-    saturation: f32,
-    exposedness: f32,
-    _pad2: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> img: array<vec2<u32>>; // RGBA 16-bit unorm
 @group(0) @binding(2) var<storage, read_write> weight: array<f32>;
 
-fn reflect101(v: i32, n: i32) -> i32 {
-    if (n == 1) {
-        return 0;
-    }
-    var m = v;
-    if (m < 0) { m = -m; }
-    if (m >= n) { m = 2 * n - 2 - m; }
-    return clamp(m, 0, n - 1);
-}
-
+// Image pixel (x, y) (whole-image coordinates, mirrored at the borders) from the band's binding.
 fn rgb_at(x: i32, y: i32) -> vec3<f32> {
-    let px = img[u32(reflect101(y, i32(p.height))) * p.width + u32(reflect101(x, i32(p.width)))];
+    let row = u32(reflect101(y, i32(p.height))) - p.other_row0;
+    let px = img[row * p.width + u32(reflect101(x, i32(p.width)))];
     return vec3<f32>(unpack2x16unorm(px.x), unpack2x16unorm(px.y).x);
 }
 
@@ -53,11 +33,11 @@ fn power(x: f32, e: f32) -> f32 {
 
 @compute @workgroup_size(16, 16)
 fn mertens_weight(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.height) {
+    if (id.x >= p.width || id.y >= p.rows) {
         return;
     }
     let x = i32(id.x);
-    let y = i32(id.y);
+    let y = i32(id.y + p.row0);
     let c = rgb_at(x, y);
     let lap = grey_at(x - 1, y) + grey_at(x + 1, y) + grey_at(x, y - 1) + grey_at(x, y + 1)
         - 4.0 * dot(c, vec3<f32>(0.299, 0.587, 0.114));
@@ -68,6 +48,6 @@ fn mertens_weight(@builtin(global_invocation_id) id: vec3<u32>) {
     let saturation = sqrt(dot(d, d) / 3.0);
     let e = (c - vec3<f32>(0.5)) * (c - vec3<f32>(0.5));
     let exposedness = exp(-e.r / 0.08) * exp(-e.g / 0.08) * exp(-e.b / 0.08);
-    weight[id.y * p.width + id.x] = power(abs(lap), p.contrast) * power(saturation, p.saturation)
-        * power(exposedness, p.exposedness) + 1e-12;
+    weight[id.y * p.width + id.x] = power(abs(lap), p.k.x) * power(saturation, p.k.y)
+        * power(exposedness, p.k.z) + 1e-12;
 }

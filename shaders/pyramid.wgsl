@@ -15,18 +15,6 @@
 // rounding is implementation-defined (GL and Vulkan drifted apart over ten levels). 8 bytes per
 // pixel either way; arithmetic is f32.
 
-struct Params {
-    width: u32,        // the level this dispatch writes
-    height: u32,
-    other_width: u32,  // the level it reads besides: finer for pyr_down, coarser for blend/collapse
-    other_height: u32,
-    top: u32,          // blend_level: 1 at the coarsest level, which has no coarser level to subtract
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 // pyr_down_image: the finer level; blend_level and collapse_level: the coarser level.
 @group(0) @binding(1) var<storage, read> src: array<vec2<u32>>;
 // The level written: pyr_down_image: the coarser level; blend/collapse: the fused pyramid's level.
@@ -35,19 +23,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> fine: array<vec2<u32>>;
 // blend_level: this level of the input's normalized weight pyramid.
 @group(0) @binding(4) var<storage, read> weight: array<f32>;
-
-const TAPS = array<f32, 5>(0.0625, 0.25, 0.375, 0.25, 0.0625);
-
-fn reflect101(v: i32, n: i32) -> i32 {
-    if (n == 1) {
-        return 0;
-    }
-    var m = v;
-    if (m < 0) { m = -m; }
-    if (m >= n) { m = 2 * n - 2 - m; }
-    if (m < 0) { m = -m; }
-    return clamp(m, 0, n - 1);
-}
 
 // A fused level's pixel: v/2 as 16-bit snorm.
 fn unpack(px: vec2<u32>) -> vec3<f32> {
@@ -87,7 +62,7 @@ fn upsample(x: i32, y: i32, gaussian: bool) -> vec3<f32> {
             if ((tx & 1) != 0) { continue; }
             // ×4: only one pixel in four of the zero-stuffed grid carries a value.
             let k = 4.0 * TAPS[ky + 2] * TAPS[kx + 2];
-            acc += k * coarse_at(u32(ty / 2) * p.other_width + u32(tx / 2), gaussian);
+            acc += k * coarse_at(u32(ty / 2 - i32(p.other_row0)) * p.other_width + u32(tx / 2), gaussian);
         }
     }
     return acc;
@@ -95,14 +70,14 @@ fn upsample(x: i32, y: i32, gaussian: bool) -> vec3<f32> {
 
 @compute @workgroup_size(16, 16)
 fn pyr_down_image(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.height) {
+    if (id.x >= p.width || id.y >= p.rows) {
         return;
     }
     let ow = i32(p.other_width);
     let oh = i32(p.other_height);
     var acc = vec3<f32>(0.0);
     for (var ky = -2; ky <= 2; ky++) {
-        let sy = reflect101(2 * i32(id.y) + ky, oh);
+        let sy = reflect101(2 * i32(id.y + p.row0) + ky, oh) - i32(p.other_row0);
         for (var kx = -2; kx <= 2; kx++) {
             let sx = reflect101(2 * i32(id.x) + kx, ow);
             acc += TAPS[ky + 2] * TAPS[kx + 2] * unpack_unorm(src[u32(sy) * p.other_width + u32(sx)]);
@@ -114,13 +89,13 @@ fn pyr_down_image(@builtin(global_invocation_id) id: vec3<u32>) {
 // Adds one input's contribution to a level of the fused pyramid: weight × Laplacian.
 @compute @workgroup_size(16, 16)
 fn blend_level(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.height) {
+    if (id.x >= p.width || id.y >= p.rows) {
         return;
     }
     let i = id.y * p.width + id.x;
     var lap = unpack_unorm(fine[i]);
     if (p.top == 0u) {
-        lap -= upsample(i32(id.x), i32(id.y), true);
+        lap -= upsample(i32(id.x), i32(id.y + p.row0), true);
     }
     dst[i] = pack(unpack(dst[i]) + weight[i] * lap);
 }
@@ -128,9 +103,9 @@ fn blend_level(@builtin(global_invocation_id) id: vec3<u32>) {
 // Collapses one level: adds the up-sampled coarser (already collapsed) level.
 @compute @workgroup_size(16, 16)
 fn collapse_level(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.height) {
+    if (id.x >= p.width || id.y >= p.rows) {
         return;
     }
     let i = id.y * p.width + id.x;
-    dst[i] = pack(unpack(dst[i]) + upsample(i32(id.x), i32(id.y), false));
+    dst[i] = pack(unpack(dst[i]) + upsample(i32(id.x), i32(id.y + p.row0), false));
 }

@@ -9,11 +9,11 @@ struct Params {
     pixels: u32,  // pixels in the image
     stride: u32,  // invocations per dispatch row (2-D dispatch of a 1-D job)
     bits: u32,    // 8 or 16: the scale of the output values
-    flags: u32,   // bit 0: shoulder, bit 1: sRGB transfer
+    flags: u32,   // bit 0: shoulder, bit 1: sRGB transfer, bit 2: toe
     gain: f32,
     knee: f32,
     white: f32,   // input value (after gain) that maps to 1
-    _pad: u32,
+    toe: f32,     // below it values roll off towards 0 (C1, never negative) instead of clipping
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -29,6 +29,15 @@ fn shoulder(x: f32) -> f32 {
     return p.knee + (1.0 - p.knee) * u * (1.0 + a) / (u + a);
 }
 
+// Below the toe: toe·exp((x - toe)/toe), C1 at the toe, positive and increasing, so negative
+// values (the undershoot of pyramid fusion at strong edges) stay ordered deep shadows.
+fn toe(x: f32) -> f32 {
+    if (x >= p.toe || p.toe <= 0.0) {
+        return x;
+    }
+    return p.toe * exp((x - p.toe) / p.toe);
+}
+
 fn srgb_oetf(x: f32) -> f32 {
     if (x <= 0.0031308) {
         return 12.92 * x;
@@ -38,7 +47,11 @@ fn srgb_oetf(x: f32) -> f32 {
 
 fn toned(i: u32) -> vec3<u32> {
     let px = img[i];
-    var rgb = max(vec3<f32>(unpack2x16float(px.x), unpack2x16float(px.y).x) * p.gain, vec3<f32>(0.0));
+    var rgb = vec3<f32>(unpack2x16float(px.x), unpack2x16float(px.y).x) * p.gain;
+    if ((p.flags & 4u) != 0u) {
+        rgb = vec3<f32>(toe(rgb.r), toe(rgb.g), toe(rgb.b));
+    }
+    rgb = max(rgb, vec3<f32>(0.0));
     if ((p.flags & 1u) != 0u) {
         rgb = vec3<f32>(shoulder(rgb.r), shoulder(rgb.g), shoulder(rgb.b));
     }

@@ -118,7 +118,7 @@ fn demosaic_rejects_rgb_input_and_unknown_cfa() {
         .failure()
         .stderr(predicate::str::contains("one 8- or 16-bit channel"));
     burstpipe()
-        .args(["demosaic", "--cfa", "xtrans", "-o"])
+        .args(["demosaic", "--cfa", "rgbe", "-o"])
         .arg(&out)
         .arg(assets().join("kodak/kodim01.png"))
         .assert()

@@ -16,13 +16,15 @@ fn engine() -> Engine {
         .expect("GPU tests need an adapter (apt-get install mesa-vulkan-drivers)")
 }
 
-/// OpenCV's settings: the paper's exponents (1, 1, 1), as the reference script passes them.
+/// OpenCV's settings: the paper's exponents (1, 1, 1), as the reference script passes them, and
+/// no alignment (MergeMertens does not align; the stored brackets are aligned).
 fn opencv_settings() -> FuseOptions {
     FuseOptions {
         contrast: 1.0,
         saturation: 1.0,
         exposedness: 1.0,
         bits: Some(8),
+        align: false,
     }
 }
 

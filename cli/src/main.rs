@@ -1,6 +1,7 @@
 //! `burstpipe`: the command-line front of the burstpipe library.
 
 mod batch;
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use burstpipe::{
     Backend, BatchOptions, Binning, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame,
-    FuseOptions, Image, MergeMethod, MergeOptions, Options, Tone,
+    FuseOptions, Image, MergeMethod, MergeOptions, Options, Tone, XTrans,
 };
 use clap::{Parser, Subcommand};
 
@@ -40,7 +41,8 @@ enum Command {
         /// Output file: .jpg, .png or .tif.
         #[arg(short, long)]
         output: PathBuf,
-        /// Demosaicing method: rcd (high quality), mhc or bilinear.
+        /// Demosaicing method: rcd (high quality), mhc or bilinear; on X-Trans raws markesteijn
+        /// or xtrans-bilinear (rcd and mhc mean markesteijn there, bilinear xtrans-bilinear).
         #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
         demosaic: Demosaic,
         /// Exposure correction in EV (default: automatic).
@@ -53,6 +55,10 @@ enum Command {
         /// Bayer mosaic) or superpixel (each 2×2 quad to one RGB pixel).
         #[arg(long, default_value = "off", value_parser = parse_binning)]
         bin: Binning,
+        /// Quad Bayer / Nonacell raws: remosaic to a full-resolution Bayer mosaic instead of
+        /// binning the same-colour blocks (no effect on Bayer raws).
+        #[arg(long)]
+        remosaic: bool,
         /// Tone mapping: fusion (auto HDR: short and long synthetic exposures fused) or curve.
         #[arg(long, default_value = "fusion", value_parser = parse_tone)]
         tone: Tone,
@@ -80,7 +86,8 @@ enum Command {
         /// Also write the merged raw mosaic as a DNG that other raw developers open.
         #[arg(long)]
         dng: Option<PathBuf>,
-        /// Demosaicing method: rcd (high quality), mhc or bilinear.
+        /// Demosaicing method: rcd (high quality), mhc or bilinear; on X-Trans raws markesteijn
+        /// or xtrans-bilinear (rcd and mhc mean markesteijn there, bilinear xtrans-bilinear).
         #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
         demosaic: Demosaic,
         /// Exposure correction in EV (default: automatic).
@@ -89,6 +96,14 @@ enum Command {
         /// Bits per channel for PNG (8 or 16); JPEG is always 8, TIFF always 16.
         #[arg(long, default_value_t = 16)]
         bits: u8,
+        /// Pixel binning of every frame before alignment: 2 or 3 (same-colour mean, a 1/2 or 1/3
+        /// resolution burst, merged faster and cleaner), or superpixel (after the merge).
+        #[arg(long, default_value = "off", value_parser = parse_binning)]
+        bin: Binning,
+        /// Quad Bayer / Nonacell bursts: remosaic every frame to full-resolution Bayer before
+        /// alignment instead of binning its blocks (no effect on Bayer bursts).
+        #[arg(long)]
+        remosaic: bool,
         /// Tone mapping: fusion (auto HDR: short and long synthetic exposures fused) or curve.
         #[arg(long, default_value = "fusion", value_parser = parse_tone)]
         tone: Tone,
@@ -129,23 +144,49 @@ enum Command {
         #[arg(long)]
         sequential: bool,
     },
+    /// Benchmark the standard workload (develop a raw frame, merge an 8-frame burst, fuse 3
+    /// exposures; made in memory from a built-in photo) on every adapter found, or on
+    /// `--adapter`: per-stage GPU time (timestamp queries, else wall clock, as it says), ms per
+    /// megapixel, bytes moved per pixel, frames per second. Writes bench.json and a bench.svg
+    /// chart of the per-stage breakdown to --out.
+    Bench {
+        /// Print JSON (with the adapters' driver and limits) instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Frame sizes in megapixels, comma-separated (default 12,48; with --quick 12).
+        #[arg(long, value_delimiter = ',')]
+        sizes: Option<Vec<f64>>,
+        /// Folder for bench.json and bench.svg (created if missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// One timed run per workload, warmed up on a small workload (default: a full-size
+        /// warm-up and the median of --runs).
+        #[arg(long)]
+        quick: bool,
+        /// Timed runs per workload (the median by wall time is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Demosaic a single-channel 8/16-bit PNG or TIFF mosaic; the output keeps its bit depth.
     Demosaic {
         /// The mosaic image.
         input: PathBuf,
-        /// Bayer layout of the mosaic: rggb, bggr, grbg or gbrg.
+        /// Layout of the mosaic: rggb, bggr, grbg, gbrg, xtrans (Fujifilm's X-Trans in the phase
+        /// GGRGGB/GGBGGR/BRGRBG/GGBGGR/GGRGGB/RBGBRG) or any X-Trans phase as 36 letters.
         #[arg(long, value_parser = parse_cfa)]
-        cfa: Cfa,
-        /// Method: rcd (high quality), mhc or bilinear.
+        cfa: Layout,
+        /// Method: rcd (high quality), mhc or bilinear; markesteijn or xtrans-bilinear for X-Trans.
         #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
         method: Demosaic,
         /// Output file: .png or .tif.
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Fuse a bracket of aligned exposures (JPEG, PNG or TIFF files, raw files, or a folder of
-    /// them) into one photo with detail in shadows and highlights (Mertens exposure fusion). Raw
-    /// exposures are developed at 0 EV first; brackets are not aligned yet (use a tripod).
+    /// Fuse a bracket of exposures (JPEG, PNG or TIFF files, raw files, or a folder of them) into
+    /// one photo with detail in shadows and highlights (Mertens exposure fusion). Handheld
+    /// brackets are aligned to the middle exposure first (exposure ratios from EXIF, or estimated
+    /// from the images). Raw exposures are all developed at the same fixed gain (0 EV, plain
+    /// curve), so their exposure differences remain for the fusion.
     Fuse {
         /// The exposures, or folders holding them (files taken in name order).
         #[arg(required = true)]
@@ -165,6 +206,9 @@ enum Command {
         /// Bits per channel for PNG (8 or 16; default: the deepest input's).
         #[arg(long)]
         bits: Option<u8>,
+        /// Do not align the exposures (a tripod bracket: saves the alignment's time).
+        #[arg(long)]
+        no_align: bool,
     },
 }
 
@@ -234,8 +278,11 @@ fn parse_binning(s: &str) -> Result<Binning, String> {
 }
 
 fn parse_demosaic(s: &str) -> Result<Demosaic, String> {
-    Demosaic::parse(s)
-        .ok_or_else(|| format!("unknown demosaic method '{s}': use rcd, mhc or bilinear"))
+    Demosaic::parse(s).ok_or_else(|| {
+        format!(
+            "unknown demosaic method '{s}': use rcd, mhc, bilinear, markesteijn or xtrans-bilinear"
+        )
+    })
 }
 /// `--reference`: automatic or a frame index.
 #[derive(Clone, Copy)]
@@ -281,8 +328,20 @@ fn burst_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 fn parse_tone(s: &str) -> Result<Tone, String> {
     Tone::parse(s).ok_or_else(|| format!("unknown tone mapping '{s}': use fusion or curve"))
 }
-fn parse_cfa(s: &str) -> Result<Cfa, String> {
-    Cfa::parse(s).ok_or_else(|| format!("unknown CFA '{s}': use rggb, bggr, grbg or gbrg"))
+/// A mosaic's colour filter layout: Bayer or X-Trans.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    Bayer(Cfa),
+    XTrans(XTrans),
+}
+
+fn parse_cfa(s: &str) -> Result<Layout, String> {
+    Cfa::parse(s)
+        .map(Layout::Bayer)
+        .or_else(|| XTrans::parse(s).map(Layout::XTrans))
+        .ok_or_else(|| {
+            format!("unknown CFA '{s}': use rggb, bggr, grbg, gbrg, xtrans or 36 X-Trans letters")
+        })
 }
 
 /// Refuse before any work: an output we cannot write, or one that would overwrite the input.
@@ -364,6 +423,14 @@ fn run(cli: Cli) -> Result<()> {
                     a.max_texture_2d,
                     a.max_workgroups_per_dim
                 );
+                println!(
+                    "    stage timing: {}",
+                    if a.timestamp_queries {
+                        "GPU timestamp queries"
+                    } else {
+                        "wall clock (no timestamp queries)"
+                    }
+                );
             }
         }
         Command::Develop {
@@ -373,6 +440,7 @@ fn run(cli: Cli) -> Result<()> {
             exposure,
             bits,
             bin,
+            remosaic,
             tone,
         } => {
             check_output(input, output)?;
@@ -383,6 +451,7 @@ fn run(cli: Cli) -> Result<()> {
                 exposure_ev: *exposure,
                 bits: *bits,
                 binning: *bin,
+                remosaic: *remosaic,
                 tone: *tone,
                 ..Options::default()
             };
@@ -408,6 +477,8 @@ fn run(cli: Cli) -> Result<()> {
             demosaic,
             exposure,
             bits,
+            bin,
+            remosaic,
             tone,
         } => {
             let files = burst_files(inputs)?;
@@ -433,6 +504,8 @@ fn run(cli: Cli) -> Result<()> {
                     demosaic: *demosaic,
                     exposure_ev: *exposure,
                     bits: *bits,
+                    binning: *bin,
+                    remosaic: *remosaic,
                     tone: *tone,
                     ..Options::default()
                 },
@@ -455,7 +528,7 @@ fn run(cli: Cli) -> Result<()> {
                 raw.save_dng(d)?;
             }
             eprintln!("developing");
-            let image = engine.develop(&raw, &options.develop)?;
+            let image = engine.develop(&raw, &options.merged_develop())?;
             image.save(output)?;
             eprintln!(
                 "{} frames → {} ({}×{})",
@@ -541,6 +614,27 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("{} of {} bursts failed", report.failed.len(), jobs.len());
             }
         }
+        Command::Bench {
+            json,
+            sizes,
+            out,
+            quick,
+            runs,
+        } => {
+            let sizes =
+                sizes
+                    .clone()
+                    .unwrap_or_else(|| if *quick { vec![12.0] } else { vec![12.0, 48.0] });
+            bench::run(&bench::Args {
+                backend: cli.backend,
+                adapter: cli.adapter,
+                sizes,
+                runs: *runs,
+                quick: *quick,
+                json: *json,
+                out: out.clone(),
+            })?;
+        }
         Command::Demosaic {
             input,
             cfa,
@@ -554,7 +648,13 @@ fn run(cli: Cli) -> Result<()> {
                     output.display()
                 );
             }
-            let (frame, bits) = Frame::open_mosaic_image(input, *cfa)?;
+            let (frame, bits) = match *cfa {
+                Layout::Bayer(cfa) => Frame::open_mosaic_image(input, cfa)?,
+                Layout::XTrans(layout) => {
+                    let (frame, bits) = Frame::open_mosaic_image(input, Cfa::Rggb)?;
+                    (frame.with_xtrans(layout), bits)
+                }
+            };
             let image = engine(&cli)?.demosaic(&frame, *method, bits)?;
             image.save(output)?;
         }
@@ -565,6 +665,7 @@ fn run(cli: Cli) -> Result<()> {
             saturation,
             exposedness,
             bits,
+            no_align,
         } => {
             let files = exposure_files(inputs)?;
             for f in &files {
@@ -601,6 +702,7 @@ fn run(cli: Cli) -> Result<()> {
                 saturation: *saturation,
                 exposedness: *exposedness,
                 bits: *bits,
+                align: !*no_align,
             };
             let image = engine.fuse(&images, &options)?;
             image.save(output)?;

@@ -39,6 +39,21 @@ impl Default for MergeOptions {
     }
 }
 
+impl MergeOptions {
+    /// How the merged raw is developed: `develop` less what was done before alignment (binning
+    /// 2 / 3, and the binning or remosaicing of block CFAs); superpixel binning stays (it gives
+    /// RGB, so it is applied to the merged mosaic).
+    pub fn merged_develop(&self) -> Options {
+        Options {
+            binning: match self.develop.binning {
+                crate::Binning::Superpixel => crate::Binning::Superpixel,
+                _ => crate::Binning::Off,
+            },
+            ..self.develop.clone()
+        }
+    }
+}
+
 /// One frame's motion relative to the reference: a vector per 32×32-sensor-pixel tile (tiles
 /// overlap by half). Tile (i, j) is centred on sensor position (16i − 0.5, 16j − 0.5); the vector
 /// says where, in sensor pixels, the reference's content at that point lies in the frame.
@@ -64,7 +79,7 @@ impl Engine {
     /// is developed as it is.
     pub fn merge(&self, burst: &Burst, options: &MergeOptions) -> Result<Image> {
         let raw = self.merge_raw(burst, options)?;
-        self.develop(&raw, &options.develop)
+        self.develop(&raw, &options.merged_develop())
     }
 
     /// [`Engine::merge`] with progress and cancellation: `progress(done, total, stage)` after
@@ -118,8 +133,14 @@ impl Engine {
             Some(k) => k.min(burst.len()),
             None => burst.len(),
         };
+        // Binned (or remosaiced) before alignment: a smaller, cleaner burst to align and merge.
+        let prepared = crate::schedule::prepare::burst_before_merge(
+            &self.gpu,
+            &burst.frames[..k],
+            &options.develop,
+        )?;
         let plan = merge_schedule::Plan {
-            frames: &burst.frames[..k],
+            frames: prepared.as_deref().unwrap_or(&burst.frames[..k]),
             reference: options.reference,
             method: options.method,
             strength: options.strength,
@@ -167,20 +188,31 @@ impl Burst {
         let first = frames
             .first()
             .ok_or_else(|| Error::InvalidInput("a burst needs at least one frame".into()))?;
-        // Alignment and merging work on Bayer mosaics; a single frame only develops.
+        // Alignment and merging work on Bayer mosaics; a single X-Trans frame only develops.
         if let Some(f) = frames
             .iter()
-            .find(|f| f.cfa_block != 1)
+            .find(|f| f.xtrans.is_some())
             .filter(|_| frames.len() > 1)
         {
-            let b = f.cfa_block;
             return Err(Error::unsupported(
                 &f.source,
-                format!("merging bursts of a {b}×{b}-block (Quad Bayer / Nonacell) sensor is not supported yet: develop the frames one by one"),
+                "merging bursts of an X-Trans sensor (6×6 layout) is not supported yet: develop the frames one by one",
             ));
         }
         for f in &frames[1..] {
-            let what = if (f.width, f.height) != (first.width, first.height) {
+            // Block CFAs are binned or remosaiced to Bayer before merging: all frames alike.
+            let what = if f.cfa_block != first.cfa_block {
+                let kind = |b: u32| match b {
+                    1 => "Bayer".to_string(),
+                    b => format!("{b}×{b}-block (Quad Bayer / Nonacell)"),
+                };
+                Some(format!(
+                    "a {} sensor, but {} is from a {} sensor",
+                    kind(f.cfa_block),
+                    first.source.display(),
+                    kind(first.cfa_block)
+                ))
+            } else if (f.width, f.height) != (first.width, first.height) {
                 Some(format!(
                     "{}×{} pixels, but {} has {}×{}",
                     f.width,
@@ -270,6 +302,27 @@ impl Frame {
         crate::output::save_dng(self, path.as_ref())
     }
 
+    /// The same frame read as a Quad Bayer (`block` 2) or Nonacell (3) sensor's mosaic, whose
+    /// same-colour blocks form the frame's Bayer layout (for frames built in memory; DNGs with a
+    /// 4×4 or 6×6 CFA are recognised when decoded). 1 is plain Bayer. The size must be whole
+    /// 2×2-block periods.
+    pub fn with_cfa_block(mut self, block: u32) -> Result<Frame> {
+        if !(1..=3).contains(&block)
+            || self.width % (2 * block) != 0
+            || self.height % (2 * block) != 0
+        {
+            return Err(Error::InvalidInput(format!(
+                "{}: {block}×{block} same-colour blocks: the block must be 1, 2 or 3 and {}×{} a whole number of {p}×{p} CFA periods",
+                self.source.display(),
+                self.width,
+                self.height,
+                p = 2 * block
+            )));
+        }
+        self.cfa_block = block;
+        Ok(self)
+    }
+
     /// The same frame, named as coming from `path` (for frames built in memory).
     pub fn with_source(mut self, path: impl AsRef<Path>) -> Frame {
         self.source = path.as_ref().to_path_buf();
@@ -321,19 +374,35 @@ mod tests {
     }
 
     #[test]
-    fn a_quad_bayer_burst_is_refused_naming_the_frame_but_one_quad_frame_develops() {
+    fn a_burst_mixing_quad_bayer_and_bayer_frames_is_refused_naming_the_frame() {
         let quad = || {
-            let mut f = frame("q.dng", 8, 6, Cfa::Rggb);
+            let mut f = frame("q.dng", 8, 8, Cfa::Rggb);
             f.cfa_block = 2;
             f
         };
-        let err = Burst::new(vec![frame("a.dng", 8, 6, Cfa::Rggb), quad()]).unwrap_err();
-        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+        let err = Burst::new(vec![frame("a.dng", 8, 8, Cfa::Rggb), quad()]).unwrap_err();
+        assert!(matches!(err, Error::BurstMismatch { .. }), "{err}");
         assert!(
             err.to_string().starts_with("q.dng: ") && err.to_string().contains("Quad Bayer"),
             "{err}"
         );
-        assert_eq!(Burst::new(vec![quad()]).unwrap().len(), 1);
+        assert_eq!(Burst::new(vec![quad(), quad()]).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_x_trans_burst_is_refused_naming_the_frame_but_one_x_trans_frame_develops() {
+        let xt = || {
+            let mut f = frame("x.raf", 12, 6, Cfa::Rggb);
+            f.xtrans = Some(crate::XTrans::FUJIFILM);
+            f
+        };
+        let err = Burst::new(vec![xt(), xt()]).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+        assert!(
+            err.to_string().starts_with("x.raf: ") && err.to_string().contains("X-Trans"),
+            "{err}"
+        );
+        assert_eq!(Burst::new(vec![xt()]).unwrap().len(), 1);
     }
 
     #[test]

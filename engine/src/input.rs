@@ -56,6 +56,35 @@ pub(crate) fn open(path: &Path) -> Result<Image> {
         height,
         bits,
         data,
-        exif: Exif::default(),
+        exif: read_exif(path),
     })
+}
+
+/// The capture settings in a photo's EXIF (JPEG APP1, PNG eXIf, TIFF, ...), e.g. the exposure
+/// times of a bracket; a file without EXIF (or with unreadable EXIF) simply has none.
+fn read_exif(path: &Path) -> Exif {
+    let Ok(file) = std::fs::File::open(path) else {
+        return Exif::default();
+    };
+    let mut reader = std::io::BufReader::new(file);
+    let Ok(fields) = exif::Reader::new().read_from_container(&mut reader) else {
+        return Exif::default();
+    };
+    let text = |tag| match fields.get_field(tag, exif::In::PRIMARY).map(|f| &f.value) {
+        Some(exif::Value::Ascii(v)) => v
+            .first()
+            .map(|s| {
+                String::from_utf8_lossy(s)
+                    .trim_end_matches('\0')
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    Exif {
+        make: text(exif::Tag::Make),
+        model: text(exif::Tag::Model),
+        ..crate::raw::exif_fields(&fields)
+    }
 }

@@ -24,10 +24,10 @@ use std::path::Path;
 
 pub use burst::{Burst, MergeOptions, MotionField};
 pub use error::{Error, Result};
-pub use gpu::{AdapterInfo, Backend};
+pub use gpu::{AdapterInfo, Backend, Profile, StageTime, TimingSource};
 pub use output::Format;
 pub use progress::Progress;
-pub use raw::{Cfa, Exif, Frame};
+pub use raw::{Cfa, Exif, Frame, XTrans};
 pub use schedule::batch::{
     gpu_bytes_estimate, run_batch, BatchEvent, BatchJob, BatchOptions, BatchReport, BatchStats,
 };
@@ -57,8 +57,11 @@ pub struct Options {
     pub bits: u8,
     /// Process at most this many rows at a time (default: as many as the device's buffers allow).
     pub max_band_rows: Option<u32>,
-    /// Same-colour pixel binning before demosaicing (default off).
+    /// Same-colour pixel binning before demosaicing (default off); when merging, before alignment.
     pub binning: Binning,
+    /// Quad Bayer / Nonacell frames: remosaic to a full-resolution Bayer mosaic instead of
+    /// binning their same-colour blocks (default false: binned). Bayer frames are unaffected.
+    pub remosaic: bool,
     /// Tone mapping: synthetic-exposure fusion (default) or the plain tone curve.
     pub tone: Tone,
 }
@@ -68,8 +71,8 @@ pub struct Options {
 pub enum Tone {
     /// Auto HDR: the linear image is rendered at a short exposure (the brightest values land on
     /// white) and a long one (two stops over the automatic exposure), and the two are fused like a
-    /// real bracket (Mertens exposure fusion, as in HDR+). Images processed in several bands use
-    /// the curve for now.
+    /// real bracket (Mertens exposure fusion, as in HDR+). Images larger than one GPU binding are
+    /// fused in bands, with the same result.
     #[default]
     Fusion,
     /// Exposure gain, highlight shoulder and sRGB transfer.
@@ -95,6 +98,7 @@ impl Default for Options {
             bits: 16,
             max_band_rows: None,
             binning: Binning::Off,
+            remosaic: false,
             tone: Tone::Fusion,
         }
     }
@@ -152,6 +156,34 @@ impl Engine {
         &self.gpu.info
     }
 
+    /// Run `work` on this engine with per-stage timing and return its result with the
+    /// [`Profile`]: every submission to the device (one per stage, band or frame) with its device
+    /// time — from GPU timestamp queries where the adapter has them
+    /// ([`AdapterInfo::timestamp_queries`]), else the wall clock, as each stage says — and the
+    /// bytes it moved. Without `profile` nothing is timed and nothing costs extra.
+    ///
+    /// Stages that other threads run on this engine meanwhile are counted too, and profiles do not
+    /// nest (a nested call is an [`Error::InvalidInput`]).
+    ///
+    /// ```no_run
+    /// # use burstpipe::{Engine, EngineOptions, Frame, Options};
+    /// # let engine = Engine::new(&EngineOptions::default())?;
+    /// # let frame = Frame::open("photo.dng")?;
+    /// let (image, profile) = engine.profile(|e| e.develop(&frame, &Options::default()))?;
+    /// for stage in profile.by_name() {
+    ///     println!("{}: {:.1} ms ({})", stage.name, stage.gpu_ms, stage.source.name());
+    /// }
+    /// # Ok::<(), burstpipe::Error>(())
+    /// ```
+    pub fn profile<T>(&self, work: impl FnOnce(&Engine) -> Result<T>) -> Result<(T, Profile)> {
+        self.gpu.profiler.start()?;
+        let start = std::time::Instant::now();
+        let out = work(self);
+        let wall_ms = start.elapsed().as_secs_f64() * 1e3;
+        let stages = self.gpu.profiler.stop();
+        Ok((out?, Profile { stages, wall_ms }))
+    }
+
     /// Develop one raw frame into a finished, correctly oriented photo.
     pub fn develop(&self, frame: &Frame, options: &Options) -> Result<Image> {
         self.develop_with_progress(frame, options, &mut progress::ignore)
@@ -176,6 +208,7 @@ impl Engine {
             &self.gpu,
             frame,
             options.binning,
+            options.remosaic,
             options.demosaic,
             look,
             bits,
@@ -221,6 +254,12 @@ pub struct FuseOptions {
     pub exposedness: f32,
     /// Output bits per channel, 8 or 16; `None`: the deepest input's.
     pub bits: Option<u8>,
+    /// Align the exposures to the middle one before fusing (handheld brackets; default on). The
+    /// exposures' brightness ratios come from EXIF (time × ISO / f-number²) or, without it, are
+    /// estimated from the images; areas one exposure clips are left out of the matching; where
+    /// no reliable match is found an exposure follows the bracket's typical motion, or stays put.
+    /// Off: the exposures are taken as already aligned (tripod).
+    pub align: bool,
 }
 
 impl Default for FuseOptions {
@@ -230,13 +269,15 @@ impl Default for FuseOptions {
             saturation: 1.0,
             exposedness: 1.0,
             bits: None,
+            align: true,
         }
     }
 }
 
 impl Engine {
-    /// Fuse a bracket of aligned exposures of one scene (finished photos, any mix of 8 and 16
-    /// bits, all the same size) into one photo with detail in shadows and highlights.
+    /// Fuse a bracket of exposures of one scene (finished, sRGB-encoded photos, any mix of 8 and
+    /// 16 bits, all the same size) into one photo with detail in shadows and highlights. Handheld
+    /// brackets are aligned to the middle exposure first (see [`FuseOptions::align`]).
     pub fn fuse(&self, exposures: &[Image], options: &FuseOptions) -> Result<Image> {
         self.fuse_with_progress(exposures, options, &mut progress::ignore)
     }
@@ -257,7 +298,7 @@ impl Engine {
             saturation: options.saturation,
             exposedness: options.exposedness,
         };
-        schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, progress)
+        schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, options.align, None, progress)
     }
 }
 

@@ -1,5 +1,7 @@
 //! Exposure-fusion test utilities: brackets, the MEF-SSIM quality index, and tone measures.
 
+use burstpipe::{Exif, Image};
+
 use crate::{assets, srgb_to_linear, Rgb};
 
 /// Load an 8/16-bit RGB image file as values in [0, 1].
@@ -175,5 +177,75 @@ pub fn expose(img: &Rgb, ev: f32) -> Rgb {
             .iter()
             .map(|&v| oetf((srgb_to_linear(v) * ev.exp2()).clamp(0.0, 1.0)))
             .collect(),
+    }
+}
+
+fn oetf_srgb(x: f32) -> f32 {
+    if x <= 0.0031308 {
+        12.92 * x
+    } else {
+        1.055 * x.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+/// Lanczos-3 weights of the six taps around a sample at fractional offset `t` (taps at −2..=3).
+fn lanczos(t: f32) -> [f32; 6] {
+    let k = |x: f32| {
+        if x.abs() < 1e-6 {
+            1.0
+        } else if x.abs() >= 3.0 {
+            0.0
+        } else {
+            let px = std::f32::consts::PI * x;
+            3.0 * px.sin() * (px / 3.0).sin() / (px * px)
+        }
+    };
+    let w: [f32; 6] = std::array::from_fn(|i| k(i as f32 - 2.0 - t));
+    let s: f32 = w.iter().sum();
+    w.map(|v| v / s)
+}
+
+/// One exposure of a handheld bracket as a camera writes it: the photo's linear light seen through a `size` window at
+/// `origin` + `shift` (resampled with Lanczos-3, a different filter from the warp's), × 2^ev,
+/// clipped, sRGB-encoded, 8-bit; EXIF exposure time 2^ev / 100 s when `exif`.
+pub fn shaken_exposure(
+    photo: &Rgb,
+    origin: (u32, u32),
+    size: (u32, u32),
+    shift: (f32, f32),
+    ev: f32,
+    exif: bool,
+) -> Image {
+    let lin: Vec<f32> = photo.data.iter().map(|&v| srgb_to_linear(v)).collect();
+    let w = photo.width as i64;
+    let (fx, fy) = (shift.0.floor(), shift.1.floor());
+    let (wx, wy) = (lanczos(shift.0 - fx), lanczos(shift.1 - fy));
+    let mut data = Vec::with_capacity((size.0 * size.1 * 3) as usize);
+    for y in 0..size.1 {
+        for x in 0..size.0 {
+            let sx = origin.0 as i64 + x as i64 + fx as i64;
+            let sy = origin.1 as i64 + y as i64 + fy as i64;
+            for c in 0..3 {
+                let mut acc = 0.0;
+                for (j, wj) in wy.iter().enumerate() {
+                    for (i, wi) in wx.iter().enumerate() {
+                        let p = (sy + j as i64 - 2) * w + sx + i as i64 - 2;
+                        acc += wj * wi * lin[p as usize * 3 + c];
+                    }
+                }
+                let v = oetf_srgb((acc * ev.exp2()).clamp(0.0, 1.0));
+                data.push((v * 255.0).round() as u16);
+            }
+        }
+    }
+    Image {
+        width: size.0,
+        height: size.1,
+        bits: 8,
+        data,
+        exif: Exif {
+            exposure_time: exif.then(|| ev.exp2() as f64 / 100.0),
+            ..Default::default()
+        },
     }
 }

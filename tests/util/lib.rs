@@ -30,6 +30,31 @@ pub fn kodak(name: &str) -> Rgb {
     }
 }
 
+/// Load `assets/photos2/<name>.png`: the second demosaicing set (see its README).
+pub fn photo2(name: &str) -> Rgb {
+    let path = assets().join("photos2").join(format!("{name}.png"));
+    let img = image::open(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8();
+    Rgb {
+        width: img.width(),
+        height: img.height(),
+        data: img.into_raw().iter().map(|&v| v as f32 / 255.0).collect(),
+    }
+}
+
+/// Names of the second set's photos.
+pub const PHOTOS2: [&str; 8] = [
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "ihc",
+    "rocket",
+    "hubble",
+    "gravel",
+    "grass",
+];
+
 /// Names of the 24 Kodak photos.
 pub fn kodak_names() -> Vec<String> {
     (1..=24).map(|i| format!("kodim{i:02}")).collect()

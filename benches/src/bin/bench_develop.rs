@@ -187,7 +187,12 @@ fn run() -> Result<(), String> {
             Box::new(move || e.demosaic(f, Demosaic::Mhc, 16)),
         ),
         (
-            "burstpipe develop MHC, auto exposure (16-bit out)",
+            "burstpipe demosaic RCD (16-bit out)",
+            Box::new(move || e.demosaic(f, Demosaic::Rcd, 16)),
+        ),
+        (
+            // The defaults: RCD, auto exposure, fusion tone mapping.
+            "burstpipe develop RCD, auto exposure (16-bit out)",
             Box::new(move || e.develop(f, &Options::default())),
         ),
         (

@@ -13,21 +13,33 @@ macro_rules! kernel {
             source: include_str!(concat!("../../../shaders/", $name, ".wgsl")),
         };
     };
+    ($ident:ident, $name:literal, after $common:literal) => {
+        pub(crate) const $ident: Kernel = Kernel {
+            name: $name,
+            source: concat!(
+                include_str!(concat!("../../../shaders/", $common, ".wgsl")),
+                include_str!(concat!("../../../shaders/", $name, ".wgsl"))
+            ),
+        };
+    };
 }
 
 kernel!(NORMALIZE, "normalize");
 kernel!(DEMOSAIC, "demosaic");
 kernel!(DEMOSAIC_RCD, "demosaic_rcd");
+kernel!(DEMOSAIC_XTRANS, "demosaic_xtrans");
 kernel!(BINNING, "binning");
+kernel!(REMOSAIC, "remosaic");
 kernel!(COLOR, "color");
 kernel!(TONE, "tone");
 kernel!(STATS, "stats");
 kernel!(ALIGN, "align");
 kernel!(MERGE, "merge");
-kernel!(MERTENS, "mertens");
-kernel!(WEIGHT_MAP, "weight_map");
-kernel!(PYRAMID, "pyramid");
-kernel!(EXPOSE, "expose");
+kernel!(MERTENS, "mertens", after "fusion_common");
+kernel!(WEIGHT_MAP, "weight_map", after "fusion_common");
+kernel!(PYRAMID, "pyramid", after "fusion_common");
+kernel!(EXPOSE, "expose", after "fusion_common");
+kernel!(WARP, "warp");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]
@@ -35,7 +47,9 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &NORMALIZE,
     &DEMOSAIC,
     &DEMOSAIC_RCD,
+    &DEMOSAIC_XTRANS,
     &BINNING,
+    &REMOSAIC,
     &COLOR,
     &TONE,
     &STATS,
@@ -45,6 +59,7 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &WEIGHT_MAP,
     &PYRAMID,
     &EXPOSE,
+    &WARP,
 ];
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! The wgpu context: adapter choice, device limits, the kernel cache, buffers, error scopes.
 
 mod kernels;
+mod profile;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub(crate) use kernels::*;
+pub(crate) use profile::{Mode as TimingMode, Profiler};
+pub use profile::{Profile, StageTime, TimingSource};
 
 use crate::error::{Error, Result};
 
@@ -70,6 +73,8 @@ pub struct AdapterInfo {
     pub max_texture_2d: u32,
     /// Most workgroups per dispatch dimension.
     pub max_workgroups_per_dim: u32,
+    /// Whether stages can be timed with GPU timestamp queries (else profiles use the wall clock).
+    pub timestamp_queries: bool,
 }
 
 fn instance(backend: Backend) -> wgpu::Instance {
@@ -120,6 +125,7 @@ fn summarize(index: usize, adapter: &wgpu::Adapter) -> AdapterInfo {
         max_storage_binding: limits.max_storage_buffer_binding_size,
         max_texture_2d: limits.max_texture_dimension_2d,
         max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
+        timestamp_queries: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
     }
 }
 
@@ -143,6 +149,8 @@ pub(crate) struct Gpu {
     lost: Arc<Mutex<Option<String>>>,
     /// Fill new storage buffers with NaN so that unwritten pixels show up in tests.
     pub poison: AtomicBool,
+    /// Per-stage timing, off unless `Engine::profile` runs.
+    pub profiler: Profiler,
 }
 
 impl Gpu {
@@ -165,9 +173,12 @@ impl Gpu {
         // Ask for everything the adapter offers: the defaults (256 MiB buffers, 8192 px) are far
         // below what real GPUs and even lavapipe allow.
         let limits = adapter.limits();
+        // Timestamp queries cost nothing until a profile writes them.
+        let features = adapter.features()
+            & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
         let desc = wgpu::DeviceDescriptor {
             label: Some("burstpipe"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -187,6 +198,7 @@ impl Gpu {
         device.on_uncaptured_error(Arc::new(|e| {
             eprintln!("burstpipe: uncaptured GPU error: {e}")
         }));
+        let profiler = Profiler::new(TimingMode::of(features), queue.get_timestamp_period());
         Ok(Gpu {
             device,
             queue,
@@ -195,7 +207,13 @@ impl Gpu {
             pipelines: Mutex::new(Default::default()),
             lost,
             poison: AtomicBool::new(false),
+            profiler,
         })
+    }
+
+    /// Largest buffer the device can create (bindings see windows of it).
+    pub fn max_buffer_size(&self) -> u64 {
+        self.limits.max_buffer_size
     }
 
     /// Largest buffer one binding may see: bands and tiles are sized from this.
@@ -243,6 +261,7 @@ impl Gpu {
 
     /// A storage buffer holding `data`.
     pub fn storage_init(&self, label: &str, data: &[u8]) -> wgpu::Buffer {
+        self.profiler.add_host_bytes(data.len() as u64);
         self.storage_filled(label, data.len() as u64, data)
     }
 
@@ -301,15 +320,39 @@ impl Gpu {
         buffers: &[&wgpu::Buffer],
         groups: (u32, u32),
     ) {
+        let windows: Vec<Window> = buffers.iter().map(|b| Window::whole(b)).collect();
+        self.dispatch_windows(encoder, kernel, entry, params, &windows, groups);
+    }
+
+    /// Byte offsets a binding may start at: windows into a buffer start at multiples of this.
+    pub fn binding_alignment(&self) -> u64 {
+        self.limits.min_storage_buffer_offset_alignment as u64
+    }
+
+    /// [`Gpu::dispatch`] with each binding a byte range of its buffer: the band of an image
+    /// larger than one binding may be.
+    pub fn dispatch_windows(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kernel: &Kernel,
+        entry: &'static str,
+        params: &wgpu::Buffer,
+        windows: &[Window],
+        groups: (u32, u32),
+    ) {
         let pipeline = self.pipeline(kernel, entry);
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: params.as_entire_binding(),
         }];
-        for (i, b) in buffers.iter().enumerate() {
+        for (i, w) in windows.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
-                resource: b.as_entire_binding(),
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: w.buffer,
+                    offset: w.offset,
+                    size: wgpu::BufferSize::new(w.size),
+                }),
             });
         }
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -317,9 +360,20 @@ impl Gpu {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
+        if self.profiler.is_on() {
+            self.profiler
+                .add_bytes(windows.iter().map(|w| w.size).sum::<u64>());
+        }
+        let timer = self.profiler.pass_writes();
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(entry),
-            timestamp_writes: None,
+            timestamp_writes: timer
+                .as_ref()
+                .map(|(set, i)| wgpu::ComputePassTimestampWrites {
+                    query_set: set,
+                    beginning_of_pass_write_index: Some(*i),
+                    end_of_pass_write_index: Some(i + 1),
+                }),
         });
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
@@ -338,15 +392,33 @@ impl Gpu {
         stage: &str,
         record: impl FnOnce(&mut wgpu::CommandEncoder) -> T,
     ) -> Result<T> {
+        self.run_as(stage, stage, record)
+    }
+
+    /// [`Gpu::run`], profiled under the name `profile_as` (errors still name `stage`).
+    fn run_as<T>(
+        &self,
+        stage: &str,
+        profile_as: &str,
+        record: impl FnOnce(&mut wgpu::CommandEncoder) -> T,
+    ) -> Result<T> {
         self.check_lost()?;
+        let profiling = self.profiler.is_on();
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut encoder = self.encoder();
+        if profiling {
+            self.profiler.begin(&self.device, &mut encoder);
+        }
         let out = record(&mut encoder);
+        let pending = profiling.then(|| self.profiler.end(&self.device, &mut encoder));
         self.queue.submit([encoder.finish()]);
         let validation = pollster::block_on(validation.pop());
         let oom = pollster::block_on(oom.pop());
         self.wait(stage)?;
+        if let Some(pending) = pending {
+            self.profiler.finish(&self.device, profile_as, pending)?;
+        }
         if oom.is_some() {
             return Err(Error::OutOfMemory {
                 stage: stage.to_string(),
@@ -387,7 +459,9 @@ impl Gpu {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        self.run(stage, |enc| {
+        self.profiler.add_host_bytes(size);
+        self.run_as(stage, "download", |enc| {
+            self.profiler.add_bytes(size);
             enc.copy_buffer_to_buffer(buffer, 0, &staging, 0, size)
         })?;
         let slice = staging.slice(..);
@@ -412,6 +486,24 @@ impl Gpu {
         drop(view);
         staging.unmap();
         Ok(out)
+    }
+}
+
+/// The bytes of a buffer one binding sees.
+#[derive(Clone, Copy)]
+pub(crate) struct Window<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub offset: u64,
+    pub size: u64,
+}
+
+impl<'a> Window<'a> {
+    pub fn whole(buffer: &'a wgpu::Buffer) -> Window<'a> {
+        Window {
+            buffer,
+            offset: 0,
+            size: buffer.size(),
+        }
     }
 }
 

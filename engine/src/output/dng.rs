@@ -1,5 +1,5 @@
 //! DNG writer for raw frames (the merged mosaic of a burst): one uncompressed 16-bit CFA image in
-//! IFD0, with the levels, Bayer layout, colour matrix, white balance, noise profile and capture
+//! IFD0, with the levels, Bayer or X-Trans layout, colour matrix, white balance, noise profile and capture
 //! metadata that raw developers (LibRaw, rawloader, our own reader) need. Written with the `tiff`
 //! crate's encoder; only the DNG tags are ours.
 
@@ -97,10 +97,27 @@ pub(crate) fn encode<W: Write + Seek>(frame: &Frame, w: &mut W) -> Result<(), St
         .map_err(e)?;
     d.write_tag(t(UNIQUE_CAMERA_MODEL), format!("{make} {model}").as_str())
         .map_err(e)?;
-    d.write_tag(t(CFA_REPEAT_PATTERN_DIM), &[2u16, 2][..])
-        .map_err(e)?;
-    let pattern = frame.cfa.colors().map(|c| c as u8);
-    d.write_tag(t(CFA_PATTERN), &pattern[..]).map_err(e)?;
+    match frame.xtrans {
+        Some(layout) => {
+            d.write_tag(t(CFA_REPEAT_PATTERN_DIM), &[6u16, 6][..])
+                .map_err(e)?;
+            d.write_tag(t(CFA_PATTERN), &layout.colors()[..])
+                .map_err(e)?;
+        }
+        None => {
+            // Bayer, or Quad Bayer / Nonacell: the 4×4 / 6×6 pattern of same-colour blocks.
+            let period = 2 * frame.cfa_block as usize;
+            d.write_tag(t(CFA_REPEAT_PATTERN_DIM), &[period as u16; 2][..])
+                .map_err(e)?;
+            let pattern: Vec<u8> = (0..period * period)
+                .map(|i| {
+                    let b = frame.cfa_block as usize;
+                    frame.cfa.color_at(i % period / b, i / period / b) as u8
+                })
+                .collect();
+            d.write_tag(t(CFA_PATTERN), &pattern[..]).map_err(e)?;
+        }
+    }
     d.write_tag(t(CFA_PLANE_COLOR), &[0u8, 1, 2][..])
         .map_err(e)?;
     d.write_tag(t(CFA_LAYOUT), 1u16).map_err(e)?;
@@ -204,6 +221,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn x_trans_dng_round_trips_through_our_reader_and_rawloader() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = crate::XTrans::FUJIFILM.shifted(2, 5);
+        let mut f = frame(Cfa::Rggb);
+        f.xtrans = Some(layout);
+        let path = dir.path().join("xtrans.dng");
+        f.save_dng(&path).unwrap();
+        let back = Frame::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.xtrans, Some(layout));
+        assert_eq!(back.mosaic, f.mosaic);
+        assert_eq!((back.black, back.white), (f.black, f.white));
+        let raw = rawloader::decode_file(&path).unwrap_or_else(|e| panic!("rawloader: {e}"));
+        assert_eq!((raw.cfa.width, raw.cfa.height), (6, 6));
+        assert_eq!(raw.cfa.name, layout.name().replace('/', ""));
     }
 
     /// Size and FNV-1a hash of the RGGB test file (little-endian machines: the encoder writes

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use super::dng::{self, DngImage, Layout};
-use super::{Cfa, Exif, Frame, MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
+use super::{Cfa, Exif, Frame, XTrans, MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
 use crate::error::{Error, Result};
 
 pub(crate) fn decode_file(path: &Path) -> Result<Frame> {
@@ -103,6 +103,7 @@ fn dng_frame(path: &Path, image: DngImage, mosaic: Vec<u16>) -> Result<Frame> {
         exif: image.exif,
         noise_profile: image.noise_profile,
         cfa_block: image.cfa_block,
+        xtrans: image.xtrans,
     };
     let [x, y, w, h] = image.crop;
     crop(frame, x, y, w, h)
@@ -142,6 +143,7 @@ fn crop(mut frame: Frame, x: u32, y: u32, w: u32, h: u32) -> Result<Frame> {
         ));
     }
     frame.cfa = frame.cfa.shifted(x / b, y / b);
+    frame.xtrans = frame.xtrans.map(|t| t.shifted(x, y));
     frame.mosaic = mosaic;
     frame.width = w as u32;
     frame.height = h as u32;
@@ -286,29 +288,9 @@ fn rawloader_pixels(path: &Path, raw: &rawloader::RawImage) -> Result<Vec<u16>> 
     }
 }
 
-/// The Bayer layout of a rawloader CFA, or `Unsupported` naming it.
-fn rawloader_cfa(path: &Path, cfa: &rawloader::CFA) -> Result<Cfa> {
-    match (cfa.width, cfa.height) {
-        (2, 2) => {}
-        (0, _) | (_, 0) => {
-            return Err(Error::unsupported(
-                path,
-                "raw data without a colour filter array (monochrome sensor)",
-            ))
-        }
-        (6, 6) => {
-            return Err(Error::unsupported(
-                path,
-                "CFA pattern 6×6 (X-Trans) is not supported yet",
-            ))
-        }
-        (w, h) => {
-            return Err(Error::unsupported(
-                path,
-                format!("CFA pattern {w}×{h} ({}) is not supported yet", cfa.name),
-            ))
-        }
-    }
+/// The layout of a rawloader CFA: Bayer, or X-Trans (then `cfa` is a placeholder), or
+/// `Unsupported` naming it.
+fn rawloader_cfa(path: &Path, cfa: &rawloader::CFA) -> Result<(Cfa, Option<XTrans>)> {
     // rawloader folds other colours (E, M, Y) onto indices 0..3, so go by the letters.
     let colours: Option<Vec<u32>> = cfa
         .name
@@ -320,10 +302,51 @@ fn rawloader_cfa(path: &Path, cfa: &rawloader::CFA) -> Result<Cfa> {
             _ => None,
         })
         .collect();
+    match (cfa.width, cfa.height) {
+        (2, 2) => {}
+        (0, _) | (_, 0) => {
+            return Err(Error::unsupported(
+                path,
+                "raw data without a colour filter array (monochrome sensor)",
+            ))
+        }
+        (6, 6) => {
+            let layout = colours
+                .as_deref()
+                .and_then(|c| {
+                    c.iter()
+                        .map(|&v| v as u8)
+                        .collect::<Vec<_>>()
+                        .try_into()
+                        .ok()
+                })
+                .and_then(XTrans::from_colors);
+            return match layout {
+                Some(x) => Ok((Cfa::Rggb, Some(x))),
+                None => Err(Error::unsupported(
+                    path,
+                    format!(
+                        "CFA pattern 6×6 ({}) is neither X-Trans nor Bayer-like",
+                        printable(&cfa.name, 36)
+                    ),
+                )),
+            };
+        }
+        (w, h) => {
+            return Err(Error::unsupported(
+                path,
+                format!(
+                    "CFA pattern {w}×{h} ({}) is not supported yet",
+                    printable(&cfa.name, 64)
+                ),
+            ))
+        }
+    }
     match colours.as_deref() {
         Some(&[a, b, c, d]) => Cfa::from_colors([a, b, c, d]),
         _ => None,
     }
+    .map(|c| (c, None))
     .ok_or_else(|| {
         Error::unsupported(
             path,
@@ -338,16 +361,24 @@ pub(crate) fn frame_from_rawloader(
     raw: rawloader::RawImage,
 ) -> Result<Frame> {
     let mosaic = rawloader_pixels(path, &raw)?;
-    let cfa = rawloader_cfa(path, &raw.cfa)?;
+    let (cfa, xtrans) = rawloader_cfa(path, &raw.cfa)?;
     // rawloader's levels are per colour (RGBE); ours are per 2×2 position.
-    let colours = cfa.colors();
-    let black = colours.map(|c| raw.blacklevels[c as usize] as f32);
+    let level = |levels: &[u16; 4], c: u32| levels[c as usize] as f32;
+    let black = match xtrans {
+        None => cfa.colors().map(|c| level(&raw.blacklevels, c)),
+        // Every 2×2 position sees all three colours somewhere on an X-Trans sensor: one level,
+        // the colours' mean weighted by their share of the sensor (8 R, 20 G, 8 B of 36).
+        // Fujifilm bodies report one level for all three.
+        Some(_) => {
+            let b = |c| level(&raw.blacklevels, c);
+            [(8.0 * b(0) + 20.0 * b(1) + 8.0 * b(2)) / 36.0; 4]
+        }
+    };
     // One white level for all: the lowest, so no channel is taken as unclipped when it is not.
-    let white = colours
-        .iter()
-        .map(|&c| raw.whitelevels[c as usize])
-        .min()
-        .unwrap_or(0) as f32;
+    let white = [0, 1, 2]
+        .into_iter()
+        .map(|c| level(&raw.whitelevels, c))
+        .fold(f32::INFINITY, f32::min);
     let [r, g, b, _] = raw.wb_coeffs;
     let wb = if [r, g, b].iter().all(|v| v.is_finite() && *v > 0.0) {
         [r / g, 1.0, b / g]
@@ -385,6 +416,7 @@ pub(crate) fn frame_from_rawloader(
         exif,
         noise_profile: None,
         cfa_block: 1,
+        xtrans,
     };
     let (w, h) = (
         width.checked_sub(left + right),
@@ -405,13 +437,18 @@ pub(crate) fn frame_from_rawloader(
 /// Capture settings from a TIFF-based raw (CR2, NEF, ARW, ...); other containers simply have none
 /// here. kamadak-exif needs its own copy of the bytes.
 fn read_exif(data: &[u8]) -> Exif {
-    let mut exif = Exif::default();
     if !(data.starts_with(b"II*\0") || data.starts_with(b"MM\0*")) {
-        return exif;
+        return Exif::default();
     }
     let Ok(fields) = exif::Reader::new().read_raw(data.to_vec()) else {
-        return exif;
+        return Exif::default();
     };
+    exif_fields(&fields)
+}
+
+/// The capture settings among parsed EXIF fields (raw files here, finished photos in input.rs).
+pub(crate) fn exif_fields(fields: &exif::Exif) -> Exif {
+    let mut exif = Exif::default();
     let get = |tag| fields.get_field(tag, exif::In::PRIMARY).map(|f| &f.value);
     let number = |tag| match get(tag)? {
         exif::Value::Rational(v) => v.first().map(|r| r.to_f64()),

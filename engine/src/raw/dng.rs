@@ -12,7 +12,7 @@ use tiff::decoder::{ifd::Value, Decoder, Limits};
 use tiff::tags::{IfdPointer, Tag};
 use tiff::{Directory, TiffError};
 
-use super::{Cfa, Exif, MAX_PIXELS, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
+use super::{Cfa, Exif, XTrans, MAX_PIXELS, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
 use crate::error::{Error, Result};
 
 // DNG and EXIF tag numbers (the tiff crate names only baseline TIFF tags).
@@ -101,6 +101,8 @@ pub(crate) struct DngImage {
     pub noise_profile: Option<[f64; 2]>,
     /// 1 Bayer, 2 Quad Bayer, 3 Nonacell (see `Frame::cfa_block`).
     pub cfa_block: u32,
+    /// X-Trans layout of the full image (then `cfa` is a placeholder).
+    pub xtrans: Option<XTrans>,
     /// Area to keep, in full-image pixels: x, y, width, height.
     pub crop: [u32; 4],
     pub layout: Layout,
@@ -218,7 +220,7 @@ fn read_image(
             "DNG raw image with more than one sample per pixel",
         ));
     }
-    let (cfa, cfa_block) = read_cfa(path, tiff, raw)?;
+    let (cfa, cfa_block, xtrans) = read_cfa(path, tiff, raw)?;
 
     let bits = tiff
         .unsigned(raw, BITS_PER_SAMPLE)
@@ -327,6 +329,7 @@ fn read_image(
         exif,
         noise_profile,
         cfa_block,
+        xtrans,
         crop,
         layout,
         linearization,
@@ -350,8 +353,13 @@ fn check_size(path: &Path, width: u64, height: u64) -> Result<()> {
 }
 
 /// The Bayer layout and the side of its same-colour blocks (1 Bayer, 2 Quad Bayer 4×4, 3 Nonacell
-/// 6×6), or `Unsupported` naming the pattern.
-fn read_cfa(path: &Path, tiff: &mut TiffFile, raw: &Directory) -> Result<(Cfa, u32)> {
+/// 6×6), or an X-Trans layout (6×6, with a placeholder Bayer layout), or `Unsupported` naming the
+/// pattern.
+fn read_cfa(
+    path: &Path,
+    tiff: &mut TiffFile,
+    raw: &Directory,
+) -> Result<(Cfa, u32, Option<XTrans>)> {
     let err = |e| tiff_error(path, e);
     let dim = match tiff.find(raw, CFA_REPEAT_PATTERN_DIM).map_err(err)? {
         Some(v) => v.into_u64_vec().map_err(err)?,
@@ -398,10 +406,22 @@ fn read_cfa(path: &Path, tiff: &mut TiffFile, raw: &Directory) -> Result<(Cfa, u
             .iter()
             .all(|&v| v <= 2)
         && Cfa::from_colors([at(0, 0), at(0, 1), at(1, 0), at(1, 1)].map(|v| v as u32)).is_some();
+    if (rows, cols) == (6, 6) && !blocky {
+        let layout = c.iter().map(|&v| v.min(255) as u8).collect::<Vec<_>>();
+        if let Some(x) = layout.try_into().ok().and_then(XTrans::from_colors) {
+            return Ok((Cfa::Rggb, 1, Some(x)));
+        }
+        return Err(Error::unsupported(
+            path,
+            format!(
+                "CFA pattern 6×6 {} is neither X-Trans nor Nonacell",
+                letters(&c)
+            ),
+        ));
+    }
     if (rows, cols) != (2, 2) && !blocky {
         let name = match (rows, cols) {
             (4, 4) => " (Quad Bayer)",
-            (6, 6) => " (X-Trans)",
             (8, 8) => " (Nona/Quad Bayer variant)",
             _ => "",
         };
@@ -417,12 +437,14 @@ fn read_cfa(path: &Path, tiff: &mut TiffFile, raw: &Directory) -> Result<(Cfa, u
     };
     if quad.iter().all(|&c| c <= 2) {
         let q = quad.map(|c| c as u32);
-        Cfa::from_colors(q).map(|cfa| (cfa, block)).ok_or_else(|| {
-            Error::unsupported(
-                path,
-                format!("CFA pattern {} is not a Bayer pattern", letters(&quad)),
-            )
-        })
+        Cfa::from_colors(q)
+            .map(|cfa| (cfa, block, None))
+            .ok_or_else(|| {
+                Error::unsupported(
+                    path,
+                    format!("CFA pattern {} is not a Bayer pattern", letters(&quad)),
+                )
+            })
     } else {
         Err(Error::unsupported(
             path,

@@ -4,10 +4,14 @@
 //! uncompressed DNGs in both strip and tile layouts, which rawloader 0.37 only half supports.
 
 mod decode;
+pub(crate) use decode::exif_fields;
 mod dng;
 mod mosaic;
 #[cfg(test)]
 mod tests;
+mod xtrans;
+
+pub use xtrans::XTrans;
 
 use std::path::{Path, PathBuf};
 
@@ -112,7 +116,7 @@ pub struct Exif {
     pub datetime: Option<String>,
 }
 
-/// One decoded raw frame: a Bayer mosaic cropped to the active area, with its levels and colour.
+/// One decoded raw frame: a Bayer or X-Trans mosaic cropped to the active area, with its levels and colour.
 #[derive(Debug, Clone)]
 pub struct Frame {
     pub(crate) source: PathBuf,
@@ -125,6 +129,9 @@ pub struct Frame {
     /// (6×6). With blocks, `cfa` is the Bayer layout of the blocks: the colour at (x, y) is
     /// `cfa.color_at(x / block, y / block)`.
     pub(crate) cfa_block: u32,
+    /// X-Trans sensors (6×6 layout): the layout of the active area. `cfa` is then meaningless and
+    /// every Bayer-only path refuses the frame.
+    pub(crate) xtrans: Option<XTrans>,
     /// Black level per 2×2 CFA position (index `(y & 1) * 2 + (x & 1)`), in sensor units.
     pub(crate) black: [f32; 4],
     /// White (saturation) level in sensor units.
@@ -178,9 +185,18 @@ impl Frame {
             exif: Exif::default(),
             noise_profile: None,
             cfa_block: 1,
+            xtrans: None,
         };
         frame.validate()?;
         Ok(frame)
+    }
+
+    /// The same mosaic read as an X-Trans sensor with layout `xtrans` (e.g. an X-Trans mosaic saved
+    /// as a single-channel image).
+    pub fn with_xtrans(mut self, xtrans: XTrans) -> Frame {
+        self.xtrans = Some(xtrans);
+        self.cfa_block = 1;
+        self
     }
 
     /// Check dimensions and levels; every constructor ends here.
@@ -243,13 +259,18 @@ impl Frame {
     pub fn height(&self) -> u32 {
         self.height
     }
-    /// The Bayer layout of the active area (of its same-colour blocks, for Quad Bayer / Nonacell).
+    /// The Bayer layout of the active area (of its same-colour blocks, for Quad Bayer / Nonacell);
+    /// meaningless for X-Trans frames (see [`Frame::xtrans`]).
     pub fn cfa(&self) -> Cfa {
         self.cfa
     }
     /// Side of the sensor's same-colour pixel blocks: 1 Bayer, 2 Quad Bayer, 3 Nonacell.
     pub fn cfa_block(&self) -> u32 {
         self.cfa_block
+    }
+    /// The X-Trans layout of the active area, for X-Trans sensors (Fujifilm).
+    pub fn xtrans(&self) -> Option<XTrans> {
+        self.xtrans
     }
     /// The file this frame came from.
     pub fn source(&self) -> &Path {

@@ -352,7 +352,7 @@ fn rawloader_conversion_crops_and_shifts() {
 }
 
 #[test]
-fn rawloader_xtrans_and_rgb_are_unsupported() {
+fn rawloader_xtrans_decodes_and_other_6x6_and_rgb_are_unsupported() {
     let mut image = rawloader::RawImage {
         make: "FUJIFILM".into(),
         model: "X-T3".into(),
@@ -371,10 +371,20 @@ fn rawloader_xtrans_and_rgb_are_unsupported() {
         orientation: rawloader::Orientation::Normal,
         data: rawloader::RawImageData::Integer(vec![0; 144]),
     };
-    let err =
-        super::decode::frame_from_rawloader(Path::new("x.raf"), b"", image.clone()).unwrap_err();
+    let f = super::decode::frame_from_rawloader(Path::new("x.raf"), b"", image.clone()).unwrap();
+    assert_eq!(f.xtrans, Some(crate::XTrans::FUJIFILM));
+    // Crop margins (top, right, bottom, left) shift the layout like any crop.
+    let mut cropped = image.clone();
+    cropped.crops = [1, 0, 3, 2];
+    let f = super::decode::frame_from_rawloader(Path::new("x.raf"), b"", cropped).unwrap();
+    assert_eq!((f.width, f.height), (10, 8));
+    assert_eq!(f.xtrans, Some(crate::XTrans::FUJIFILM.shifted(2, 1)));
+    // A 6×6 layout that is not X-Trans-like is refused, naming the pattern.
+    let mut odd = image.clone();
+    odd.cfa = rawloader::CFA::new(&"RGGB".repeat(9));
+    let err = super::decode::frame_from_rawloader(Path::new("x.raf"), b"", odd).unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err}");
-    assert!(err.to_string().contains("X-Trans"), "{err}");
+    assert!(err.to_string().contains("6×6 (RGGBRGGB"), "{err}");
     image.cfa = rawloader::CFA::new("RGGB");
     image.cpp = 3;
     image.data = rawloader::RawImageData::Integer(vec![0; 432]);
@@ -822,7 +832,7 @@ fn non_bayer_cfa_patterns_are_unsupported() {
             [[0, 1, 0, 1], [1, 2, 1, 2], [0, 1, 0, 1], [1, 2, 1, 1]].concat(),
             "4×4 (Quad Bayer)",
         ),
-        (&[6, 6], vec![1; 36], "6×6 (X-Trans)"),
+        (&[6, 6], vec![1; 36], "6×6 GGGGGG"),
         (&[2, 2], vec![0, 1, 1, 1], "RGGG"),
     ];
     for (dim, pattern, name) in cases {
@@ -907,6 +917,23 @@ fn quad_bayer_and_nonacell_dngs_decode_as_blocks_and_a_split_crop_is_refused() {
         assert!(matches!(err, Error::Unsupported { .. }), "{err}");
         assert!(err.to_string().contains("colour blocks"), "{err}");
     }
+}
+
+#[test]
+fn x_trans_dngs_decode_in_any_phase_and_crop() {
+    let side = 12u32;
+    let layout = crate::XTrans::FUJIFILM.shifted(1, 4);
+    let tags = with(
+        raw_ifd(side, side, 16),
+        vec![
+            (33421, V::Short(vec![6, 6])),
+            (33422, V::Byte(layout.colors().to_vec())),
+            (50829, V::Long(vec![2, 1, side, side])),
+        ],
+    );
+    let f = decode(&tiff_file(true, &[tags], &[le16(&ramp(side, side, 12))])).unwrap();
+    assert_eq!((f.width, f.height), (11, 10));
+    assert_eq!(f.xtrans, Some(layout.shifted(1, 2)));
 }
 
 #[test]

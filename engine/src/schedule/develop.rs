@@ -7,7 +7,8 @@ use crate::progress::{self, Progress, Steps};
 use crate::raw::Frame;
 use crate::schedule::bands::{self, Band};
 use crate::stages::{
-    binning, color, demosaic, normalize, stats, tone, Binning, Demosaic, RGBA16F_BYTES,
+    binning, color, demosaic, demosaic_xtrans, normalize, remosaic, stats, tone, Binning, Demosaic,
+    RGBA16F_BYTES,
 };
 
 /// What happens after demosaicing.
@@ -55,6 +56,9 @@ pub(crate) fn exposure_from_histogram(bins: &[u32], ev: Option<f32>) -> (f32, f3
 /// already on the GPU (a normalized f32 Bayer mosaic, or f16 RGBA for superpixel binning).
 pub(crate) enum Source<'a> {
     Frame(&'a Frame),
+    /// A Quad Bayer / Nonacell frame remosaiced to full-resolution Bayer band by band, on the way
+    /// to the demosaic.
+    Remosaic(&'a Frame),
     Binned {
         buffer: wgpu::Buffer,
         width: u32,
@@ -66,7 +70,7 @@ pub(crate) enum Source<'a> {
 impl Source<'_> {
     fn size(&self, frame: &Frame) -> (u32, u32) {
         match self {
-            Source::Frame(_) => (frame.width, frame.height),
+            Source::Frame(_) | Source::Remosaic(_) => (frame.width, frame.height),
             Source::Binned { width, height, .. } => (*width, *height),
         }
     }
@@ -171,7 +175,38 @@ fn linear_band(
                     frame.white,
                 );
                 normalize::record(gpu, enc, &np, &raw, &mosaic);
-                demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb);
+                match frame.xtrans {
+                    Some(layout) => {
+                        let xp = demosaic_xtrans::Params::new(
+                            w,
+                            h,
+                            layout,
+                            band.input.0,
+                            band.input_rows(),
+                            band.out.0,
+                            band.out_rows(),
+                        );
+                        demosaic_xtrans::record(gpu, enc, &xp, method, &mosaic, &rgb);
+                    }
+                    None => demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb),
+                }
+            }
+            Source::Remosaic(frame) => {
+                // The band's input rows carry the remosaic's halo beyond the demosaic's: the
+                // rows the band edge spoils are never read by the demosaic's output rows.
+                let (y0, rows) = (band.input.0, band.input_rows());
+                let raw = normalize::upload(
+                    gpu,
+                    &frame.mosaic[(y0 * w) as usize..(band.input.1 * w) as usize],
+                );
+                let bytes = (rows * w) as u64 * 4;
+                let mosaic = gpu.storage("mosaic f32", bytes);
+                let bayer = gpu.storage("remosaiced", bytes);
+                let np = normalize::Params::new(w, rows, y0, frame.black, frame.white);
+                let rp = remosaic::Params::new(w, h, frame.cfa_block, frame.cfa, y0, rows);
+                normalize::record(gpu, enc, &np, &raw, &mosaic);
+                remosaic::record(gpu, enc, &rp, &mosaic, &bayer);
+                demosaic::record(gpu, enc, &dp, method, &bayer, &rgb);
             }
             Source::Binned {
                 buffer, rgb: false, ..
@@ -207,6 +242,24 @@ fn linear_band(
     Ok(rgb)
 }
 
+/// The demosaicer for this frame: X-Trans frames take the X-Trans counterpart of a Bayer method
+/// (so the default, RCD, becomes Markesteijn); X-Trans methods on a Bayer frame and binning of an
+/// X-Trans frame are errors naming the file.
+fn method_for(frame: &Frame, binning: Binning, method: Demosaic) -> Result<Demosaic> {
+    let file = frame.source.display();
+    match frame.xtrans {
+        Some(_) if binning != Binning::Off => Err(Error::unsupported(
+            &frame.source,
+            "binning an X-Trans mosaic (6×6 layout) is not supported: develop it without --bin",
+        )),
+        Some(_) => Ok(method.for_xtrans()),
+        None if method.is_xtrans() => Err(Error::InvalidInput(format!(
+            "{file}: demosaic method {method:?} is for X-Trans sensors; this is a Bayer mosaic (use rcd, mhc or bilinear)"
+        ))),
+        None => Ok(method),
+    }
+}
+
 /// Render a frame to `bits`-bit RGB with the given demosaicer and look.
 pub(crate) fn render(
     gpu: &Gpu,
@@ -220,6 +273,7 @@ pub(crate) fn render(
         gpu,
         frame,
         Binning::Off,
+        false,
         method,
         look,
         bits,
@@ -228,23 +282,34 @@ pub(crate) fn render(
     )
 }
 
-/// [`render`] after optional binning (on the GPU, before demosaicing). `progress` is told of
-/// each step (binning, each band coloured, the exposure, each band toned) and may cancel
-/// between them.
+/// [`render`] after optional binning or remosaicing (on the GPU, before demosaicing).
+/// `remosaic` applies to Quad Bayer / Nonacell frames only (Bayer frames are unaffected).
+/// `progress` is told of each step (binning, each band coloured, the exposure, each band
+/// toned) and may cancel between them.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn render_binned(
     gpu: &Gpu,
     frame: &Frame,
     binning: Binning,
+    remosaic: bool,
     method: Demosaic,
     look: Look,
     bits: u32,
     max_band_rows: Option<u32>,
     progress: &mut Progress,
 ) -> Result<Rendered> {
+    let method = method_for(frame, binning, method)?;
     // Quad Bayer / Nonacell sensors are binned to Bayer by default: their blocks are one colour.
+    let remosaic = remosaic && frame.cfa_block > 1;
+    if remosaic && binning != Binning::Off {
+        return Err(Error::InvalidInput(format!(
+            "{}: --remosaic keeps full resolution and --bin reduces it: use one of them",
+            frame.source.display()
+        )));
+    }
     let mode = match (frame.cfa_block, binning::Mode::of(binning)) {
         (1, mode) => mode,
+        (_, None) if remosaic => None,
         (b, None) => Some(binning::Mode::Blocks(b)),
         (b, Some(_)) => {
             return Err(Error::InvalidInput(format!(
@@ -258,18 +323,34 @@ pub(crate) fn render_binned(
         None => (frame.width, frame.height),
         Some(mode) => binned_size(frame, mode)?,
     };
-    let bands = bands::plan(
-        w,
-        h,
-        demosaic::HALO,
-        RGBA16F_BYTES,
-        gpu.max_binding(),
-        max_band_rows,
-    )?;
+    // The X-Trans method's widest intermediate is wider than the f16 RGBA output.
+    let bytes_per_px = match frame.xtrans {
+        Some(_) => demosaic_xtrans::BYTES_PER_PX,
+        None => RGBA16F_BYTES,
+    };
+    // A remosaiced band reads the remosaic's halo beyond the demosaic's.
+    let halo = match (mode, remosaic) {
+        (None, true) => demosaic::HALO + remosaic::HALO,
+        _ => demosaic::HALO,
+    };
+    let bands = bands::plan(w, h, halo, bytes_per_px, gpu.max_binding(), max_band_rows)?;
     let photo = matches!(look, Look::Photo { .. });
-    let total = mode.is_some() as usize + bands.len() + photo as usize * (bands.len() + 1);
+    let fusion = matches!(
+        look,
+        Look::Photo {
+            tone: crate::Tone::Fusion,
+            ..
+        }
+    );
+    // Toning: one step for the whole image when fusing, else one a band.
+    let tone_steps = if fusion { 1 } else { bands.len() };
+    let total = mode.is_some() as usize + tone_steps + photo as usize * (bands.len() + 1);
     let mut steps = Steps::new(progress, total);
     let source = match mode {
+        None if remosaic => {
+            crate::schedule::prepare::check_remosaic_size(frame)?;
+            Source::Remosaic(frame)
+        }
         None => Source::Frame(frame),
         Some(mode) => {
             let s = bin_frame(gpu, frame, mode, max_band_rows)?;
@@ -284,8 +365,12 @@ pub(crate) fn render_binned(
     };
 
     // Exposure needs the whole image's statistics before any band is toned. With one band (the
-    // usual case) the coloured band stays on the GPU; with several, bands are recomputed.
+    // usual case) the coloured band stays on the GPU. Exposure fusion needs the whole image too:
+    // with several bands, they are gathered into one buffer (bindings see windows of it); the
+    // tone curve recomputes band by band instead.
     let mut kept: Option<wgpu::Buffer> = None;
+    let whole = (fusion && bands.len() > 1)
+        .then(|| gpu.storage("linear image", (w * h) as u64 * RGBA16F_BYTES));
     let tone_params = |rows: u32, gain: f32, white: f32| match look {
         Look::Plain => tone::Params::plain(w * rows, bits),
         Look::Photo { .. } => tone::Params::photo(w * rows, bits, gain, white),
@@ -298,7 +383,11 @@ pub(crate) fn render_binned(
                 let rgb = linear_band(gpu, frame, &source, *band, method, colour.as_ref())?;
                 let sp = stats::Params::new(w, band.out_rows(), band.out.0);
                 gpu.run("exposure statistics", |enc| {
-                    stats::record(gpu, enc, &sp, &rgb, &bins)
+                    stats::record(gpu, enc, &sp, &rgb, &bins);
+                    if let Some(whole) = &whole {
+                        let at = (band.out.0 * w) as u64 * RGBA16F_BYTES;
+                        enc.copy_buffer_to_buffer(&rgb, 0, whole, at, rgb.size());
+                    }
                 })?;
                 if bands.len() == 1 {
                     kept = Some(rgb);
@@ -317,26 +406,30 @@ pub(crate) fn render_binned(
         }
     };
 
-    // Exposure fusion needs the whole image (its pyramids are not banded yet).
-    let fusion = bands.len() == 1
-        && matches!(
-            look,
-            Look::Photo {
-                tone: crate::Tone::Fusion,
-                ..
-            }
-        );
+    if fusion {
+        let linear = whole.or(kept).expect("the linear image is on the GPU");
+        let data = crate::schedule::fuse::tone_fusion(
+            gpu,
+            (w, h),
+            &linear,
+            gain,
+            white,
+            bits,
+            max_band_rows,
+        )?;
+        steps.step("toned")?;
+        return Ok(Rendered {
+            width: w,
+            height: h,
+            data,
+        });
+    }
     let mut data = Vec::with_capacity((w * h * 3) as usize);
     for band in &bands {
         let rgb = match kept.take() {
             Some(rgb) => rgb,
             None => linear_band(gpu, frame, &source, *band, method, colour.as_ref())?,
         };
-        if fusion {
-            data = crate::schedule::fuse::tone_fusion(gpu, (w, h), &rgb, gain, white, bits)?;
-            steps.step("toned")?;
-            continue;
-        }
         let tp = tone_params(band.out_rows(), gain, white);
         let out = gpu.storage("output", tp.output_bytes());
         gpu.run("tone", |enc| tone::record(gpu, enc, &tp, &rgb, &out))?;

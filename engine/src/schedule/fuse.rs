@@ -5,15 +5,23 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::stages::fusion::{self, Dims, Exponents};
+use crate::stages::fusion::{self, Dims, Exponents, Pyr, Rows, WeightOp};
 use crate::stages::{tone, RGBA16F_BYTES};
 
-/// Largest level-0 buffer: the whole image is one binding (pyramids are not banded yet).
-fn check_fits(gpu: &Gpu, dims: Dims) -> Result<()> {
+/// The fused image: level 0 of the fused pyramid (RGBA 16-bit snorm of v/2, see pyramid.wgsl),
+/// and the bands its rows are processed in.
+pub(crate) struct Fused {
+    pub buffer: wgpu::Buffer,
+    pub dims: Dims,
+    pub bands: Vec<Rows>,
+}
+
+/// The whole image must fit one binding (alignment of brackets is not banded yet).
+pub(crate) fn check_fits(gpu: &Gpu, dims: Dims) -> Result<()> {
     let bytes = dims.0 as u64 * dims.1 as u64 * RGBA16F_BYTES;
     if bytes > gpu.max_binding() {
         return Err(Error::InvalidInput(format!(
-            "a {}×{} image needs {} MiB buffers for exposure fusion; this device allows {} MiB",
+            "aligning a {}×{} bracket needs {} MiB buffers; this device allows {} MiB (fuse it with --no-align)",
             dims.0,
             dims.1,
             bytes >> 20,
@@ -23,21 +31,39 @@ fn check_fits(gpu: &Gpu, dims: Dims) -> Result<()> {
     Ok(())
 }
 
-/// Fuse `inputs` (RGBA unorm16 images of `dims`, display-referred); returns the fused
-/// image in a new RGBA f16 buffer (values may leave [0, 1] slightly: clamp when quantizing).
+/// A whole image of `bpp` bytes per pixel must fit one buffer (bindings see bands of it).
+fn check_buffer(gpu: &Gpu, dims: Dims, bpp: u64) -> Result<()> {
+    let bytes = dims.0 as u64 * dims.1 as u64 * bpp;
+    if bytes > gpu.max_buffer_size() {
+        return Err(Error::InvalidInput(format!(
+            "a {}×{} image needs {} MiB buffers for exposure fusion; this device allows {} MiB",
+            dims.0,
+            dims.1,
+            bytes >> 20,
+            gpu.max_buffer_size() >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// Fuse `inputs` (RGBA unorm16 images of `dims`, display-referred). Every level is processed in
+/// bands that fit the device's bindings (at most `max_band_rows` rows, if given), so any size
+/// that fits in buffers fuses, with the same result as in one pass.
 pub(crate) fn fuse(
     gpu: &Gpu,
     dims: Dims,
     inputs: &[&wgpu::Buffer],
     e: Exponents,
-) -> Result<wgpu::Buffer> {
+    max_band_rows: Option<u32>,
+) -> Result<Fused> {
     if inputs.is_empty() {
         return Err(Error::InvalidInput(
             "exposure fusion needs at least one image".into(),
         ));
     }
-    check_fits(gpu, dims)?;
+    check_buffer(gpu, dims, RGBA16F_BYTES)?;
     let levels = fusion::levels(dims.0, dims.1);
+    let bands = fusion::plan_bands(gpu, &levels, max_band_rows)?;
     let px = |d: Dims| d.0 as u64 * d.1 as u64;
     let weights: Vec<wgpu::Buffer> = inputs
         .iter()
@@ -53,42 +79,56 @@ pub(crate) fn fuse(
         .iter()
         .map(|&d| gpu.storage("weight level", px(d) * 4))
         .collect();
-    let fused: Vec<wgpu::Buffer> = levels
+    let mut fused: Vec<wgpu::Buffer> = levels
         .iter()
         .map(|&d| gpu.storage("fused level", px(d) * RGBA16F_BYTES))
         .collect();
     let top = levels.len() - 1;
+    let at = |l: usize| -> Vec<(Dims, Rows)> { bands[l].iter().map(|&b| (levels[l], b)).collect() };
     gpu.run("exposure fusion", |enc| {
         enc.clear_buffer(&sum, 0, None);
         for b in &fused {
             enc.clear_buffer(b, 0, None);
         }
         for (img, w) in inputs.iter().zip(&weights) {
-            fusion::mertens_weight(gpu, enc, dims, e, img, w);
-            fusion::weight_sum_add(gpu, enc, dims, w, &sum);
+            for band in at(0) {
+                fusion::mertens_weight(gpu, enc, band, e, img, w);
+                fusion::weight_op(gpu, enc, WeightOp::SumAdd, band, w, &sum);
+            }
         }
         for (img, w) in inputs.iter().zip(&weights) {
-            fusion::weight_normalize(gpu, enc, dims, &sum, w);
+            for band in at(0) {
+                fusion::weight_op(gpu, enc, WeightOp::Normalize, band, w, &sum);
+            }
             let g = |l: usize| if l == 0 { *img } else { &gauss[l - 1] };
             let wl = |l: usize| if l == 0 { w } else { &weight_pyr[l - 1] };
             for l in 1..levels.len() {
-                fusion::pyr_down_image(gpu, enc, levels[l - 1], g(l - 1), levels[l], g(l));
-                fusion::pyr_down_weight(gpu, enc, levels[l - 1], wl(l - 1), levels[l], wl(l));
+                for band in at(l) {
+                    let fine = (levels[l - 1], g(l - 1));
+                    fusion::pyr_down(gpu, enc, Pyr::Image, fine, band, g(l));
+                    let fine = (levels[l - 1], wl(l - 1));
+                    fusion::pyr_down(gpu, enc, Pyr::Weight, fine, band, wl(l));
+                }
             }
             for l in 0..levels.len() {
                 let coarse = (l < top).then(|| (levels[l + 1], g(l + 1)));
-                fusion::blend_level(gpu, enc, levels[l], g(l), wl(l), coarse, &fused[l]);
+                for band in at(l) {
+                    fusion::blend_level(gpu, enc, band, g(l), wl(l), coarse, &fused[l]);
+                }
             }
         }
         for l in (0..top).rev() {
-            fusion::collapse_level(gpu, enc, levels[l], levels[l + 1], &fused[l + 1], &fused[l]);
+            for band in at(l) {
+                fusion::collapse_level(gpu, enc, band, levels[l + 1], &fused[l + 1], &fused[l]);
+            }
         }
     })?;
-    let out = gpu.storage("fused f16", px(dims) * RGBA16F_BYTES);
-    gpu.run("exposure fusion output", |enc| {
-        fusion::fused_to_f16(gpu, enc, dims, &fused[0], &out)
-    })?;
-    Ok(out)
+    let bands = bands.into_iter().next().expect("level 0");
+    Ok(Fused {
+        buffer: fused.swap_remove(0),
+        dims,
+        bands,
+    })
 }
 
 /// CPU reference of the whole fusion, composed of the kernels' references in the same order.
@@ -185,7 +225,7 @@ pub(crate) fn check_bracket(images: &[crate::Image], e: Exponents) -> Result<()>
 
 /// An 8/16-bit RGB image as RGBA 16-bit unorm words, the fusion's input format; 8-bit values are
 /// scaled by 257 (exactly v/255), so brackets of mixed depths fuse as they should.
-fn to_rgba_unorm16(img: &crate::Image) -> Vec<[u32; 2]> {
+pub(crate) fn to_rgba_unorm16(img: &crate::Image) -> Vec<[u32; 2]> {
     use rayon::prelude::*;
     let scale = if img.bits == 8 { 257 } else { 1 };
     img.data
@@ -197,28 +237,36 @@ fn to_rgba_unorm16(img: &crate::Image) -> Vec<[u32; 2]> {
         .collect()
 }
 
-/// Fuse a bracket of finished photos into one, `bits` per channel.
+/// Fuse a bracket of finished photos into one, `bits` per channel; `align`: handheld, each
+/// exposure is aligned to the middle one first (see schedule::bracket).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn fuse_images(
     gpu: &Gpu,
     images: &[crate::Image],
     e: Exponents,
     bits: u32,
+    align: bool,
+    max_band_rows: Option<u32>,
     progress: &mut crate::Progress,
 ) -> Result<crate::Image> {
     check_bracket(images, e)?;
     let dims = (images[0].width, images[0].height);
-    check_fits(gpu, dims)?;
-    let mut steps = crate::progress::Steps::new(progress, 3);
-    let inputs: Vec<wgpu::Buffer> = images
+    check_buffer(gpu, dims, RGBA16F_BYTES)?;
+    let mut steps = crate::progress::Steps::new(progress, 3 + align as usize);
+    let mut inputs: Vec<wgpu::Buffer> = images
         .iter()
         .map(|img| gpu.storage_init("exposure", bytemuck::cast_slice(&to_rgba_unorm16(img))))
         .collect();
     steps.step("exposures uploaded")?;
+    if align {
+        inputs = crate::schedule::bracket::align_exposures(gpu, images, inputs)?;
+        steps.step("aligned")?;
+    }
     let refs: Vec<&wgpu::Buffer> = inputs.iter().collect();
-    let fused = fuse(gpu, dims, &refs, e)?;
+    let fused = fuse(gpu, dims, &refs, e, max_band_rows)?;
     drop(inputs);
     steps.step("fused")?;
-    let data = quantize(gpu, dims, &fused, bits)?;
+    let data = download(gpu, &fused, |pixels| tone::Params::plain(pixels, bits))?;
     steps.step("downloaded")?;
     Ok(crate::Image {
         width: dims.0,
@@ -229,18 +277,34 @@ pub(crate) fn fuse_images(
     })
 }
 
-/// Clamp and quantize a display-referred RGBA f16 image to `bits`, and download it.
-pub(crate) fn quantize(gpu: &Gpu, dims: Dims, img: &wgpu::Buffer, bits: u32) -> Result<Vec<u16>> {
-    let tp = tone::Params::plain(dims.0 * dims.1, bits);
-    download(gpu, &tp, img)
-}
-
-/// Run the tone kernel with `tp` on `img` and download the 8/16-bit values.
-fn download(gpu: &Gpu, tp: &tone::Params, img: &wgpu::Buffer) -> Result<Vec<u16>> {
-    let out = gpu.storage("output", tp.output_bytes());
-    gpu.run("quantize", |enc| tone::record(gpu, enc, tp, img, &out))?;
-    let bytes = gpu.read("download", &out, tp.output_bytes())?;
-    Ok(tone::unpack_output(tp, &bytes))
+/// Tone (`tone` gives the parameters for a number of pixels) and download the fused image, a
+/// band at a time: each band's rows are copied out, converted to f16, toned and read back.
+fn download(gpu: &Gpu, fused: &Fused, tone: impl Fn(u32) -> tone::Params) -> Result<Vec<u16>> {
+    let w = fused.dims.0;
+    let mut data = Vec::with_capacity(w as usize * fused.dims.1 as usize * 3);
+    for &(y0, y1) in &fused.bands {
+        let rows = y1 - y0;
+        let bytes = (w * rows) as u64 * RGBA16F_BYTES;
+        let tp = tone(w * rows);
+        let part = gpu.storage("fused band", bytes);
+        let f16 = gpu.storage("fused band f16", bytes);
+        let out = gpu.storage("output", tp.output_bytes());
+        gpu.run("tone", |enc| {
+            let offset = (w * y0) as u64 * RGBA16F_BYTES;
+            enc.copy_buffer_to_buffer(&fused.buffer, offset, &part, 0, bytes);
+            fusion::fused_to_f16(
+                gpu,
+                enc,
+                ((w, rows), fusion::all_rows((w, rows))),
+                &part,
+                &f16,
+            );
+            tone::record(gpu, enc, &tp, &f16, &out);
+        })?;
+        let bytes = gpu.read("download", &out, tp.output_bytes())?;
+        data.extend(tone::unpack_output(&tp, &bytes));
+    }
+    Ok(data)
 }
 
 /// How far the long synthetic exposure is over the automatic exposure. On a 5-stop backlit scene
@@ -254,6 +318,10 @@ const LONG_EXPOSURE_EV: f32 = 2.0;
 const FUSED_KNEE: f32 = 0.8;
 const FUSED_WHITE: f32 = 1.25;
 
+/// ... and undershoots 0 in the darkest crevices next to brighter detail: a toe below FUSED_TOE
+/// (display-referred, 2.6/255) keeps those values ordered instead of crushing them all to black.
+const FUSED_TOE: f32 = 0.01;
+
 /// Auto-HDR tone mapping of a linear image (RGBA f16, `dims`): a short synthetic exposure that
 /// lands the image's brightest value (`white`, after `gain`) on 1, a long one at the automatic
 /// exposure `gain` plus [`LONG_EXPOSURE_EV`], fused with the paper's Mertens weights, rolled off
@@ -265,30 +333,35 @@ pub(crate) fn tone_fusion(
     gain: f32,
     white: f32,
     bits: u32,
+    max_band_rows: Option<u32>,
 ) -> Result<Vec<u16>> {
-    check_fits(gpu, dims)?;
+    check_buffer(gpu, dims, RGBA16F_BYTES)?;
     let short_gain = gain / white.max(1.0);
     let long_gain = (gain * LONG_EXPOSURE_EV.exp2()).max(short_gain);
     let bytes = dims.0 as u64 * dims.1 as u64 * RGBA16F_BYTES;
     let short = gpu.storage("short exposure", bytes);
     let long = gpu.storage("long exposure", bytes);
+    let bands = fusion::plan_bands(gpu, &[dims], max_band_rows)?;
     gpu.run("synthetic exposures", |enc| {
-        fusion::synthetic_exposure(gpu, enc, dims, short_gain, linear, &short);
-        fusion::synthetic_exposure(gpu, enc, dims, long_gain, linear, &long);
+        for &band in &bands[0] {
+            fusion::synthetic_exposure(gpu, enc, (dims, band), short_gain, linear, &short);
+            fusion::synthetic_exposure(gpu, enc, (dims, band), long_gain, linear, &long);
+        }
     })?;
     let e = Exponents {
         contrast: 1.0,
         saturation: 1.0,
         exposedness: 1.0,
     };
-    let fused = fuse(gpu, dims, &[&short, &long], e)?;
-    let tp = tone::Params {
-        flags: tone::SHOULDER,
+    let fused = fuse(gpu, dims, &[&short, &long], e, max_band_rows)?;
+    drop((short, long));
+    download(gpu, &fused, |pixels| tone::Params {
+        flags: tone::SHOULDER | tone::TOE,
         knee: FUSED_KNEE,
         white: FUSED_WHITE,
-        ..tone::Params::plain(dims.0 * dims.1, bits)
-    };
-    download(gpu, &tp, &fused)
+        toe: FUSED_TOE,
+        ..tone::Params::plain(pixels, bits)
+    })
 }
 
 #[cfg(test)]
@@ -298,15 +371,31 @@ mod tests {
     use crate::stages::fusion::tests::{floats, kodak_exposure, random_image, unorms, MERTENS};
     use crate::stages::testing::{max_abs_diff, Rng};
 
-    fn run_gpu(dims: Dims, inputs: &[Vec<[u32; 2]>], e: Exponents) -> Vec<[u32; 2]> {
+    fn run_gpu(
+        dims: Dims,
+        inputs: &[Vec<[u32; 2]>],
+        e: Exponents,
+        band_rows: Option<u32>,
+    ) -> Vec<[u32; 2]> {
         let gpu = gpu();
         let bufs: Vec<wgpu::Buffer> = inputs
             .iter()
             .map(|i| gpu.storage_init("input", bytemuck::cast_slice(i)))
             .collect();
         let refs: Vec<&wgpu::Buffer> = bufs.iter().collect();
-        let out = fuse(gpu, dims, &refs, e).unwrap();
+        let fused = fuse(gpu, dims, &refs, e, band_rows).unwrap();
         let n = (dims.0 * dims.1) as u64;
+        let out = gpu.storage("f16", n * 8);
+        gpu.run("test", |enc| {
+            fusion::fused_to_f16(
+                gpu,
+                enc,
+                (dims, fusion::all_rows(dims)),
+                &fused.buffer,
+                &out,
+            )
+        })
+        .unwrap();
         bytemuck::cast_slice(&gpu.read("test", &out, n * 8).unwrap()).to_vec()
     }
 
@@ -323,11 +412,31 @@ mod tests {
             .map(|&ev| kodak_exposure("kodim21", ev, real_dims))
             .collect();
         for (dims, inputs) in [(dims, &random), (real_dims, &real)] {
-            let got = floats(&run_gpu(dims, inputs, MERTENS));
+            let got = floats(&run_gpu(dims, inputs, MERTENS, None));
             let want = floats(&reference(dims, inputs, MERTENS));
             // Ten levels of f16 rounding, each of which may round the other way on the GPU.
             let d = max_abs_diff(&got, &want);
             assert!(d <= 4e-3, "{dims:?}: GPU and reference differ by {d}");
+        }
+    }
+
+    /// Fusion in bands (every level, windows into whole buffers) equals fusion in one pass: the
+    /// same arithmetic on the same values, so within f16 rounding of the final conversion.
+    #[test]
+    fn banded_fusion_equals_one_pass_on_a_real_bracket() {
+        // Odd sizes: levels of odd width and height, band edges at every level.
+        let dims = (203, 141);
+        let real: Vec<_> = [-2.0, 0.0, 2.0]
+            .iter()
+            .map(|&ev| kodak_exposure("kodim08", ev, dims))
+            .collect();
+        let whole = floats(&run_gpu(dims, &real, MERTENS, None));
+        for rows in [1, 16, 50] {
+            let plan = fusion::plan_bands(gpu(), &fusion::levels(dims.0, dims.1), Some(rows));
+            assert!(plan.unwrap()[0].len() > 1, "{rows}-row bands: one pass");
+            let banded = floats(&run_gpu(dims, &real, MERTENS, Some(rows)));
+            let d = max_abs_diff(&whole, &banded);
+            assert!(d <= 1e-6, "{rows}-row bands differ from one pass by {d}");
         }
     }
 
@@ -338,6 +447,7 @@ mod tests {
             dims,
             &[img.clone(), img.clone(), img.clone()],
             MERTENS,
+            None,
         ));
         let d = max_abs_diff(&got, &unorms(&img));
         assert!(d <= 4e-3, "copies fused to something else: {d}");

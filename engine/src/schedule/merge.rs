@@ -264,6 +264,7 @@ pub(crate) fn merge(
         white: 65535.0,
         noise_profile: Some([scale as f64 / k, offset as f64 / k]),
         cfa_block: 1,
+        xtrans: None,
         ..r.clone()
     };
     frame.validate()?;

@@ -3,6 +3,8 @@
 
 pub(crate) mod bands;
 pub(crate) mod batch;
+pub(crate) mod bracket;
 pub(crate) mod develop;
 pub(crate) mod fuse;
 pub(crate) mod merge;
+pub(crate) mod prepare;

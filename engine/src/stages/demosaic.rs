@@ -17,23 +17,49 @@ pub enum Demosaic {
     /// median refinement of the colour differences: the high-quality method (five passes), default.
     #[default]
     Rcd,
+    /// X-Trans sensors: each missing colour the mean of its samples in the 3×3 (else 5×5)
+    /// neighbourhood. The baseline.
+    XtransBilinear,
+    /// X-Trans sensors: a Markesteijn-class method (directional green, colour differences per
+    /// direction, the most homogeneous directions kept). The default for X-Trans.
+    Markesteijn,
 }
 
 impl Demosaic {
-    /// Parse "bilinear", "mhc" or "rcd".
+    /// Parse "bilinear", "mhc", "rcd", "xtrans-bilinear" or "markesteijn".
     pub fn parse(s: &str) -> Option<Demosaic> {
         match s.to_ascii_lowercase().as_str() {
             "bilinear" => Some(Demosaic::Bilinear),
             "mhc" | "malvar" => Some(Demosaic::Mhc),
             "rcd" => Some(Demosaic::Rcd),
+            "xtrans-bilinear" => Some(Demosaic::XtransBilinear),
+            "markesteijn" => Some(Demosaic::Markesteijn),
             _ => None,
         }
     }
+
+    /// Whether this is one of the X-Trans methods.
+    pub fn is_xtrans(self) -> bool {
+        matches!(self, Demosaic::XtransBilinear | Demosaic::Markesteijn)
+    }
+
+    /// The method used on an X-Trans frame: X-Trans methods as they are, Bayer bilinear → X-Trans
+    /// bilinear, the others (MHC, RCD, the default) → Markesteijn.
+    pub fn for_xtrans(self) -> Demosaic {
+        match self {
+            Demosaic::Bilinear | Demosaic::XtransBilinear => Demosaic::XtransBilinear,
+            _ => Demosaic::Markesteijn,
+        }
+    }
+
     fn entry(self) -> &'static str {
         match self {
             Demosaic::Bilinear => "demosaic_bilinear",
             Demosaic::Mhc => "demosaic_mhc",
             Demosaic::Rcd => unreachable!("RCD has its own passes"),
+            Demosaic::XtransBilinear | Demosaic::Markesteijn => {
+                unreachable!("X-Trans methods have their own module")
+            }
         }
     }
 }
@@ -154,7 +180,9 @@ pub(crate) fn reference(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f3
                     rgb[1] = (4.0 * c0 + 2.0 * cross1 - h2 - v2) / 8.0;
                     rgb[2 - c] = (6.0 * c0 + 2.0 * diag1 - 1.5 * (h2 + v2)) / 8.0;
                 }
-                (Demosaic::Rcd, _) => unreachable!("handled above"),
+                (Demosaic::Rcd | Demosaic::XtransBilinear | Demosaic::Markesteijn, _) => {
+                    unreachable!("handled above / not Bayer")
+                }
             }
             out[(oy * p.width + x) as usize] = rgb;
         }

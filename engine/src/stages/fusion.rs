@@ -6,6 +6,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use crate::error::{Error, Result};
 use crate::gpu::{self, Gpu};
 #[cfg_attr(not(test), allow(unused_imports))]
 use crate::stages::{pack_rgb, unpack_rgb};
@@ -58,241 +59,325 @@ pub(crate) struct Exponents {
     pub exposedness: f32,
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct MertensParams {
-    width: u32,
-    height: u32,
-    _pad: [u32; 2],
-    contrast: f32,
-    saturation: f32,
-    exposedness: f32,
-    _pad2: f32,
+/// Rows `[start, end)` of one pyramid level: the band a dispatch writes.
+pub(crate) type Rows = (u32, u32);
+
+/// Every row of a level.
+pub(crate) fn all_rows(dims: Dims) -> Rows {
+    (0, dims.1)
 }
 
+/// The parameter block shared by the fusion kernels (fusion_common.wgsl).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct WeightMapParams {
+struct Params {
     width: u32,
     height: u32,
+    row0: u32,
+    rows: u32,
     other_width: u32,
     other_height: u32,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct PyramidParams {
-    width: u32,
-    height: u32,
-    other_width: u32,
-    other_height: u32,
+    other_row0: u32,
     top: u32,
-    _pad: [u32; 3],
+    k: [f32; 4],
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct ExposeParams {
-    width: u32,
-    height: u32,
-    _pad: [u32; 2],
-    gain: f32,
-    _pad2: [f32; 3],
+/// Bytes per pixel of images (RGBA 16-bit words) and of weight maps (f32).
+const IMAGE_BYTES: u64 = 8;
+const WEIGHT_BYTES: u64 = 4;
+
+/// Rows a binding window may start at: its byte offset (row × width × 4 or × 8) must be a
+/// multiple of the device's binding alignment. Returns that row step.
+pub(crate) fn row_step(gpu: &Gpu, width: u32) -> u32 {
+    let align = gpu.binding_alignment().max(4);
+    let row = width as u64 * WEIGHT_BYTES;
+    (align / gcd(row, align)) as u32
 }
 
-impl ExposeParams {
-    fn new((width, height): Dims, gain: f32) -> ExposeParams {
-        ExposeParams {
-            width,
-            height,
-            _pad: [0; 2],
-            gain,
-            _pad2: [0.0; 3],
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The window of a level's buffer that holds `rows` (start moved down to an allowed row): the
+/// binding and the row it starts at.
+fn window<'a>(
+    gpu: &Gpu,
+    buffer: &'a wgpu::Buffer,
+    dims: Dims,
+    bpp: u64,
+    rows: Rows,
+) -> (gpu::Window<'a>, u32) {
+    let step = row_step(gpu, dims.0);
+    let start = rows.0 / step * step;
+    let row_bytes = dims.0 as u64 * bpp;
+    let w = gpu::Window {
+        buffer,
+        offset: start as u64 * row_bytes,
+        size: (rows.1 - start) as u64 * row_bytes,
+    };
+    (w, start)
+}
+
+/// Rows of the same level a 3×3 stencil over `band` reads (one spare each side).
+fn halo_rows(band: Rows, height: u32) -> Rows {
+    (band.0.saturating_sub(2), (band.1 + 2).min(height))
+}
+
+/// Rows of the finer level that reducing into `band` reads (5 taps at 2y, mirrored).
+fn finer_rows(band: Rows, fine_height: u32) -> Rows {
+    (
+        (2 * band.0).saturating_sub(3),
+        (2 * band.1 + 3).min(fine_height),
+    )
+}
+
+/// Rows of the coarser level that up-sampling to `band` reads.
+fn coarser_rows(band: Rows, coarse_height: u32) -> Rows {
+    (
+        (band.0 / 2).saturating_sub(2),
+        (band.1.div_ceil(2) + 2).min(coarse_height),
+    )
+}
+
+/// Rows per band of a level of width `width` such that every window a kernel writing it binds
+/// (its own rows, `reach` × as many rows of a level `other_width` wide plus `extra`) fits one
+/// binding; a multiple of the row step, at most `cap`.
+fn band_rows(gpu: &Gpu, width: u32, reads: &[(u32, u32, u32)], cap: Option<u32>) -> Result<u32> {
+    let max = gpu.max_binding();
+    let step = row_step(gpu, width);
+    let mut rows = max / (width as u64 * IMAGE_BYTES);
+    // (other width, rows read per row written, extra rows): window = reach·rows + extra + step.
+    for &(other_width, reach, extra) in reads {
+        let fit = max / (other_width as u64 * IMAGE_BYTES);
+        let other_step = row_step(gpu, other_width) as u64;
+        let avail = fit.saturating_sub(extra as u64 + other_step);
+        rows = rows.min(avail / reach as u64);
+    }
+    let step = step as u64;
+    rows = rows / step * step;
+    if let Some(cap) = cap {
+        // A cap below the row step is raised to it: windows start only on those rows.
+        rows = rows.min((cap as u64 / step * step).max(step));
+    }
+    if rows == 0 {
+        return Err(Error::InvalidInput(format!(
+            "an image {width} pixels wide is too wide for this device's {}-byte buffers, even a few rows at a time",
+            max
+        )));
+    }
+    Ok(rows.min(u32::MAX as u64) as u32)
+}
+
+/// The bands of every pyramid level (`levels[l]` split into rows), each band's windows within one
+/// binding; `cap` limits rows per band (to test banding on small images).
+pub(crate) fn plan_bands(gpu: &Gpu, levels: &[Dims], cap: Option<u32>) -> Result<Vec<Vec<Rows>>> {
+    let mut plan = Vec::with_capacity(levels.len());
+    for (l, &(w, h)) in levels.iter().enumerate() {
+        let mut reads = vec![(w, 1, 4)]; // the input image around its own rows (mertens_weight)
+        if l > 0 {
+            reads.push((levels[l - 1].0, 2, 6)); // reduce from the finer level
         }
+        if l + 1 < levels.len() {
+            reads.push((levels[l + 1].0, 1, 6)); // up-sample the coarser level
+        }
+        let rows = band_rows(gpu, w, &reads, cap)?;
+        plan.push(
+            (0..h)
+                .step_by(rows as usize)
+                .map(|y| (y, (y + rows).min(h)))
+                .collect(),
+        );
     }
+    Ok(plan)
 }
 
-fn groups((w, h): Dims) -> (u32, u32) {
-    (gpu::groups(w, 16), gpu::groups(h, 16))
-}
-
-fn map_params(dims: Dims, other: Dims) -> WeightMapParams {
-    WeightMapParams {
+#[allow(clippy::too_many_arguments)]
+fn params(dims: Dims, band: Rows, other: Dims, other_row0: u32, top: bool, k: [f32; 4]) -> Params {
+    Params {
         width: dims.0,
         height: dims.1,
+        row0: band.0,
+        rows: band.1 - band.0,
         other_width: other.0,
         other_height: other.1,
-    }
-}
-
-fn pyramid_params(dims: Dims, other: Dims, top: bool) -> PyramidParams {
-    PyramidParams {
-        width: dims.0,
-        height: dims.1,
-        other_width: other.0,
-        other_height: other.1,
+        other_row0,
         top: top as u32,
-        _pad: [0; 3],
+        k,
     }
 }
 
-/// Mertens weight of every pixel of a display-referred image (f32 per pixel, never 0).
+fn groups(width: u32, band: Rows) -> (u32, u32) {
+    (gpu::groups(width, 16), gpu::groups(band.1 - band.0, 16))
+}
+
+/// Mertens weight of every pixel of `band` of a display-referred image (f32, never 0).
 pub(crate) fn mertens_weight(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
-    dims: Dims,
+    (dims, band): (Dims, Rows),
     e: Exponents,
     img: &wgpu::Buffer,
     weight: &wgpu::Buffer,
 ) {
-    let p = gpu.uniform(&MertensParams {
-        width: dims.0,
-        height: dims.1,
-        _pad: [0; 2],
-        contrast: e.contrast,
-        saturation: e.saturation,
-        exposedness: e.exposedness,
-        _pad2: 0.0,
-    });
-    let g = groups(dims);
-    gpu.dispatch(enc, &gpu::MERTENS, "mertens_weight", &p, &[img, weight], g);
+    let (iw, row0) = window(gpu, img, dims, IMAGE_BYTES, halo_rows(band, dims.1));
+    let (ww, _) = window(gpu, weight, dims, WEIGHT_BYTES, band);
+    let k = [e.contrast, e.saturation, e.exposedness, 0.0];
+    let p = gpu.uniform(&params(dims, band, dims, row0, false, k));
+    let g = groups(dims.0, band);
+    gpu.dispatch_windows(enc, &gpu::MERTENS, "mertens_weight", &p, &[iw, ww], g);
 }
 
-/// One weight-map kernel over `out_dims` reading `in_dims` (they differ only for pyr_down_weight).
-fn weight_map(
-    gpu: &Gpu,
-    enc: &mut wgpu::CommandEncoder,
-    entry: &'static str,
-    (out_dims, in_dims): (Dims, Dims),
-    buffers: [&wgpu::Buffer; 2],
-) {
-    let p = gpu.uniform(&map_params(out_dims, in_dims));
-    gpu.dispatch(enc, &gpu::WEIGHT_MAP, entry, &p, &buffers, groups(out_dims));
+/// The pointwise weight-map kernels.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum WeightOp {
+    /// `sum += weight`
+    SumAdd,
+    /// `weight /= sum`, in place
+    Normalize,
 }
 
-/// `sum += weight`.
-pub(crate) fn weight_sum_add(
+/// One pointwise weight-map kernel over `band`: `SumAdd` adds `weight` to `sum`, `Normalize`
+/// divides `weight` by `sum`.
+pub(crate) fn weight_op(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
-    dims: Dims,
+    op: WeightOp,
+    (dims, band): (Dims, Rows),
     weight: &wgpu::Buffer,
     sum: &wgpu::Buffer,
 ) {
-    weight_map(gpu, enc, "weight_sum_add", (dims, dims), [weight, sum]);
+    let (entry, src, dst) = match op {
+        WeightOp::SumAdd => ("weight_sum_add", weight, sum),
+        WeightOp::Normalize => ("weight_normalize", sum, weight),
+    };
+    let (sw, _) = window(gpu, src, dims, WEIGHT_BYTES, band);
+    let (dw, _) = window(gpu, dst, dims, WEIGHT_BYTES, band);
+    let p = gpu.uniform(&params(dims, band, dims, band.0, false, [0.0; 4]));
+    let g = groups(dims.0, band);
+    gpu.dispatch_windows(enc, &gpu::WEIGHT_MAP, entry, &p, &[sw, dw], g);
 }
 
-/// `weight /= sum`, in place.
-pub(crate) fn weight_normalize(
-    gpu: &Gpu,
-    enc: &mut wgpu::CommandEncoder,
-    dims: Dims,
-    sum: &wgpu::Buffer,
-    weight: &wgpu::Buffer,
-) {
-    weight_map(gpu, enc, "weight_normalize", (dims, dims), [sum, weight]);
+/// What a Gaussian pyramid holds: images (RGBA 16-bit words) or weight maps (f32).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Pyr {
+    Image,
+    Weight,
 }
 
-/// Next (coarser) level of a weight map's Gaussian pyramid.
-pub(crate) fn pyr_down_weight(
+/// `band` of the next (coarser) level of an image's or weight map's Gaussian pyramid.
+pub(crate) fn pyr_down(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
-    fine_dims: Dims,
-    fine: &wgpu::Buffer,
-    coarse_dims: Dims,
+    what: Pyr,
+    (fine_dims, fine): (Dims, &wgpu::Buffer),
+    (coarse_dims, band): (Dims, Rows),
     coarse: &wgpu::Buffer,
 ) {
-    weight_map(
-        gpu,
-        enc,
-        "pyr_down_weight",
-        (coarse_dims, fine_dims),
-        [fine, coarse],
-    );
+    let (kernel, entry, bpp) = match what {
+        Pyr::Image => (&gpu::PYRAMID, "pyr_down_image", IMAGE_BYTES),
+        Pyr::Weight => (&gpu::WEIGHT_MAP, "pyr_down_weight", WEIGHT_BYTES),
+    };
+    let (fw, row0) = window(gpu, fine, fine_dims, bpp, finer_rows(band, fine_dims.1));
+    let (cw, _) = window(gpu, coarse, coarse_dims, bpp, band);
+    let p = gpu.uniform(&params(coarse_dims, band, fine_dims, row0, false, [0.0; 4]));
+    let g = groups(coarse_dims.0, band);
+    gpu.dispatch_windows(enc, kernel, entry, &p, &[fw, cw], g);
 }
 
-/// Next (coarser) level of an image's Gaussian pyramid.
-pub(crate) fn pyr_down_image(
-    gpu: &Gpu,
-    enc: &mut wgpu::CommandEncoder,
-    fine_dims: Dims,
-    fine: &wgpu::Buffer,
-    coarse_dims: Dims,
-    coarse: &wgpu::Buffer,
-) {
-    let p = gpu.uniform(&pyramid_params(coarse_dims, fine_dims, false));
-    let g = groups(coarse_dims);
-    gpu.dispatch(enc, &gpu::PYRAMID, "pyr_down_image", &p, &[fine, coarse], g);
-}
-
-/// `acc += weight × (fine - up(coarse))`: one input's Laplacian level blended into the fused
-/// pyramid; at the top level (`coarse` None) the Gaussian level itself is blended.
-#[allow(clippy::too_many_arguments)]
+/// `acc += weight × (fine - up(coarse))` over `band`: one input's Laplacian level blended into
+/// the fused pyramid; at the top level (`coarse` None) the Gaussian level itself is blended.
 pub(crate) fn blend_level(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
-    dims: Dims,
+    (dims, band): (Dims, Rows),
     fine: &wgpu::Buffer,
     weight: &wgpu::Buffer,
     coarse: Option<(Dims, &wgpu::Buffer)>,
     acc: &wgpu::Buffer,
 ) {
     // At the top the coarser binding is unused by the shader's branch; `fine` stands in for it.
-    let (other, coarse_buf, top) = match coarse {
-        Some((d, b)) => (d, b, false),
-        None => (dims, fine, true),
+    let (other, (cw, row0), top) = match coarse {
+        Some((d, b)) => (
+            d,
+            window(gpu, b, d, IMAGE_BYTES, coarser_rows(band, d.1)),
+            false,
+        ),
+        None => (dims, window(gpu, fine, dims, IMAGE_BYTES, band), true),
     };
-    let p = gpu.uniform(&pyramid_params(dims, other, top));
-    let g = groups(dims);
-    let bufs = [coarse_buf, acc, fine, weight];
-    gpu.dispatch(enc, &gpu::PYRAMID, "blend_level", &p, &bufs, g);
+    let (aw, _) = window(gpu, acc, dims, IMAGE_BYTES, band);
+    let (fw, _) = window(gpu, fine, dims, IMAGE_BYTES, band);
+    let (ww, _) = window(gpu, weight, dims, WEIGHT_BYTES, band);
+    let p = gpu.uniform(&params(dims, band, other, row0, top, [0.0; 4]));
+    let g = groups(dims.0, band);
+    gpu.dispatch_windows(enc, &gpu::PYRAMID, "blend_level", &p, &[cw, aw, fw, ww], g);
 }
 
-/// `acc += up(coarse)`: one step of collapsing the fused pyramid.
+/// `acc += up(coarse)` over `band`: one step of collapsing the fused pyramid.
 pub(crate) fn collapse_level(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
-    dims: Dims,
+    (dims, band): (Dims, Rows),
     coarse_dims: Dims,
     coarse: &wgpu::Buffer,
     acc: &wgpu::Buffer,
 ) {
-    let p = gpu.uniform(&pyramid_params(dims, coarse_dims, false));
-    let g = groups(dims);
-    gpu.dispatch(enc, &gpu::PYRAMID, "collapse_level", &p, &[coarse, acc], g);
+    let read = coarser_rows(band, coarse_dims.1);
+    let (cw, row0) = window(gpu, coarse, coarse_dims, IMAGE_BYTES, read);
+    let (aw, _) = window(gpu, acc, dims, IMAGE_BYTES, band);
+    let p = gpu.uniform(&params(dims, band, coarse_dims, row0, false, [0.0; 4]));
+    let g = groups(dims.0, band);
+    gpu.dispatch_windows(enc, &gpu::PYRAMID, "collapse_level", &p, &[cw, aw], g);
 }
 
-/// The fused image as RGBA f16, for the tone stage.
+/// One pointwise conversion kernel of expose.wgsl over `band`, with `gain`.
+fn expose(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    entry: &'static str,
+    (dims, band): (Dims, Rows),
+    gain: f32,
+    src: &wgpu::Buffer,
+    dst: &wgpu::Buffer,
+) {
+    let (sw, _) = window(gpu, src, dims, IMAGE_BYTES, band);
+    let (dw, _) = window(gpu, dst, dims, IMAGE_BYTES, band);
+    let p = gpu.uniform(&params(
+        dims,
+        band,
+        dims,
+        band.0,
+        false,
+        [gain, 0.0, 0.0, 0.0],
+    ));
+    let g = groups(dims.0, band);
+    gpu.dispatch_windows(enc, &gpu::EXPOSE, entry, &p, &[sw, dw], g);
+}
+
+/// `band` of the fused image as RGBA f16, for the tone stage.
 pub(crate) fn fused_to_f16(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
-    dims: Dims,
+    at: (Dims, Rows),
     fused: &wgpu::Buffer,
     out: &wgpu::Buffer,
 ) {
-    let p = gpu.uniform(&ExposeParams::new(dims, 1.0));
-    let g = groups(dims);
-    gpu.dispatch(enc, &gpu::EXPOSE, "fused_to_f16", &p, &[fused, out], g);
+    expose(gpu, enc, "fused_to_f16", at, 1.0, fused, out);
 }
 
-/// A linear image exposed by `gain`, clipped and sRGB-encoded.
+/// `band` of a linear image exposed by `gain`, clipped and sRGB-encoded.
 pub(crate) fn synthetic_exposure(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
-    dims: Dims,
+    at: (Dims, Rows),
     gain: f32,
     linear: &wgpu::Buffer,
     exposed: &wgpu::Buffer,
 ) {
-    let p = gpu.uniform(&ExposeParams::new(dims, gain));
-    let g = groups(dims);
-    gpu.dispatch(
-        enc,
-        &gpu::EXPOSE,
-        "synthetic_exposure",
-        &p,
-        &[linear, exposed],
-        g,
-    );
+    expose(gpu, enc, "synthetic_exposure", at, gain, linear, exposed);
 }
 
 /// CPU references, loop-for-loop like the shaders.
@@ -565,6 +650,19 @@ pub(crate) mod tests {
         bytemuck::cast_slice(&gpu().read("test", buf, n as u64 * 4).unwrap()).to_vec()
     }
 
+    /// The bands a kernel test writes: the whole level, or bands as narrow as the device allows
+    /// (windows into the buffers, as for images larger than one binding).
+    fn bands(gpu: &Gpu, dims: Dims, banded: bool) -> Vec<Rows> {
+        if !banded {
+            return vec![all_rows(dims)];
+        }
+        let step = row_step(gpu, dims.0).max(2);
+        (0..dims.1)
+            .step_by(step as usize)
+            .map(|y| (y, (y + step).min(dims.1)))
+            .collect()
+    }
+
     fn assert_relative(gpu: &[f32], cpu: &[f32], what: &str) {
         assert_eq!(gpu.len(), cpu.len());
         for (i, (a, b)) in gpu.iter().zip(cpu).enumerate() {
@@ -609,19 +707,21 @@ pub(crate) mod tests {
                 exposedness: 2.5,
             },
         ];
-        for (dims, img) in &cases {
+        for ((dims, img), banded) in cases.iter().flat_map(|c| [(c, false), (c, true)]) {
             for e in exps {
                 let input = gpu.storage_init("img", bytemuck::cast_slice(img));
                 let weight = gpu.storage("weight", img.len() as u64 * 4);
                 gpu.run("test", |enc| {
-                    mertens_weight(gpu, enc, *dims, e, &input, &weight)
+                    for band in bands(gpu, *dims, banded) {
+                        mertens_weight(gpu, enc, (*dims, band), e, &input, &weight)
+                    }
                 })
                 .unwrap();
                 let got = read_f32(&weight, img.len());
                 assert_relative(
                     &got,
                     &r::mertens_weight(*dims, e, img),
-                    &format!("{dims:?} {e:?}"),
+                    &format!("{dims:?} {e:?} banded {banded}"),
                 );
             }
         }
@@ -631,7 +731,8 @@ pub(crate) mod tests {
     fn weight_map_kernels_gpu_match_reference() {
         let gpu = gpu();
         let mut rng = Rng::new(42);
-        for (fine, coarse) in [((37, 23), (19, 12)), ((2, 1), (1, 1)), ((64, 48), (32, 24))] {
+        let cases = [((37, 23), (19, 12)), ((2, 1), (1, 1)), ((64, 48), (32, 24))];
+        for ((fine, coarse), banded) in cases.iter().flat_map(|&c| [(c, false), (c, true)]) {
             let n = (fine.0 * fine.1) as usize;
             let w: Vec<f32> = (0..n).map(|_| rng.unit() + 1e-12).collect();
             let s: Vec<f32> = (0..n).map(|_| rng.unit() + 0.5).collect();
@@ -639,19 +740,29 @@ pub(crate) mod tests {
                 gpu.storage_init("w", bytemuck::cast_slice(&w)),
                 gpu.storage_init("s", bytemuck::cast_slice(&s)),
             );
-            gpu.run("test", |enc| weight_sum_add(gpu, enc, fine, &wb, &sb))
-                .unwrap();
+            gpu.run("test", |enc| {
+                for band in bands(gpu, fine, banded) {
+                    weight_op(gpu, enc, WeightOp::SumAdd, (fine, band), &wb, &sb)
+                }
+            })
+            .unwrap();
             let mut want = s.clone();
             r::weight_sum_add(&w, &mut want);
             assert_relative(&read_f32(&sb, n), &want, "sum");
-            gpu.run("test", |enc| weight_normalize(gpu, enc, fine, &sb, &wb))
-                .unwrap();
+            gpu.run("test", |enc| {
+                for band in bands(gpu, fine, banded) {
+                    weight_op(gpu, enc, WeightOp::Normalize, (fine, band), &wb, &sb)
+                }
+            })
+            .unwrap();
             let mut want_w = w.clone();
             r::weight_normalize(&want, &mut want_w);
             assert_relative(&read_f32(&wb, n), &want_w, "normalize");
             let down = gpu.storage("down", (coarse.0 * coarse.1) as u64 * 4);
             gpu.run("test", |enc| {
-                pyr_down_weight(gpu, enc, fine, &wb, coarse, &down)
+                for band in bands(gpu, coarse, banded) {
+                    pyr_down(gpu, enc, Pyr::Weight, (fine, &wb), (coarse, band), &down)
+                }
             })
             .unwrap();
             let got = read_f32(&down, (coarse.0 * coarse.1) as usize);
@@ -670,7 +781,7 @@ pub(crate) mod tests {
         ];
         // Fused levels are stored in steps of 2/32767: one step of rounding either way.
         let tol = 2.0 / 32767.0 + 1e-6;
-        for (fine_dims, fine) in &cases {
+        for ((fine_dims, fine), banded) in cases.iter().flat_map(|c| [(c, false), (c, true)]) {
             let fine_dims: &Dims = fine_dims;
             let coarse_dims = (fine_dims.0.div_ceil(2), fine_dims.1.div_ceil(2));
             let nf = fine.len();
@@ -678,13 +789,25 @@ pub(crate) mod tests {
             let fine_buf = gpu.storage_init("fine", bytemuck::cast_slice(fine));
             let coarse_buf = gpu.storage("coarse", nc as u64 * 8);
             gpu.run("test", |enc| {
-                pyr_down_image(gpu, enc, *fine_dims, &fine_buf, coarse_dims, &coarse_buf)
+                for band in bands(gpu, coarse_dims, banded) {
+                    pyr_down(
+                        gpu,
+                        enc,
+                        Pyr::Image,
+                        (*fine_dims, &fine_buf),
+                        (coarse_dims, band),
+                        &coarse_buf,
+                    )
+                }
             })
             .unwrap();
             let coarse = read_image(&coarse_buf, nc);
             let want = r::pyr_down_image(*fine_dims, fine, coarse_dims);
             let d = max_abs_diff(&unorms(&coarse), &unorms(&want));
-            assert!(d <= 2.0 / 65535.0, "{fine_dims:?} pyr_down_image: {d}");
+            assert!(
+                d <= 2.0 / 65535.0,
+                "{fine_dims:?} banded {banded} pyr_down_image: {d}"
+            );
 
             let weight: Vec<f32> = (0..nf).map(|_| rng.unit()).collect();
             let acc0: Vec<[u32; 2]> = (0..nf)
@@ -695,14 +818,19 @@ pub(crate) mod tests {
                 let acc = gpu.storage_init("acc", bytemuck::cast_slice(&acc0));
                 let c = (!top).then_some((coarse_dims, &coarse_buf));
                 gpu.run("test", |enc| {
-                    blend_level(gpu, enc, *fine_dims, &fine_buf, &wb, c, &acc)
+                    for band in bands(gpu, *fine_dims, banded) {
+                        blend_level(gpu, enc, (*fine_dims, band), &fine_buf, &wb, c, &acc)
+                    }
                 })
                 .unwrap();
                 let mut want = acc0.clone();
                 let c = (!top).then_some((coarse_dims, coarse.as_slice()));
                 r::blend_level(*fine_dims, fine, &weight, c, &mut want);
                 let d = max_abs_diff(&fused_values(&read_image(&acc, nf)), &fused_values(&want));
-                assert!(d <= tol, "{fine_dims:?} blend_level top={top}: {d}");
+                assert!(
+                    d <= tol,
+                    "{fine_dims:?} banded {banded} blend_level top={top}: {d}"
+                );
             }
 
             // Collapsing reads a fused (signed, f16) coarser level.
@@ -712,13 +840,18 @@ pub(crate) mod tests {
             let fused_buf = gpu.storage_init("fused", bytemuck::cast_slice(&fused));
             let acc = gpu.storage_init("acc", bytemuck::cast_slice(&acc0));
             gpu.run("test", |enc| {
-                collapse_level(gpu, enc, *fine_dims, coarse_dims, &fused_buf, &acc)
+                for band in bands(gpu, *fine_dims, banded) {
+                    collapse_level(gpu, enc, (*fine_dims, band), coarse_dims, &fused_buf, &acc)
+                }
             })
             .unwrap();
             let mut want = acc0.clone();
             r::collapse_level(*fine_dims, coarse_dims, &fused, &mut want);
             let d = max_abs_diff(&fused_values(&read_image(&acc, nf)), &fused_values(&want));
-            assert!(d <= tol, "{fine_dims:?} collapse_level: {d}");
+            assert!(
+                d <= tol,
+                "{fine_dims:?} banded {banded} collapse_level: {d}"
+            );
         }
     }
 
@@ -731,17 +864,22 @@ pub(crate) mod tests {
             .collect();
         let (w, h, px) = kodak("kodim03");
         let real: Vec<[u32; 2]> = px.iter().map(|&c| pack_rgb(c)).collect();
-        for (dims, img) in [((37, 23), &random), ((w, h), &real)] {
+        for ((dims, img), banded) in [((37, 23), &random), ((w, h), &real)]
+            .into_iter()
+            .flat_map(|c| [(c, false), (c, true)])
+        {
             for gain in [0.25f32, 1.0, 6.0] {
                 let lin = gpu.storage_init("linear", bytemuck::cast_slice(img));
                 let out = gpu.storage("exposed", img.len() as u64 * 8);
                 gpu.run("test", |enc| {
-                    synthetic_exposure(gpu, enc, dims, gain, &lin, &out)
+                    for band in bands(gpu, dims, banded) {
+                        synthetic_exposure(gpu, enc, (dims, band), gain, &lin, &out)
+                    }
                 })
                 .unwrap();
                 let got = unorms(&read_image(&out, img.len()));
                 let d = max_abs_diff(&got, &unorms(&r::synthetic_exposure(gain, img)));
-                assert!(d <= 2.0 / 65535.0, "gain {gain}: {d}");
+                assert!(d <= 2.0 / 65535.0, "gain {gain} banded {banded}: {d}");
             }
         }
     }
@@ -754,12 +892,18 @@ pub(crate) mod tests {
             .map(|_| pack_fused([0; 3].map(|_| rng.unit() * 3.0 - 1.0)))
             .collect();
         let src = gpu.storage_init("fused", bytemuck::cast_slice(&fused));
-        let out = gpu.storage("f16", fused.len() as u64 * 8);
-        gpu.run("test", |enc| fused_to_f16(gpu, enc, (37, 23), &src, &out))
+        for banded in [false, true] {
+            let out = gpu.storage("f16", fused.len() as u64 * 8);
+            gpu.run("test", |enc| {
+                for band in bands(gpu, (37, 23), banded) {
+                    fused_to_f16(gpu, enc, ((37, 23), band), &src, &out)
+                }
+            })
             .unwrap();
-        let got = floats(&read_image(&out, fused.len()));
-        let d = max_abs_diff(&got, &floats(&r::fused_to_f16(&fused)));
-        assert!(d <= 1e-3, "{d}");
+            let got = floats(&read_image(&out, fused.len()));
+            let d = max_abs_diff(&got, &floats(&r::fused_to_f16(&fused)));
+            assert!(d <= 1e-3, "banded {banded}: {d}");
+        }
     }
 
     /// The Laplacian pyramid is invertible: blending one image with weight 1 and collapsing gives

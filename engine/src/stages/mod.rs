@@ -6,11 +6,14 @@ pub(crate) mod binning;
 pub(crate) mod color;
 pub(crate) mod demosaic;
 pub(crate) mod demosaic_rcd;
+pub(crate) mod demosaic_xtrans;
 pub(crate) mod fusion;
 pub(crate) mod merge;
 pub(crate) mod normalize;
+pub(crate) mod remosaic;
 pub(crate) mod stats;
 pub(crate) mod tone;
+pub(crate) mod warp;
 
 pub use binning::Binning;
 pub use demosaic::Demosaic;

@@ -7,6 +7,7 @@ use crate::stages::unpack_rgb;
 
 pub(crate) const SHOULDER: u32 = 1;
 pub(crate) const SRGB: u32 = 2;
+pub(crate) const TOE: u32 = 4;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -18,7 +19,8 @@ pub(crate) struct Params {
     pub gain: f32,
     pub knee: f32,
     pub white: f32,
-    pub _pad: u32,
+    /// With TOE: values below this roll off smoothly towards 0 instead of clipping there.
+    pub toe: f32,
 }
 
 impl Params {
@@ -33,7 +35,7 @@ impl Params {
             gain: 1.0,
             knee: 1.0,
             white: 1.0,
-            _pad: 0,
+            toe: 0.0,
         }
     }
 
@@ -48,7 +50,7 @@ impl Params {
             gain,
             knee: 0.6,
             white,
-            _pad: 0,
+            toe: 0.0,
         }
     }
 
@@ -80,6 +82,17 @@ pub(crate) fn shoulder(p: &Params, x: f32) -> f32 {
     p.knee + (1.0 - p.knee) * u * (1.0 + a) / (u + a)
 }
 
+/// Below `toe`, x ↦ toe·exp((x − toe)/toe): C1 at the toe (value and slope 1), positive and
+/// increasing everywhere, so negative values (the undershoot of a Laplacian-pyramid fusion next to
+/// strong edges) keep their order as deep shadows instead of all clipping to one black.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn toe(p: &Params, x: f32) -> f32 {
+    if x >= p.toe || p.toe <= 0.0 {
+        return x;
+    }
+    p.toe * ((x - p.toe) / p.toe).exp()
+}
+
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn srgb_oetf(x: f32) -> f32 {
     if x <= 0.0031308 {
@@ -96,7 +109,11 @@ pub(crate) fn reference(p: &Params, img: &[[u32; 2]]) -> Vec<u16> {
     img.iter()
         .flat_map(|&px| {
             unpack_rgb(px).map(|v| {
-                let mut x = (v * p.gain).max(0.0);
+                let mut x = v * p.gain;
+                if p.flags & TOE != 0 {
+                    x = toe(p, x);
+                }
+                x = x.max(0.0);
                 if p.flags & SHOULDER != 0 {
                     x = shoulder(p, x);
                 }
@@ -156,9 +173,18 @@ mod tests {
         let (w, h, px) = kodak("kodim08");
         let real: Vec<[u32; 2]> = px.iter().map(|&c| pack_rgb(c)).collect();
         for bits in [8, 16] {
+            // The fused look: display-referred values with undershoots below 0, toe and shoulder.
+            let fused = Params {
+                flags: SHOULDER | TOE,
+                knee: 0.8,
+                white: 1.25,
+                toe: 0.05,
+                ..Params::plain(41 * 17, bits)
+            };
             for p in [
                 Params::plain(41 * 17, bits),
                 Params::photo(41 * 17, bits, 1.7, 4.0),
+                fused,
             ] {
                 assert_within_one(&run_gpu(&p, &random), &reference(&p, &random), "random");
             }
@@ -181,5 +207,24 @@ mod tests {
         // C1 at the knee: slope 1 on both sides.
         let slope = (shoulder(&p, 0.6001) - shoulder(&p, 0.6)) / 0.0001;
         assert!((slope - 1.0).abs() < 0.01, "slope at knee {slope}");
+    }
+
+    #[test]
+    fn toe_is_continuous_monotonic_and_stays_above_zero() {
+        let p = Params {
+            toe: 0.02,
+            ..Params::plain(1, 16)
+        };
+        assert_eq!(toe(&p, 0.5), 0.5);
+        assert!((toe(&p, 0.02) - 0.02).abs() < 1e-7);
+        let mut prev = 0.0;
+        for i in 0..1000 {
+            let x = -0.2 + i as f32 * 0.0003;
+            let y = toe(&p, x);
+            assert!(y > prev && y <= x.max(0.02), "at {x}: {y}");
+            prev = y;
+        }
+        let slope = (toe(&p, 0.02) - toe(&p, 0.0199)) / 0.0001;
+        assert!((slope - 1.0).abs() < 0.01, "slope at the toe {slope}");
     }
 }

@@ -1,0 +1,412 @@
+//! Handheld brackets: each exposure is aligned to the reference (the middle exposure) before
+//! fusion. Exposures differ in brightness, so each pair is first brought to one exposure: the
+//! relative exposure comes from EXIF (time × ISO / f-number²) or, without it, from the images
+//! (their value distributions, which a few pixels of camera shake hardly change). The burst
+//! alignment (stages::align) then searches a grey made from the linearized, rescaled exposure,
+//! clamped to the range both exposures of the pair record, so clipped or black areas do not drive
+//! the search. Tiles whose match is unreliable take the bracket's typical motion; each exposure is
+//! warped by its field (stages::warp) and the bracket fused (schedule::fuse).
+
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::schedule::fuse;
+use crate::stages::align;
+use crate::stages::fusion::Dims;
+use crate::stages::warp::reference::srgb_eotf;
+use crate::stages::warp::{self, GreyParams, TileParams};
+use crate::Image;
+
+/// Linear values below this are near black: quantization and noise, not scene detail (1/128 is
+/// sRGB code 23 of 255).
+const BLACK: f32 = 1.0 / 128.0;
+/// Linear values above this may be clipped or rolled off: cameras' JPEG curves and our own
+/// (tone::Params' knee 0.6) compress highlights from about here, so the exposures would no longer
+/// differ by a plain factor.
+const WHITE: f32 = 0.6;
+/// The EV estimate uses only values this far above black: in an 8-bit file one code step is then
+/// at most a tenth of a stop.
+const ESTIMATE_BLACK: f32 = 0.02;
+/// A tile is trusted when its grey varies by at least this much (RMS, on the sqrt scale of the
+/// alignment grey; quantization of an 8-bit file is about a fifth of it)…
+const MIN_TILE_RMS: f32 = 0.005;
+/// …and the match removes most of that variation: the residual is below this share of it.
+const MAX_RESIDUAL_SHARE: f32 = 0.5;
+/// Motion is smoothed over (2r + 1)² tiles, here 5×5 (48 pixels wide at stride 8).
+const SMOOTH_RADIUS: usize = 2;
+/// Smallest side the 4-level alignment pyramid can search (its coarsest level is 1/8 of it).
+const MIN_ALIGN_SIDE: u32 = 64;
+
+/// Exposures of a bracket in EV relative to its reference, and which one that is.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Exposures {
+    pub ev: Vec<f32>,
+    pub reference: usize,
+    /// Whether the EVs came from EXIF (else estimated from the images).
+    pub from_exif: bool,
+}
+
+/// log2 of each exposure from EXIF (time × ISO / f-number²), when every image has its time. ISO
+/// and aperture count only when every image has them (otherwise they are taken as equal).
+fn exif_ev(images: &[Image]) -> Option<Vec<f32>> {
+    let ok = |v: Option<f64>| v.filter(|v| v.is_finite() && *v > 0.0);
+    let times: Option<Vec<f64>> = images.iter().map(|i| ok(i.exif.exposure_time)).collect();
+    let isos: Option<Vec<f64>> = images
+        .iter()
+        .map(|i| ok(i.exif.iso.map(f64::from)))
+        .collect();
+    let apertures: Option<Vec<f64>> = images.iter().map(|i| ok(i.exif.f_number)).collect();
+    let times = times?;
+    Some(
+        (0..images.len())
+            .map(|i| {
+                let iso = isos.as_ref().map_or(1.0, |v| v[i]);
+                let n = apertures.as_ref().map_or(1.0, |v| v[i]);
+                (times[i] * iso / (n * n)).log2() as f32
+            })
+            .collect(),
+    )
+}
+
+/// Per channel, a histogram of one image's 16-bit values (8-bit values scaled by 257).
+struct Histograms {
+    counts: [Vec<u32>; 3],
+    pixels: u64,
+}
+
+impl Histograms {
+    fn of(img: &Image) -> Histograms {
+        let scale = if img.bits == 8 { 257 } else { 1 };
+        let mut counts = [0; 3].map(|_| vec![0u32; 65536]);
+        for px in img.data.chunks_exact(3) {
+            for c in 0..3 {
+                counts[c][(px[c] as u32 * scale).min(65535) as usize] += 1;
+            }
+        }
+        Histograms {
+            counts,
+            pixels: (img.data.len() / 3) as u64,
+        }
+    }
+
+    /// Linear values at `n` evenly spaced quantiles of channel `c`.
+    fn quantiles(&self, c: usize, n: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(n);
+        let (mut seen, mut v) = (0u64, 0usize);
+        for q in 0..n {
+            let rank = ((q as f64 + 0.5) / n as f64 * self.pixels as f64) as u64;
+            while v < 65535 && seen + self.counts[c][v] as u64 <= rank {
+                seen += self.counts[c][v] as u64;
+                v += 1;
+            }
+            out.push(srgb_eotf(v as f32 / 65535.0));
+        }
+        out
+    }
+
+    /// Mean linear value over the channels.
+    fn mean(&self) -> f64 {
+        let mut sum = 0.0;
+        for c in 0..3 {
+            for (v, &n) in self.counts[c].iter().enumerate() {
+                sum += n as f64 * srgb_eotf(v as f32 / 65535.0) as f64;
+            }
+        }
+        sum / (3.0 * self.pixels.max(1) as f64)
+    }
+}
+
+/// Quantiles per channel used for the estimate: many enough for a robust median.
+const QUANTILES: usize = 512;
+
+/// EV of `alt` relative to `reference` from their value distributions: at each quantile of each
+/// channel where both are well exposed, the log ratio of their linear values; the median of those.
+/// The same scene at two exposures has the same distribution scaled by the exposure ratio (where
+/// neither clips), and a few pixels of shake hardly change a distribution; pixel-by-pixel ratios
+/// would need the alignment this estimate is for. None when no quantile is well exposed in both.
+fn estimate_ev(alt: &Histograms, reference: &Histograms) -> Option<f32> {
+    let mut ratios = Vec::new();
+    for c in 0..3 {
+        let (a, r) = (
+            alt.quantiles(c, QUANTILES),
+            reference.quantiles(c, QUANTILES),
+        );
+        for (a, r) in a.into_iter().zip(r) {
+            let ok = |v: f32| (ESTIMATE_BLACK..=WHITE).contains(&v);
+            if ok(a) && ok(r) {
+                ratios.push((a / r).log2());
+            }
+        }
+    }
+    if ratios.is_empty() {
+        return None;
+    }
+    ratios.sort_by(f32::total_cmp);
+    Some(ratios[ratios.len() / 2])
+}
+
+/// The exposures of a bracket relative to its middle exposure (the reference).
+pub(crate) fn exposures(images: &[Image]) -> Exposures {
+    let middle = |ev: &[f32]| {
+        let mut order: Vec<usize> = (0..ev.len()).collect();
+        order.sort_by(|&a, &b| ev[a].total_cmp(&ev[b]));
+        order[(order.len() - 1) / 2]
+    };
+    if let Some(abs) = exif_ev(images) {
+        let reference = middle(&abs);
+        let ev = abs.iter().map(|e| e - abs[reference]).collect();
+        return Exposures {
+            ev,
+            reference,
+            from_exif: true,
+        };
+    }
+    let hist: Vec<Histograms> = images.iter().map(Histograms::of).collect();
+    // Order by mean brightness to find the middle, then measure each against it directly.
+    let brightness: Vec<f32> = hist
+        .iter()
+        .map(|h| h.mean().max(1e-9).log2() as f32)
+        .collect();
+    let reference = middle(&brightness);
+    let ev = hist
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            if i == reference {
+                0.0
+            } else {
+                // Without a well-exposed overlap the brightness ratio is the best we have.
+                estimate_ev(h, &hist[reference]).unwrap_or(brightness[i] - brightness[reference])
+            }
+        })
+        .collect();
+    Exposures {
+        ev,
+        reference,
+        from_exif: false,
+    }
+}
+
+/// Make the motion field usable. A tile is trusted when it has texture and its match removes
+/// most of it. Each tile then takes the median of the trusted vectors within [`SMOOTH_RADIUS`]
+/// tiles: camera shake moves the picture smoothly (a shift, a slight turn), so this removes the
+/// per-tile noise of the estimates (a few tenths of a pixel on 16×16 tiles, visible as
+/// double edges in fine texture) and fills flat or clipped areas from their surroundings. Where no
+/// tile nearby is trusted, the median of all trusted tiles; with (almost) none trusted, the
+/// exposure is not moved at all. Returns how many tiles were trusted.
+pub(crate) fn trust_motion(
+    motion: &mut [[f32; 2]],
+    confidence: &[[f32; 2]],
+    tiles_x: usize,
+) -> usize {
+    let min_texture = MIN_TILE_RMS * MIN_TILE_RMS * 256.0;
+    let trusted: Vec<bool> = confidence
+        .iter()
+        .zip(motion.iter())
+        .map(|(&[texture, residual], m)| {
+            texture > min_texture
+                && residual < MAX_RESIDUAL_SHARE * texture
+                && m.iter().all(|v| v.is_finite())
+        })
+        .collect();
+    let count = trusted.iter().filter(|&&t| t).count();
+    if count < 4.max(motion.len() / 100) {
+        motion.fill([0.0; 2]);
+        return 0;
+    }
+    let median = |v: &mut Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    let all = |c: usize| {
+        let mut v: Vec<f32> = (0..motion.len())
+            .filter(|&t| trusted[t])
+            .map(|t| motion[t][c])
+            .collect();
+        median(&mut v)
+    };
+    let global = [all(0), all(1)];
+    let tiles_y = motion.len() / tiles_x;
+    let r = SMOOTH_RADIUS as isize;
+    let smoothed: Vec<[f32; 2]> = (0..motion.len())
+        .map(|t| {
+            let (tx, ty) = ((t % tiles_x) as isize, (t / tiles_x) as isize);
+            // A window centred on the tile (narrower at the edges, so the median of a field that
+            // varies, as under a turn of the camera, is not pulled inwards), else the full one.
+            let window = |rx: isize, ry: isize| {
+                let (mut xs, mut ys) = (Vec::new(), Vec::new());
+                for j in ty - ry..=ty + ry {
+                    for i in tx - rx..=tx + rx {
+                        if i < 0 || j < 0 || i >= tiles_x as isize || j >= tiles_y as isize {
+                            continue;
+                        }
+                        let n = j as usize * tiles_x + i as usize;
+                        if trusted[n] {
+                            xs.push(motion[n][0]);
+                            ys.push(motion[n][1]);
+                        }
+                    }
+                }
+                (!xs.is_empty()).then(|| [median(&mut xs), median(&mut ys)])
+            };
+            let edge = |t: isize, n: usize| t.min(n as isize - 1 - t).clamp(0, r);
+            window(edge(tx, tiles_x), edge(ty, tiles_y))
+                .or_else(|| window(r, r))
+                .unwrap_or(global)
+        })
+        .collect();
+    motion.copy_from_slice(&smoothed);
+    count
+}
+
+/// The motion of exposure `alt` (RGBA unorm16, `dims`) against `reference`, `ev` stops brighter,
+/// one vector per alignment tile, unreliable tiles already replaced ([`trust_motion`]).
+fn motion_field(
+    gpu: &Gpu,
+    dims: Dims,
+    reference: &wgpu::Buffer,
+    alt: &wgpu::Buffer,
+    ev: f32,
+) -> Result<Vec<[f32; 2]>> {
+    let tp = TileParams::new(dims);
+    let k = ev.exp2();
+    // The scene range (in reference units) that both exposures record between black and white.
+    let (lo, hi) = (BLACK.max(BLACK / k), WHITE.min(WHITE / k));
+    if dims.0.min(dims.1) < MIN_ALIGN_SIDE || !ev.is_finite() || hi <= 2.0 * lo {
+        return Ok(vec![[0.0; 2]; tp.tiles()]);
+    }
+    let (motion, confidence) = gpu.run("bracket alignment", |enc| {
+        let r = warp::record_pyramid(gpu, enc, &GreyParams::new(dims, 1.0, lo, hi), reference);
+        let a = warp::record_pyramid(gpu, enc, &GreyParams::new(dims, 1.0 / k, lo, hi), alt);
+        let motion = align::record_align(gpu, enc, &r, &a);
+        let confidence =
+            warp::record_confidence(gpu, enc, &tp, &r.levels[0], &a.levels[0], &motion);
+        (motion, confidence)
+    })?;
+    let bytes = tp.tiles() as u64 * 8;
+    let mut motion: Vec<[f32; 2]> =
+        bytemuck::cast_slice(&gpu.read("motion", &motion, bytes)?).to_vec();
+    let confidence: Vec<[f32; 2]> =
+        bytemuck::cast_slice(&gpu.read("tile confidence", &confidence, bytes)?).to_vec();
+    trust_motion(&mut motion, &confidence, tp.tiles_x as usize);
+    Ok(motion)
+}
+
+/// Align a handheld bracket (`inputs`: the exposures uploaded as fusion inputs) to its middle
+/// exposure: each other exposure is replaced by its warped copy.
+pub(crate) fn align_exposures(
+    gpu: &Gpu,
+    images: &[Image],
+    inputs: Vec<wgpu::Buffer>,
+) -> Result<Vec<wgpu::Buffer>> {
+    let dims = (images[0].width, images[0].height);
+    fuse::check_fits(gpu, dims)?;
+    let exp = exposures(images);
+    let tp = TileParams::new(dims);
+    let mut aligned: Vec<wgpu::Buffer> = Vec::with_capacity(inputs.len());
+    for (i, img) in inputs.iter().enumerate() {
+        if i == exp.reference {
+            aligned.push(img.clone());
+            continue;
+        }
+        let motion = motion_field(gpu, dims, &inputs[exp.reference], img, exp.ev[i])?;
+        let motion = gpu.storage_init("motion", bytemuck::cast_slice(&motion));
+        let out = gpu.storage("aligned exposure", dims.0 as u64 * dims.1 as u64 * 8);
+        gpu.run("warp exposure", |enc| {
+            warp::record_warp(gpu, enc, &tp, img, &motion, &out)
+        })?;
+        aligned.push(out);
+    }
+    Ok(aligned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_tiles_and_noise_take_the_median_of_trusted_neighbours_or_zero() {
+        let texture = 1.0;
+        // 5×2 tiles.
+        let mut motion = vec![[1.0, 2.0]; 10];
+        let mut conf = vec![[texture, 0.1]; 10];
+        conf[3] = [texture, 0.9]; // a poor match
+        motion[3] = [9.0, 9.0];
+        conf[4] = [0.0, 0.0]; // flat
+        motion[4] = [-5.0, 0.0];
+        motion[7] = [1.3, 1.8]; // trusted, but noisy
+        assert_eq!(trust_motion(&mut motion, &conf, 5), 8);
+        assert!(motion.iter().all(|&m| m == [1.0, 2.0]), "{motion:?}");
+        // Far apart, areas keep their own motion (a turn of the camera is not one shift).
+        let mut motion: Vec<[f32; 2]> = (0..40).map(|t| [(t % 20) as f32 * 0.1, 0.0]).collect();
+        let want = motion.clone();
+        assert_eq!(trust_motion(&mut motion, &vec![[texture, 0.1]; 40], 20), 40);
+        assert_eq!(motion, want, "a smooth field stays as it is");
+        let mut motion = vec![[3.0, 3.0]; 10];
+        let conf = vec![[texture, 0.9]; 10];
+        assert_eq!(trust_motion(&mut motion, &conf, 5), 0);
+        assert!(motion.iter().all(|&m| m == [0.0, 0.0]));
+    }
+
+    /// An 8-bit exposure (`ev`) of a 256×192 window of a real photo, the window moved by `shift`
+    /// whole pixels (camera shake), with or without an EXIF exposure time.
+    fn image(name: &str, ev: f32, shift: (u32, u32), time: Option<f64>) -> Image {
+        use crate::stages::testing::kodak;
+        use crate::stages::tone::srgb_oetf;
+        let (w, _, px) = kodak(name);
+        let (cw, ch) = (256, 192);
+        let mut data = Vec::new();
+        for y in 0..ch {
+            for x in 0..cw {
+                let c = px[((y + 150 + shift.1) * w + x + 250 + shift.0) as usize];
+                for v in c {
+                    let e = srgb_oetf((v * ev.exp2()).clamp(0.0, 1.0));
+                    data.push((e * 255.0).round() as u16);
+                }
+            }
+        }
+        Image {
+            width: cw,
+            height: ch,
+            bits: 8,
+            data,
+            exif: crate::Exif {
+                exposure_time: time,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn exposures_from_exif_and_from_the_images_agree() {
+        // Given out of order, each shaken by a few pixels: the middle exposure is the reference
+        // either way, and the estimate without EXIF is within 0.2 EV of the truth.
+        let evs = [2.0f32, -2.0, 0.0, -1.0, 1.0];
+        let shifts = [(0, 0), (7, 3), (2, 8), (5, 5), (8, 1)];
+        for name in ["kodim21", "kodim05", "kodim08"] {
+            let with: Vec<Image> = evs
+                .iter()
+                .zip(shifts)
+                .map(|(&ev, s)| image(name, ev, s, Some(ev.exp2() as f64 / 100.0)))
+                .collect();
+            let e = exposures(&with);
+            assert!(e.from_exif);
+            assert_eq!(e.reference, 2);
+            assert_eq!(e.ev, evs);
+            let without: Vec<Image> = evs
+                .iter()
+                .zip(shifts)
+                .map(|(&ev, s)| image(name, ev, s, None))
+                .collect();
+            let e = exposures(&without);
+            assert!(!e.from_exif);
+            assert_eq!(e.reference, 2);
+            let worst =
+                e.ev.iter()
+                    .zip(evs)
+                    .map(|(got, want)| (got - want).abs())
+                    .fold(0.0f32, f32::max);
+            eprintln!("{name}: estimated {:?}, worst error {worst:.3} EV", e.ev);
+            assert!(worst <= 0.2, "{name}: {:?} vs {evs:?}", e.ev);
+        }
+    }
+}

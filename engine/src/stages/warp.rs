@@ -1,0 +1,400 @@
+//! Handheld brackets (shaders/warp.wgsl): the alignment grey of an exposure, the confidence of each
+//! aligned tile, and the warp of an exposure by its motion field. The search itself is the burst
+//! alignment's (stages::align); these kernels feed it finished RGB exposures instead of Bayer quads
+//! and apply its result to them. Images are RGBA 16-bit unorm words, as the fusion takes them.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::gpu::{self, Gpu};
+use crate::stages::align;
+use crate::stages::fusion::Dims;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub(crate) struct GreyParams {
+    pub width: u32,
+    pub height: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub scale: f32,
+    pub lo: f32,
+    pub hi: f32,
+    pub _pad2: f32,
+}
+
+impl GreyParams {
+    pub fn new(dims: Dims, scale: f32, lo: f32, hi: f32) -> GreyParams {
+        GreyParams {
+            width: dims.0,
+            height: dims.1,
+            _pad0: 0,
+            _pad1: 0,
+            scale,
+            lo,
+            hi,
+            _pad2: 0.0,
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub(crate) struct TileParams {
+    pub width: u32,
+    pub height: u32,
+    pub tiles_x: u32,
+    pub tiles_y: u32,
+}
+
+impl TileParams {
+    /// The burst alignment's tile grid over a `dims` grey image.
+    pub fn new(dims: Dims) -> TileParams {
+        TileParams {
+            width: dims.0,
+            height: dims.1,
+            tiles_x: align::tiles(dims.0),
+            tiles_y: align::tiles(dims.1),
+        }
+    }
+    pub fn tiles(&self) -> usize {
+        (self.tiles_x * self.tiles_y) as usize
+    }
+}
+
+/// Record the alignment grey of `img` and its Gaussian pyramid (the burst alignment's
+/// `downsample` kernel, level sizes as [`align::level_sizes`]).
+pub(crate) fn record_pyramid(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    p: &GreyParams,
+    img: &wgpu::Buffer,
+) -> align::Pyramid {
+    let grey = gpu.storage("alignment grey", (p.width * p.height) as u64 * 4);
+    let params = gpu.uniform(p);
+    gpu.dispatch(
+        enc,
+        &gpu::WARP,
+        "exposure_grey",
+        &params,
+        &[img, &grey],
+        (gpu::groups(p.width, 16), gpu::groups(p.height, 16)),
+    );
+    let sizes = align::level_sizes(p.width, p.height);
+    let mut levels = vec![grey];
+    for l in 1..sizes.len() {
+        let lp = align::LevelParams::half_of(sizes[l - 1].0, sizes[l - 1].1);
+        let out = gpu.storage("grey level", (lp.w_out * lp.h_out) as u64 * 4);
+        let params = gpu.uniform(&lp);
+        gpu.dispatch(
+            enc,
+            &gpu::ALIGN,
+            "downsample",
+            &params,
+            &[&levels[l - 1], &out],
+            (gpu::groups(lp.w_out, 16), gpu::groups(lp.h_out, 16)),
+        );
+        levels.push(out);
+    }
+    align::Pyramid { sizes, levels }
+}
+
+/// Record the (texture, residual) of every tile of `motion` (see warp.wgsl).
+pub(crate) fn record_confidence(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    p: &TileParams,
+    reference: &wgpu::Buffer,
+    alt: &wgpu::Buffer,
+    motion: &wgpu::Buffer,
+) -> wgpu::Buffer {
+    let out = gpu.storage("tile confidence", p.tiles() as u64 * 8);
+    let params = gpu.uniform(p);
+    gpu.dispatch(
+        enc,
+        &gpu::WARP,
+        "tile_confidence",
+        &params,
+        &[reference, alt, motion, &out],
+        (gpu::groups(p.tiles_x, 8), gpu::groups(p.tiles_y, 8)),
+    );
+    out
+}
+
+/// Record the warp of `img` by `motion` (one vector per tile of `p`) into `out`.
+pub(crate) fn record_warp(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    p: &TileParams,
+    img: &wgpu::Buffer,
+    motion: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+) {
+    let params = gpu.uniform(p);
+    gpu.dispatch(
+        enc,
+        &gpu::WARP,
+        "warp_image",
+        &params,
+        &[img, motion, out],
+        (gpu::groups(p.width, 16), gpu::groups(p.height, 16)),
+    );
+}
+
+// ---- CPU references, loop for loop -----------------------------------------------------------
+
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod reference {
+    use super::*;
+    use crate::stages::fusion::{pack_unorm, unpack_unorm};
+
+    pub fn srgb_eotf(v: f32) -> f32 {
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    }
+
+    pub fn exposure_grey(p: &GreyParams, img: &[[u32; 2]]) -> Vec<f32> {
+        img.iter()
+            .map(|&px| {
+                let rgb = unpack_unorm(px);
+                let mut s = 0.0;
+                for c in rgb {
+                    s += (srgb_eotf(c) * p.scale).clamp(p.lo, p.hi);
+                }
+                (s / 3.0).sqrt()
+            })
+            .collect()
+    }
+
+    fn at(img: &[f32], p: &TileParams, x: i32, y: i32) -> f32 {
+        let cx = x.clamp(0, p.width as i32 - 1) as u32;
+        let cy = y.clamp(0, p.height as i32 - 1) as u32;
+        img[(cy * p.width + cx) as usize]
+    }
+
+    fn mix(a: f32, b: f32, t: f32) -> f32 {
+        a * (1.0 - t) + b * t
+    }
+
+    pub fn tile_confidence(
+        p: &TileParams,
+        reference: &[f32],
+        alt: &[f32],
+        motion: &[[f32; 2]],
+    ) -> Vec<[f32; 2]> {
+        let mut out = vec![[0.0; 2]; p.tiles()];
+        for ty in 0..p.tiles_y {
+            for tx in 0..p.tiles_x {
+                let t = (ty * p.tiles_x + tx) as usize;
+                let (ox, oy) = (8 * tx as i32 - 8, 8 * ty as i32 - 8);
+                let m = motion[t];
+                let f = [m[0].floor(), m[1].floor()];
+                let w = [m[0] - f[0], m[1] - f[1]];
+                let d = [f[0] as i32, f[1] as i32];
+                let (mut sum, mut sum2, mut residual) = (0.0f32, 0.0f32, 0.0f32);
+                for v in 0..16 {
+                    for u in 0..16 {
+                        let (x, y) = (ox + u, oy + v);
+                        let r = at(reference, p, x, y);
+                        sum += r;
+                        sum2 += r * r;
+                        let a = |i: i32, j: i32| at(alt, p, x + d[0] + i, y + d[1] + j);
+                        let top = mix(a(0, 0), a(1, 0), w[0]);
+                        let bottom = mix(a(0, 1), a(1, 1), w[0]);
+                        let e = mix(top, bottom, w[1]) - r;
+                        residual += e * e;
+                    }
+                }
+                out[t] = [(sum2 - sum * sum / 256.0).max(0.0), residual];
+            }
+        }
+        out
+    }
+
+    fn cubic_weights(t: f32) -> [f32; 4] {
+        let (t2, t3) = (t * t, t * t * t);
+        [
+            0.5 * (-t3 + 2.0 * t2 - t),
+            0.5 * (3.0 * t3 - 5.0 * t2 + 2.0),
+            0.5 * (-3.0 * t3 + 4.0 * t2 + t),
+            0.5 * (t3 - t2),
+        ]
+    }
+
+    pub fn warp_image(p: &TileParams, img: &[[u32; 2]], motion: &[[f32; 2]]) -> Vec<[u32; 2]> {
+        let vector = |i: i32, j: i32| {
+            let x = i.clamp(0, p.tiles_x as i32 - 1) as u32;
+            let y = j.clamp(0, p.tiles_y as i32 - 1) as u32;
+            motion[(y * p.tiles_x + x) as usize]
+        };
+        let src = |x: i32, y: i32| {
+            let cx = x.clamp(0, p.width as i32 - 1) as u32;
+            let cy = y.clamp(0, p.height as i32 - 1) as u32;
+            unpack_unorm(img[(cy * p.width + cx) as usize])
+        };
+        let mut out = Vec::with_capacity((p.width * p.height) as usize);
+        for y in 0..p.height {
+            for x in 0..p.width {
+                let tx = ((x as f32 + 0.5) / 8.0).clamp(0.0, (p.tiles_x - 1) as f32);
+                let ty = ((y as f32 + 0.5) / 8.0).clamp(0.0, (p.tiles_y - 1) as f32);
+                let (i, j) = (tx.floor() as i32, ty.floor() as i32);
+                let (a, b) = (tx - i as f32, ty - j as f32);
+                let m = [0, 1].map(|c| {
+                    let top = mix(vector(i, j)[c], vector(i + 1, j)[c], a);
+                    let bottom = mix(vector(i, j + 1)[c], vector(i + 1, j + 1)[c], a);
+                    mix(top, bottom, b)
+                });
+                let pos = [x as f32 + m[0], y as f32 + m[1]];
+                let f = [pos[0].floor(), pos[1].floor()];
+                let (wx, wy) = (cubic_weights(pos[0] - f[0]), cubic_weights(pos[1] - f[1]));
+                let (sx, sy) = (f[0] as i32, f[1] as i32);
+                let mut acc = [0.0f32; 3];
+                for (k, wk) in wy.iter().enumerate() {
+                    let yy = sy + k as i32 - 1;
+                    for (l, wl) in wx.iter().enumerate() {
+                        let s = src(sx + l as i32 - 1, yy);
+                        for c in 0..3 {
+                            acc[c] += wk * wl * s[c];
+                        }
+                    }
+                }
+                out.push(pack_unorm(acc));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference as r;
+    use super::*;
+    use crate::gpu::testing::gpu;
+    use crate::stages::fusion::tests::{kodak_exposure, random_image, unorms};
+    use crate::stages::fusion::unpack_unorm;
+    use crate::stages::testing::{max_abs_diff, Rng};
+
+    fn upload(img: &[[u32; 2]]) -> wgpu::Buffer {
+        gpu().storage_init("test image", bytemuck::cast_slice(img))
+    }
+
+    fn read_f32(buf: &wgpu::Buffer, n: usize) -> Vec<f32> {
+        bytemuck::cast_slice(&gpu().read("test", buf, n as u64 * 4).unwrap()).to_vec()
+    }
+
+    /// Two images of one size: random, then a real photo and its -2 EV exposure.
+    type Pair = (Dims, Vec<[u32; 2]>, Vec<[u32; 2]>);
+
+    fn inputs() -> Vec<Pair> {
+        let mut rng = Rng::new(71);
+        let dims = (53, 37);
+        let real = (96, 80);
+        vec![
+            (
+                dims,
+                random_image(&mut rng, dims),
+                random_image(&mut rng, dims),
+            ),
+            (
+                real,
+                kodak_exposure("kodim05", 0.0, real),
+                kodak_exposure("kodim05", -2.0, real),
+            ),
+        ]
+    }
+
+    #[test]
+    fn exposure_grey_and_pyramid_gpu_match_reference() {
+        let gpu = gpu();
+        for (dims, _, img) in inputs() {
+            let p = GreyParams::new(dims, 4.0, 1.0 / 128.0, 0.6);
+            let buf = upload(&img);
+            let pyr = gpu
+                .run("test", |enc| record_pyramid(gpu, enc, &p, &buf))
+                .unwrap();
+            let want = r::exposure_grey(&p, &img);
+            // The clamps are exercised: random values reach both bounds, the photo (a -2 EV
+            // exposure brought up 2 stops) its highlights' bound.
+            let reaches = |b: f32| want.iter().any(|&v| (v - b.sqrt()).abs() < 1e-6);
+            assert!(reaches(p.hi), "{dims:?}");
+            assert!(reaches(p.lo) || dims == (96, 80), "{dims:?}");
+            let want_pyr = align::reference::pyramid(&want, dims.0, dims.1);
+            for (l, (buf, want)) in pyr.levels.iter().zip(&want_pyr).enumerate() {
+                let got = read_f32(buf, want.len());
+                // pow on the GPU is within a few ulps of Rust's powf.
+                let d = max_abs_diff(&got, want);
+                assert!(d < 1e-5, "{dims:?} level {l}: {d}");
+            }
+        }
+    }
+
+    /// Motion with integer and fractional parts, varying from tile to tile, some beyond the image.
+    fn random_motion(rng: &mut Rng, p: &TileParams) -> Vec<[f32; 2]> {
+        (0..p.tiles())
+            .map(|_| [0; 2].map(|_| rng.unit() * 12.0 - 6.0))
+            .collect()
+    }
+
+    #[test]
+    fn confidence_and_warp_gpu_match_reference() {
+        let gpu = gpu();
+        let mut rng = Rng::new(72);
+        for (dims, a, b) in inputs() {
+            let p = TileParams::new(dims);
+            let motion = random_motion(&mut rng, &p);
+            let gp = GreyParams::new(dims, 1.0, 0.0, 1.0);
+            let (ga, gb) = (r::exposure_grey(&gp, &a), r::exposure_grey(&gp, &b));
+            let (ba, bb) = (
+                gpu.storage_init("a", bytemuck::cast_slice(&ga)),
+                gpu.storage_init("b", bytemuck::cast_slice(&gb)),
+            );
+            let bm = gpu.storage_init("motion", bytemuck::cast_slice(&motion));
+            let img = upload(&a);
+            let out = gpu.storage("warped", (dims.0 * dims.1) as u64 * 8);
+            let conf = gpu
+                .run("test", |enc| {
+                    record_warp(gpu, enc, &p, &img, &bm, &out);
+                    record_confidence(gpu, enc, &p, &ba, &bb, &bm)
+                })
+                .unwrap();
+            let got = read_f32(&conf, p.tiles() * 2);
+            let want = r::tile_confidence(&p, &ga, &gb, &motion);
+            for (g, w) in got.chunks(2).zip(&want) {
+                // Sums of 256 squares in f32, in another order on the GPU.
+                for c in 0..2 {
+                    assert!(
+                        (g[c] - w[c]).abs() <= 1e-4 * (1.0 + w[c]),
+                        "{dims:?}: {g:?} vs {w:?}"
+                    );
+                }
+            }
+            let bytes = gpu
+                .read("test", &out, (dims.0 * dims.1) as u64 * 8)
+                .unwrap();
+            let got: Vec<[u32; 2]> = bytemuck::cast_slice(&bytes).to_vec();
+            let want = r::warp_image(&p, &a, &motion);
+            // Both round to 16 bits; a sum rounded the other way moves one step.
+            let d = max_abs_diff(&unorms(&got), &unorms(&want));
+            assert!(d <= 1.5 / 65535.0, "{dims:?}: warp differs by {d}");
+        }
+    }
+
+    #[test]
+    fn zero_motion_warp_is_the_identity_and_a_whole_pixel_shift_moves_the_image() {
+        let dims = (64, 48);
+        let img = kodak_exposure("kodim21", 0.0, dims);
+        let p = TileParams::new(dims);
+        let same = r::warp_image(&p, &img, &vec![[0.0; 2]; p.tiles()]);
+        assert_eq!(same, img);
+        let moved = r::warp_image(&p, &img, &vec![[3.0, -2.0]; p.tiles()]);
+        for y in 2..dims.1 {
+            for x in 0..dims.0 - 3 {
+                let got = unpack_unorm(moved[(y * dims.0 + x) as usize]);
+                let want = unpack_unorm(img[((y - 2) * dims.0 + x + 3) as usize]);
+                assert_eq!(got, want, "({x}, {y})");
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+// Shared by the exposure-fusion kernels (mertens, weight_map, pyramid, expose), prepended to each.
+
+// Every fusion kernel writes the rows [row0, row0 + rows) of one level (a band: images larger than
+// one binding are processed a band at a time). Bindings of the level written start at row0; the
+// level read besides ("other": finer, coarser, or the input image) is bound from row other_row0.
+struct Params {
+    width: u32,        // the level this dispatch writes
+    height: u32,
+    row0: u32,
+    rows: u32,
+    other_width: u32,  // the level read besides
+    other_height: u32,
+    other_row0: u32,
+    top: u32,          // blend_level: 1 at the coarsest level, which has no coarser level to subtract
+    k: vec4<f32>,      // mertens_weight: the exponents; synthetic_exposure: the gain in k.x
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// The 5-tap binomial kernel [1 4 6 4 1]/16 of every pyramid (Burt & Adelson).
+const TAPS = array<f32, 5>(0.0625, 0.25, 0.375, 0.25, 0.0625);
+
+// Mirrored border without repeating the edge pixel (x = -1 reads x = 1), as OpenCV's default.
+fn reflect101(v: i32, n: i32) -> i32 {
+    if (n == 1) {
+        return 0;
+    }
+    var m = v;
+    if (m < 0) { m = -m; }
+    if (m >= n) { m = 2 * n - 2 - m; }
+    if (m < 0) { m = -m; }
+    return clamp(m, 0, n - 1);
+}
+

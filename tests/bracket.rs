@@ -1,0 +1,99 @@
+//! Handheld brackets through the public API: exposures of a real photo, each shifted by its own
+//! sub-pixel translation (camera shake between shots), fused with and without alignment and
+//! compared with the fusion of the same bracket taken without shake.
+
+use burstpipe::{Engine, FuseOptions, Image};
+use burstpipe_tests::fusion::{psnr_unit, shaken_exposure as exposure, unit};
+use burstpipe_tests::kodak;
+
+fn engine() -> Engine {
+    Engine::new(&Default::default())
+        .expect("GPU tests need an adapter (apt-get install mesa-vulkan-drivers)")
+}
+
+/// PSNR (dB) of two fused images over their interior (`border` pixels left out on each side,
+/// where a shifted exposure has no content to bring back).
+fn interior_psnr(a: &Image, b: &Image, border: u32) -> f64 {
+    let (ua, ub) = (unit(&a.data, a.bits), unit(&b.data, b.bits));
+    let w = a.width;
+    let pick = |u: &[f32]| -> Vec<f32> {
+        (border..a.height - border)
+            .flat_map(|y| {
+                let row = ((y * w + border) * 3) as usize;
+                u[row..row + ((w - 2 * border) * 3) as usize].to_vec()
+            })
+            .collect()
+    };
+    psnr_unit(&pick(&ua), &pick(&ub))
+}
+
+/// Camera shake of each exposure in pixels, drawn at random once (up to ±8 px, sub-pixel parts);
+/// the middle exposure's is whole, so the shake-free bracket can be cut at the same place.
+const SHAKE: [(f32, f32); 3] = [(-6.37, 3.81), (2.0, -3.0), (7.42, 5.16)];
+const EVS: [f32; 3] = [-2.0, 0.0, 2.0];
+const ORIGIN: (u32, u32) = (240, 120);
+const SIZE: (u32, u32) = (256, 256);
+
+fn no_align() -> FuseOptions {
+    FuseOptions {
+        align: false,
+        ..FuseOptions::default()
+    }
+}
+
+#[test]
+fn handheld_bracket_fuses_like_the_bracket_without_shake() {
+    let engine = engine();
+    for name in ["kodim21", "kodim05"] {
+        let photo = kodak(name);
+        let steady: Vec<Image> = EVS
+            .iter()
+            .map(|&ev| exposure(&photo, ORIGIN, SIZE, SHAKE[1], ev, true))
+            .collect();
+        let truth = engine.fuse(&steady, &no_align()).unwrap();
+        for exif in [true, false] {
+            let shaken: Vec<Image> = EVS
+                .iter()
+                .zip(SHAKE)
+                .map(|(&ev, s)| exposure(&photo, ORIGIN, SIZE, s, ev, exif))
+                .collect();
+            let aligned = engine.fuse(&shaken, &FuseOptions::default()).unwrap();
+            let ghosted = engine.fuse(&shaken, &no_align()).unwrap();
+            let (good, bad) = (
+                interior_psnr(&aligned, &truth, 16),
+                interior_psnr(&ghosted, &truth, 16),
+            );
+            eprintln!(
+                "{name} (EXIF {exif}): aligned {good:.2} dB, not aligned {bad:.2} dB against the steady bracket"
+            );
+            // Measured 36.6 dB (kodim21) and 31.3 dB (kodim05, fine texture everywhere), with or
+            // without EXIF; 19.4 and 14.5 dB without alignment. With whole-pixel shakes the
+            // aligned figures are 51 and 42 dB: what is left is the resampling of texture near
+            // Nyquist (shaken by Lanczos-3 here, warped back by Catmull-Rom), which also changes
+            // the contrast weights a little.
+            assert!(good >= 30.0, "{name}: aligned only {good:.2} dB");
+            assert!(
+                good >= bad + 10.0,
+                "{name}: alignment gains only {:.2} dB",
+                good - bad
+            );
+        }
+    }
+}
+
+#[test]
+fn bracket_of_unrelated_photos_still_fuses_without_moving() {
+    // Nothing matches: the alignment must find no reliable tiles and leave the exposures alone.
+    let engine = engine();
+    let a = exposure(&kodak("kodim21"), ORIGIN, SIZE, (0.0, 0.0), -1.0, true);
+    let b = exposure(&kodak("kodim05"), ORIGIN, SIZE, (0.0, 0.0), 1.0, true);
+    let pair = [a, b];
+    let aligned = engine.fuse(&pair, &FuseOptions::default()).unwrap();
+    let plain = engine.fuse(&pair, &no_align()).unwrap();
+    let db = interior_psnr(&aligned, &plain, 0);
+    eprintln!("unrelated pair: aligned vs not aligned {db:.2} dB");
+    assert!(
+        db >= 40.0,
+        "the alignment moved unrelated content: {db:.2} dB"
+    );
+}
