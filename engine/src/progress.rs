@@ -70,3 +70,37 @@ impl<'a, 'b> Steps<'a, 'b> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_report_one_rising_count_and_break_cancels() {
+        let mut seen = Vec::new();
+        let mut cb = |d: usize, t: usize, _: &str| {
+            seen.push((d, t));
+            ControlFlow::Continue(())
+        };
+        let mut steps = Steps::new(&mut cb, 7);
+        steps.step("first").unwrap();
+        {
+            // A part of 4 steps that counts to 2 of its own: scaled into its window.
+            let mut part = steps.part(4);
+            assert!(part(1, 2, "a").is_continue());
+            assert!(part(2, 2, "b").is_continue());
+        }
+        let mut part = steps.part(2);
+        for d in 1..=5 {
+            assert!(part(d, 5, "c").is_continue());
+        }
+        drop(part);
+        assert_eq!(seen[..3], [(1, 7), (3, 7), (5, 7)]);
+        assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
+        assert_eq!(*seen.last().unwrap(), (7, 7));
+
+        let mut stop = |_: usize, _: usize, _: &str| ControlFlow::Break(());
+        let mut steps = Steps::new(&mut stop, 3);
+        assert!(matches!(steps.step("x"), Err(Error::Cancelled)));
+    }
+}
