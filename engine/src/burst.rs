@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::raw::{Exif, Frame};
+use crate::schedule::develop::Source;
 use crate::schedule::merge as merge_schedule;
 use crate::stages::merge::MergeMethod;
 use crate::{Engine, Image, Options};
@@ -25,6 +26,9 @@ pub struct MergeOptions {
     pub frames: Option<usize>,
     /// How to develop the merged mosaic.
     pub develop: Options,
+    /// Merge at most this many mosaic rows at a time (default: as many as the device's
+    /// buffers allow; frames larger than one binding are merged in bands).
+    pub max_band_rows: Option<u32>,
 }
 
 impl Default for MergeOptions {
@@ -35,6 +39,7 @@ impl Default for MergeOptions {
             strength: 1.0,
             frames: None,
             develop: Options::default(),
+            max_band_rows: None,
         }
     }
 }
@@ -60,11 +65,34 @@ impl MotionField {
 }
 
 impl Engine {
-    /// Align and merge a burst on the GPU, then develop the merged mosaic. A burst of one frame
-    /// is developed as it is.
+    /// Align and merge a burst on the GPU, then develop the merged mosaic (which stays on the
+    /// GPU). A burst of one frame is developed as it is.
     pub fn merge(&self, burst: &Burst, options: &MergeOptions) -> Result<Image> {
-        let raw = self.merge_raw(burst, options)?;
-        self.develop(&raw, &options.develop)
+        self.merge_with_progress(burst, options, &mut |_, _, _| ControlFlow::Continue(()))
+    }
+
+    /// [`Engine::merge`] with progress reports and cancellation as in
+    /// [`Engine::merge_raw_with_progress`].
+    pub fn merge_with_progress(
+        &self,
+        burst: &Burst,
+        options: &MergeOptions,
+        progress: &mut dyn FnMut(usize, usize, &str) -> ControlFlow<()>,
+    ) -> Result<Image> {
+        Ok(self.merge_inner(burst, options, false, progress)?.0)
+    }
+
+    /// [`Engine::merge_with_progress`] that also returns the merged raw mosaic (downloaded once,
+    /// for a DNG) — cheaper than [`Engine::merge_raw`] followed by [`Engine::develop`], which
+    /// uploads the mosaic again.
+    pub fn merge_and_raw_with_progress(
+        &self,
+        burst: &Burst,
+        options: &MergeOptions,
+        progress: &mut dyn FnMut(usize, usize, &str) -> ControlFlow<()>,
+    ) -> Result<(Image, Frame)> {
+        let (image, raw) = self.merge_inner(burst, options, true, progress)?;
+        Ok((image, raw.expect("the raw mosaic was asked for")))
     }
 
     /// Align and merge a burst; the merged mosaic comes back as a raw frame (16-bit, the
@@ -83,28 +111,55 @@ impl Engine {
         options: &MergeOptions,
         progress: &mut dyn FnMut(usize, usize, &str) -> ControlFlow<()>,
     ) -> Result<Frame> {
-        if !(options.strength.is_finite() && options.strength > 0.0) {
-            return Err(Error::InvalidInput(format!(
-                "merge strength {} must be a positive number",
-                options.strength
-            )));
+        let plan = plan(burst, options)?;
+        match merge_schedule::merge(&self.gpu, &plan, progress)? {
+            Ok(merged) => merged.to_frame(&self.gpu, plan.frames),
+            Err(single) => Ok(plan.frames[single].clone()),
         }
-        let k = match options.frames {
-            Some(0) => {
-                return Err(Error::InvalidInput(
-                    "--frames 0: merge at least one frame".into(),
-                ))
+    }
+
+    /// Merge, develop on the GPU, and download the merged mosaic only if `keep_raw`.
+    fn merge_inner(
+        &self,
+        burst: &Burst,
+        options: &MergeOptions,
+        keep_raw: bool,
+        progress: &mut dyn FnMut(usize, usize, &str) -> ControlFlow<()>,
+    ) -> Result<(Image, Option<Frame>)> {
+        let plan = plan(burst, options)?;
+        let merged = match merge_schedule::merge(&self.gpu, &plan, progress)? {
+            Ok(merged) => merged,
+            Err(single) => {
+                let f = &plan.frames[single];
+                return Ok((
+                    self.develop(f, &options.develop)?,
+                    keep_raw.then(|| f.clone()),
+                ));
             }
-            Some(k) => k.min(burst.len()),
-            None => burst.len(),
         };
-        let plan = merge_schedule::Plan {
-            frames: &burst.frames[..k],
-            reference: options.reference,
-            method: options.method,
-            strength: options.strength,
+        let raw = if keep_raw {
+            Some(merged.to_frame(&self.gpu, plan.frames)?)
+        } else {
+            None
         };
-        Ok(merge_schedule::merge(&self.gpu, &plan, progress)?.0)
+        let r = &plan.frames[merged.reference];
+        let image = match (&raw, options.develop.binning) {
+            // Binning reads frame rows: bin the downloaded mosaic.
+            (Some(raw), b) if b != crate::Binning::Off => self.develop(raw, &options.develop)?,
+            (None, b) if b != crate::Binning::Off => {
+                self.develop(&merged.to_frame(&self.gpu, plan.frames)?, &options.develop)?
+            }
+            _ => {
+                let source = Source::Binned {
+                    buffer: merged.buffer,
+                    width: r.width,
+                    height: r.height,
+                    rgb: false,
+                };
+                self.develop_source(r, &source, &options.develop)?
+            }
+        };
+        Ok((image, raw))
     }
 
     /// The motion of every frame of the burst relative to frame `reference` (its own field is
@@ -132,6 +187,32 @@ impl Engine {
             })
             .collect())
     }
+}
+
+/// The frames and options of a merge, checked.
+fn plan<'a>(burst: &'a Burst, options: &MergeOptions) -> Result<merge_schedule::Plan<'a>> {
+    if !(options.strength.is_finite() && options.strength > 0.0) {
+        return Err(Error::InvalidInput(format!(
+            "merge strength {} must be a positive number",
+            options.strength
+        )));
+    }
+    let k = match options.frames {
+        Some(0) => {
+            return Err(Error::InvalidInput(
+                "--frames 0: merge at least one frame".into(),
+            ))
+        }
+        Some(k) => k.min(burst.len()),
+        None => burst.len(),
+    };
+    Ok(merge_schedule::Plan {
+        frames: &burst.frames[..k],
+        reference: options.reference,
+        method: options.method,
+        strength: options.strength,
+        max_band_rows: options.max_band_rows,
+    })
 }
 
 /// The frames of one burst, checked to share size, Bayer layout and camera.

@@ -163,14 +163,31 @@ impl Engine {
             bits,
             options.max_band_rows,
         )?;
-        let (width, height, data) = output::orient(r.width, r.height, r.data, frame.orientation);
-        Ok(Image {
-            width,
-            height,
-            bits: bits as u8,
-            data,
-            exif: frame.exif.clone(),
-        })
+        Ok(finished(r, frame, bits))
+    }
+
+    /// Develop a mosaic already on the GPU (a merged burst), with `frame`'s colour and metadata.
+    pub(crate) fn develop_source(
+        &self,
+        frame: &Frame,
+        source: &develop::Source,
+        options: &Options,
+    ) -> Result<Image> {
+        let bits = check_bits(options.bits)?;
+        let look = Look::Photo {
+            exposure_ev: options.exposure_ev,
+            tone: options.tone,
+        };
+        let r = develop::render_source(
+            &self.gpu,
+            frame,
+            source,
+            options.demosaic,
+            look,
+            bits,
+            options.max_band_rows,
+        )?;
+        Ok(finished(r, frame, bits))
     }
 
     /// Demosaic only: the mosaic's values interpolated, no colour or tone (for evaluating and
@@ -227,6 +244,18 @@ impl Engine {
             exposedness: options.exposedness,
         };
         schedule::fuse::fuse_images(&self.gpu, exposures, e, bits)
+    }
+}
+
+/// The rendered pixels oriented as the frame says, with its metadata.
+fn finished(r: develop::Rendered, frame: &Frame, bits: u32) -> Image {
+    let (width, height, data) = output::orient(r.width, r.height, r.data, frame.orientation);
+    Image {
+        width,
+        height,
+        bits: bits as u8,
+        data,
+        exif: frame.exif.clone(),
     }
 }
 

@@ -237,6 +237,20 @@ pub(crate) fn render_binned(
         None => Source::Frame(frame),
         Some(mode) => bin_frame(gpu, frame, mode, max_band_rows)?,
     };
+    render_source(gpu, frame, &source, method, look, bits, max_band_rows)
+}
+
+/// Render a mosaic that is already chosen (the frame's rows, or a buffer on the GPU such as a
+/// binned or merged mosaic); `frame` gives the CFA, white balance and colour matrix.
+pub(crate) fn render_source(
+    gpu: &Gpu,
+    frame: &Frame,
+    source: &Source,
+    method: Demosaic,
+    look: Look,
+    bits: u32,
+    max_band_rows: Option<u32>,
+) -> Result<Rendered> {
     let (w, h) = source.size(frame);
     let bands = bands::plan(
         w,
@@ -263,7 +277,7 @@ pub(crate) fn render_binned(
         Look::Photo { exposure_ev, .. } => {
             let bins = gpu.storage_init("histogram", &[0u8; stats::BINS * 4]);
             for band in &bands {
-                let rgb = linear_band(gpu, frame, &source, *band, method, colour.as_ref())?;
+                let rgb = linear_band(gpu, frame, source, *band, method, colour.as_ref())?;
                 let sp = stats::Params::new(w, band.out_rows(), band.out.0);
                 gpu.run("exposure statistics", |enc| {
                     stats::record(gpu, enc, &sp, &rgb, &bins)
@@ -295,7 +309,7 @@ pub(crate) fn render_binned(
     for band in &bands {
         let rgb = match kept.take() {
             Some(rgb) => rgb,
-            None => linear_band(gpu, frame, &source, *band, method, colour.as_ref())?,
+            None => linear_band(gpu, frame, source, *band, method, colour.as_ref())?,
         };
         if fusion {
             data = crate::schedule::fuse::tone_fusion(gpu, (w, h), &rgb, gain, white, bits)?;

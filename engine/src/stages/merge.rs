@@ -56,6 +56,10 @@ pub(crate) struct Params {
     /// Noise variance scale, offset (normalised signal), shrinkage constant c, and c of the
     /// spatial denoising after a Wiener merge (0: none).
     pub noise: [f32; 4],
+    /// The band a dispatch works on: first tile row, tile rows in the Wiener accumulator, first
+    /// mosaic row, mosaic rows of output (and of the spatial accumulator). The whole image is
+    /// one band.
+    pub band: [u32; 4],
 }
 
 /// Sensor levels of one frame: black per 2×2 position, white.
@@ -79,6 +83,16 @@ impl Params {
             alt_black: reference.0,
             alt_inv_range: inv(reference),
             noise,
+            band: [0, tiles(ph), 0, height],
+        }
+    }
+
+    /// The same for one band: output mosaic rows `[16·tile0, 16·tile0 + rows)`, Wiener tiles
+    /// `[tile0, tile0 + tile_rows)`.
+    pub fn with_band(&self, tile0: u32, tile_rows: u32, rows: u32) -> Params {
+        Params {
+            band: [tile0, tile_rows, 16 * tile0, rows],
+            ..*self
         }
     }
 
@@ -91,12 +105,12 @@ impl Params {
         }
     }
 
-    /// Accumulator size in f32: Wiener keeps every tile of every plane, spatial a (sum, weight)
-    /// pair per pixel.
+    /// Accumulator size in f32 of the band: Wiener keeps every tile of every plane, spatial a
+    /// (sum, weight) pair per pixel.
     pub fn acc_len(&self, method: MergeMethod) -> u64 {
         match method {
-            MergeMethod::Wiener => 4 * (self.tiles_x * self.tiles_y) as u64 * 256,
-            MergeMethod::Spatial => 2 * (self.width * self.height) as u64,
+            MergeMethod::Wiener => 4 * (self.tiles_x * self.band[1]) as u64 * 256,
+            MergeMethod::Spatial => 2 * (self.width * self.band[3]) as u64,
         }
     }
 }
@@ -122,7 +136,7 @@ pub(crate) fn record_frame(
             "merge_wiener_frame",
             &params,
             &buffers,
-            (p.tiles_x, p.tiles_y * 4),
+            (p.tiles_x, p.band[1] * 4),
         ),
         MergeMethod::Spatial => gpu.dispatch(
             enc,
@@ -130,7 +144,7 @@ pub(crate) fn record_frame(
             "merge_spatial_frame",
             &params,
             &buffers,
-            (gpu::groups(p.pw * 2, 16), gpu::groups(p.ph * 2, 16)),
+            (gpu::groups(p.pw * 2, 16), gpu::groups(p.band[3], 16)),
         ),
     }
 }
@@ -153,7 +167,7 @@ pub(crate) fn record_finish(
             "merge_wiener_denoise",
             &params,
             &[acc],
-            (p.tiles_x, p.tiles_y * 4),
+            (p.tiles_x, p.band[1] * 4),
         );
     }
     let entry = match method {
@@ -166,7 +180,7 @@ pub(crate) fn record_finish(
         entry,
         &params,
         &[reference, acc, out],
-        (gpu::groups(p.width, 16), gpu::groups(p.height, 16)),
+        (gpu::groups(p.width, 16), gpu::groups(p.band[3], 16)),
     );
 }
 
