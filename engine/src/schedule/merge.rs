@@ -195,7 +195,8 @@ pub(crate) fn estimate_noise_from_pairs(
         align::tiles(ph as u32) as i64,
     );
     let inside = |x: i64, y: i64| x >= 1 && y >= 1 && x + 9 <= pw && y + 9 <= ph;
-    let mut bins: Vec<Vec<f64>> = vec![Vec::new(); BINS];
+    // (variance sample, leak measure) per brightness bin.
+    let mut bins: Vec<Vec<(f64, f64)>> = vec![Vec::new(); BINS];
     for (alt, motion) in alts {
         for j in 0..ty {
             for i in 0..tx {
@@ -206,6 +207,7 @@ pub(crate) fn estimate_noise_from_pairs(
                     continue;
                 }
                 let (dx, dy) = (whole[0] as i64, whole[1] as i64);
+                let frac2 = ((m[0] - whole[0]).powi(2) + (m[1] - whole[1]).powi(2)) as f64;
                 // Tile (i, j) is centred on plane pixel 8i − 0.5: its core is 8i − 4 .. 8i + 4
                 // (one more pixel around for the gradient).
                 let (x0, y0) = (8 * i - 4, 8 * j - 4);
@@ -252,7 +254,11 @@ pub(crate) fn estimate_noise_from_pairs(
                     // Near white the signal clips and the noise with it.
                     if brightness < 0.9 {
                         let bin = (brightness.max(0.0) * BINS as f64) as usize;
-                        bins[bin].push((sdd - explained).max(0.0) / DOF / 2.0);
+                        // What the fraction leaves is f·∇ plus aliasing of texture finer than
+                        // the plane's pitch, which the gradient cannot predict: both grow with
+                        // f² times the tile's gradient energy.
+                        bins[bin]
+                            .push(((sdd - explained).max(0.0) / DOF / 2.0, frac2 * (sxx + syy)));
                     }
                 }
             }
@@ -266,12 +272,17 @@ pub(crate) fn estimate_noise_from_pairs(
         .enumerate()
         .filter(|(_, b)| b.len() >= MIN_SAMPLES)
         .map(|(i, b)| {
-            b.sort_by(|a, c| a.total_cmp(c));
-            let var = b[b.len() / 2] / median_bias;
+            // The samples least exposed to leaks: whole-pixel motion or flat tiles (a static
+            // burst: all of them).
+            b.sort_by(|a, c| a.1.total_cmp(&c.1));
+            let keep = (b.len() / 10).max(MIN_SAMPLES);
+            let mut v: Vec<f64> = b[..keep].iter().map(|s| s.0).collect();
+            v.sort_by(|a, c| a.total_cmp(c));
+            let var = v[v.len() / 2] / median_bias;
             (
                 (i as f64 + 0.5) / BINS as f64,
                 var,
-                b.len() as f64 / (var * var).max(1e-30),
+                keep as f64 / (var * var).max(1e-30),
             )
         })
         .collect();
@@ -551,9 +562,9 @@ mod tests {
         // the estimate must predict the variance at mid-grey and in the shadows within 30 %:
         // close enough for the shrinkage, whose constant c spans a factor of several anyway.
         // KNOWN GAP: on a photo busy with fine texture everywhere (kodim05) texture is mistaken
-        // for noise: 2× too high at the medium level, 3× at the low one. Files with a
-        // NoiseProfile do not use the estimate; a burst-based estimate (differences of aligned
-        // frames) is the planned fix.
+        // for noise: 2× too high at the medium level, 3× at the low one. Merges use it only
+        // as the fallback of the burst-based estimate (differences of aligned frames, tested
+        // in tests/burst.rs), and files with a NoiseProfile use neither.
         for (name, scale, offset) in [("kodim23", 4e-3, 4e-5), ("kodim23", 1.6e-2, 4e-4)] {
             let f = noisy(name, scale, offset, 1);
             let [s, o] = estimate_noise(&f);
