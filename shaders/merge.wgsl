@@ -226,7 +226,18 @@ fn merge_wiener_finish(@builtin(global_invocation_id) id: vec3<u32>) {
         }
         value = sum / f32(p.frames);
     }
-    merged[id.y * p.width + id.x] = value;
+    merged[id.y * p.width + id.x] = stored_level(value);
+}
+
+// The merged mosaic takes the levels of the 16-bit DNG it may be saved as (black 4096, white
+// 65535; below-black noise kept, overshoot above white clipped as the sensor clips): developed
+// here on the GPU or from that DNG, the photo is the same.
+const MERGED_BLACK: f32 = 4096.0;
+const MERGED_RANGE: f32 = 61439.0;
+
+fn stored_level(v: f32) -> f32 {
+    let q = clamp(round(MERGED_BLACK + v * MERGED_RANGE), 0.0, 65535.0);
+    return (q - MERGED_BLACK) * (1.0 / MERGED_RANGE);
 }
 
 fn ref_plane_any(x: u32, y: u32) -> f32 {
@@ -306,7 +317,7 @@ fn merge_spatial_finish(@builtin(global_invocation_id) id: vec3<u32>) {
         let i = (id.y * p.width + id.x) * 2u;
         value = acc_in[i] / acc_in[i + 1u];
     }
-    merged[id.y * p.width + id.x] = value;
+    merged[id.y * p.width + id.x] = stored_level(value);
 }
 
 // ---- spatial denoising of the merged tiles (HDR+'s second step) -------------------------------

@@ -12,10 +12,10 @@ use crate::raw::Frame;
 use crate::stages::align::{self, GrayParams, Pyramid};
 use crate::stages::merge::{self, MergeMethod, Params, DENOISE_C, SPATIAL_C, WIENER_C};
 
-/// The merged mosaic is stored with this black level and white 65535: below-black noise of the
-/// average survives (nothing is clipped at black before demosaicing), and 61 439 levels are far
-/// finer than the merged noise.
-pub(crate) const MERGED_BLACK: f32 = 4096.0;
+/// The merged mosaic is stored with this black level and white 65535 (the finish kernels round
+/// to these levels): below-black noise of the average survives (nothing is clipped at black
+/// before demosaicing), and 61 439 levels are far finer than the merged noise.
+use crate::stages::merge::MERGED_BLACK;
 /// Frames among which the automatic reference is the sharpest.
 pub(crate) const REFERENCE_CANDIDATES: usize = 3;
 
