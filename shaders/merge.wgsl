@@ -28,6 +28,10 @@ struct MergeParams {
     alt_black: vec4<f32>,
     alt_inv_range: vec4<f32>,
     noise: vec4<f32>,    // variance = x·scale + offset; then c (strength of the shrinkage)
+    // The band of rows this dispatch works on (accumulator and output hold only the band, so
+    // frames larger than one binding merge a band at a time): first tile row, tile rows in the
+    // Wiener accumulator, first mosaic row, mosaic rows of output (spatial accumulator rows).
+    band: vec4<u32>,
 }
 
 @group(0) @binding(0) var<uniform> p: MergeParams;
@@ -118,7 +122,8 @@ fn merge_wiener_frame(
     @builtin(local_invocation_id) lid: vec3<u32>,
 ) {
     let tx = wg.x;
-    let ty = wg.y / 4u;
+    let band_ty = wg.y / 4u;
+    let ty = band_ty + p.band.x;
     let c = wg.y % 4u;
     let u = i32(lid.x);
     let v = i32(lid.y);
@@ -189,7 +194,7 @@ fn merge_wiener_frame(
         let t = twiddle(-u * n);
         px += alt_re[v * TILE + n] * t.x - alt_im[v * TILE + n] * t.y;
     }
-    let slot = ((c * p.tiles_y + ty) * p.tiles_x + tx) * 256u + k;
+    let slot = ((c * p.band.y + band_ty) * p.tiles_x + tx) * 256u + k;
     acc[slot] += px / 256.0;
 }
 
@@ -197,29 +202,42 @@ fn merge_wiener_frame(
 // column/row belong to no quad: they keep the reference's value.
 @compute @workgroup_size(16, 16)
 fn merge_wiener_finish(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.height) {
+    let sy = id.y + p.band.z;
+    if (id.x >= p.width || id.y >= p.band.w || sy >= p.height) {
         return;
     }
-    let c = (id.y & 1u) * 2u + (id.x & 1u);
+    let c = (sy & 1u) * 2u + (id.x & 1u);
     let x = id.x >> 1u;
-    let y = id.y >> 1u;
+    let y = sy >> 1u;
     var value = 0.0;
     if (x >= p.pw || y >= p.ph) {
-        value = ref_plane_any(id.x, id.y);
+        value = ref_plane_any(id.x, sy);
     } else {
         var sum = 0.0;
         for (var j = 0u; j < 2u; j++) {
             let ty = y / 8u + j;
             let ny = y + 8u - 8u * ty;
+            let band_ty = ty - p.band.x;
             for (var i = 0u; i < 2u; i++) {
                 let tx = x / 8u + i;
                 let nx = x + 8u - 8u * tx;
-                sum += acc_in[((c * p.tiles_y + ty) * p.tiles_x + tx) * 256u + ny * 16u + nx];
+                sum += acc_in[((c * p.band.y + band_ty) * p.tiles_x + tx) * 256u + ny * 16u + nx];
             }
         }
         value = sum / f32(p.frames);
     }
-    merged[id.y * p.width + id.x] = value;
+    merged[id.y * p.width + id.x] = stored_level(value);
+}
+
+// The merged mosaic takes the levels of the 16-bit DNG it may be saved as (black 4096, white
+// 65535; below-black noise kept, overshoot above white clipped as the sensor clips): developed
+// here on the GPU or from that DNG, the photo is the same.
+const MERGED_BLACK: f32 = 4096.0;
+const MERGED_RANGE: f32 = 61439.0;
+
+fn stored_level(v: f32) -> f32 {
+    let q = clamp(round(MERGED_BLACK + v * MERGED_RANGE), 0.0, 65535.0);
+    return (q - MERGED_BLACK) * (1.0 / MERGED_RANGE);
 }
 
 fn ref_plane_any(x: u32, y: u32) -> f32 {
@@ -259,12 +277,13 @@ fn alt_bilinear(c: u32, q: vec2<f32>) -> f32 {
 
 @compute @workgroup_size(16, 16)
 fn merge_spatial_frame(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.pw * 2u || id.y >= p.ph * 2u) {
+    let sy = id.y + p.band.z;
+    if (id.x >= p.pw * 2u || id.y >= p.band.w || sy >= p.ph * 2u) {
         return;
     }
-    let c = (id.y & 1u) * 2u + (id.x & 1u);
+    let c = (sy & 1u) * 2u + (id.x & 1u);
     let x = i32(id.x >> 1u);
-    let y = i32(id.y >> 1u);
+    let y = i32(sy >> 1u);
     let q = vec2<f32>(f32(x), f32(y)) + motion_at(f32(x), f32(y));
     var mean_ref = 0.0;
     var mean_alt = 0.0;
@@ -287,17 +306,18 @@ fn merge_spatial_frame(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(16, 16)
 fn merge_spatial_finish(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.height) {
+    let sy = id.y + p.band.z;
+    if (id.x >= p.width || id.y >= p.band.w || sy >= p.height) {
         return;
     }
     var value = 0.0;
-    if (id.x >= p.pw * 2u || id.y >= p.ph * 2u) {
-        value = ref_plane_any(id.x, id.y);
+    if (id.x >= p.pw * 2u || sy >= p.ph * 2u) {
+        value = ref_plane_any(id.x, sy);
     } else {
         let i = (id.y * p.width + id.x) * 2u;
         value = acc_in[i] / acc_in[i + 1u];
     }
-    merged[id.y * p.width + id.x] = value;
+    merged[id.y * p.width + id.x] = stored_level(value);
 }
 
 // ---- spatial denoising of the merged tiles (HDR+'s second step) -------------------------------
@@ -314,12 +334,12 @@ fn merge_wiener_denoise(
     @builtin(local_invocation_id) lid: vec3<u32>,
 ) {
     let tx = wg.x;
-    let ty = wg.y / 4u;
+    let ty = wg.y / 4u;  // tile row within the band
     let c = wg.y % 4u;
     let u = i32(lid.x);
     let v = i32(lid.y);
     let k = lid.y * 16u + lid.x;
-    let slot = ((c * p.tiles_y + ty) * p.tiles_x + tx) * 256u + k;
+    let slot = ((c * p.band.y + ty) * p.tiles_x + tx) * 256u + k;
     // The accumulator holds the sum over frames of the windowed merged tile.
     ref_re[k] = tiles_acc[slot] / f32(p.frames);
     workgroupBarrier();

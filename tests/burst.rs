@@ -389,3 +389,199 @@ fn the_sharpest_frame_is_the_automatic_reference() {
         "auto did not pick the sharp frame 1"
     );
 }
+
+/// The ideal aligned average of a burst whose motions are whole, even pixel shifts (the Bayer
+/// phase is kept): frame k's pixel x − shift sees what the reference's pixel x sees, so each
+/// reference pixel is the plain mean of the frames that see it — no resampling, no weighting.
+fn exact_aligned_average(b: &SynthBurst) -> Frame {
+    let f0 = &b.frames[0];
+    let (w, h) = (f0.width() as i64, f0.height() as i64);
+    let m: Vec<u16> = (0..w * h)
+        .map(|i| {
+            let (x, y) = (i % w, i / w);
+            let (mut s, mut n) = (0.0f64, 0.0f64);
+            for (f, mo) in b.frames.iter().zip(&b.motions) {
+                let (u, v) = (x - mo.dx as i64, y - mo.dy as i64);
+                if u >= 0 && v >= 0 && u < w && v < h {
+                    s += f.mosaic()[(v * w + u) as usize] as f64;
+                    n += 1.0;
+                }
+            }
+            (s / n).round() as u16
+        })
+        .collect();
+    Frame::from_mosaic(f0.width(), f0.height(), m, f0.cfa(), BLACK, WHITE).unwrap()
+}
+
+/// The frame without its NoiseProfile (as from a camera that writes none).
+fn without_noise_profile(f: &Frame) -> Frame {
+    Frame::from_mosaic(
+        f.width(),
+        f.height(),
+        f.mosaic().to_vec(),
+        f.cfa(),
+        BLACK,
+        WHITE,
+    )
+    .unwrap()
+    .with_source(f.source())
+}
+
+#[test]
+fn noise_is_estimated_from_the_burst_on_textured_photos() {
+    // Without a NoiseProfile the merge estimates the noise from the differences between the
+    // reference and aligned frames. On kodim05 (fine texture everywhere: the single-frame
+    // estimate took it for noise, 2× too high at the medium level, 3× at the low one) and
+    // kodim23, the variance at a dark and a mid tone must be within 30 % of the truth at the
+    // medium and high levels. The merged frame's profile is the estimate / N.
+    // KNOWN GAP: at the low level on kodim05 the estimate is still 30–50 % high (texture finer
+    // than a Bayer plane's pitch aliases into the frame differences wherever the motion is not
+    // whole plane pixels); printed, not asserted.
+    let engine = engine();
+    let n = 4;
+    let mut worst = 0.0f64;
+    for name in ["kodim05", "kodim23"] {
+        let img = kodak(name);
+        for (k, noise) in [NOISE_LOW, NOISE_MEDIUM, NOISE_HIGH]
+            .into_iter()
+            .enumerate()
+        {
+            let b = synth_burst(
+                &img,
+                &random_motions(n, 8.0, 0.0, 20 + k as u64),
+                noise,
+                None,
+                21,
+            );
+            let frames: Vec<Frame> = b.frames.iter().map(without_noise_profile).collect();
+            let raw = engine
+                .merge_raw(
+                    &Burst::new(frames).unwrap(),
+                    &merge_options(MergeMethod::Spatial),
+                )
+                .unwrap();
+            let [s, o] = raw.noise_profile().expect("the merged frame has a profile");
+            for x in [0.05f64, 0.18] {
+                let want = noise.scale * x + noise.offset;
+                let got = (s * x + o) * n as f64;
+                eprintln!(
+                    "{name}, {} noise, at {x}: estimated variance {got:.3e}, true {want:.3e} ({:+.0} %)",
+                    noise.name,
+                    100.0 * (got / want - 1.0)
+                );
+                if noise.name != "low" {
+                    worst = worst.max((got / want - 1.0).abs());
+                }
+            }
+        }
+    }
+    assert!(
+        worst < 0.3,
+        "estimated noise variance off by up to {:.0} %",
+        100.0 * worst
+    );
+}
+
+#[test]
+fn a_static_burst_merges_at_least_as_well_as_its_exact_aligned_average() {
+    // Whole, even-pixel camera shifts: the plain mean of the frames that see each pixel is the
+    // ideal aligned average (no resampling). Each merge must be no worse than it − 0.2 dB.
+    // KNOWN GAP: on kodim05 (fine texture everywhere) the merges are 0.1–0.4 dB below the
+    // average at the medium level (Wiener −0.41, spatial −0.24 dB when last measured on the
+    // whole photo); not asserted here.
+    let engine = engine();
+    let img = crop(&kodak("kodim23"), 128, 64, 384, 320);
+    let mut rng = burstpipe_tests::synth::Rng::new(4);
+    let motions: Vec<Motion> = (0..8)
+        .map(|k| Motion {
+            dx: if k == 0 {
+                0.0
+            } else {
+                2.0 * rng.sym(4.0).round() as f32
+            },
+            dy: if k == 0 {
+                0.0
+            } else {
+                2.0 * rng.sym(4.0).round() as f32
+            },
+            angle: 0.0,
+        })
+        .collect();
+    for noise in [NOISE_MEDIUM, NOISE_HIGH] {
+        let b = synth_burst(&img, &motions, noise, None, 11);
+        let avg = engine
+            .develop(&exact_aligned_average(&b), &develop_options())
+            .unwrap();
+        let avg_db = cpsnr(&b.truth, &avg.data, 65535.0, BORDER);
+        let burst = Burst::new(b.frames.clone()).unwrap();
+        for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
+            let merged = engine.merge(&burst, &merge_options(method)).unwrap();
+            let db = cpsnr(&b.truth, &merged.data, 65535.0, BORDER);
+            eprintln!(
+                "static burst, {} noise, {method:?}: {db:.2} dB, exact aligned average {avg_db:.2} dB",
+                noise.name
+            );
+            assert!(
+                db >= avg_db - 0.2,
+                "{} noise, {method:?}: {db:.2} dB < aligned average {avg_db:.2} dB − 0.2",
+                noise.name
+            );
+        }
+    }
+}
+
+/// A `w`×`h` crop of a photo from (x0, y0).
+fn crop(img: &burstpipe_tests::Rgb, x0: u32, y0: u32, w: u32, h: u32) -> burstpipe_tests::Rgb {
+    let mut data = Vec::with_capacity((w * h * 3) as usize);
+    for y in y0..y0 + h {
+        let i = ((y * img.width + x0) * 3) as usize;
+        data.extend_from_slice(&img.data[i..i + (w * 3) as usize]);
+    }
+    burstpipe_tests::Rgb {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
+#[test]
+fn a_burst_merged_in_bands_equals_the_whole_merge() {
+    // Bands of 48 rows (the device's binding limit forces this on frames of ~8 MP and more): the
+    // Wiener bands share a row of tiles, the spatial ones nothing; both must give exactly the
+    // whole merge, raw and developed.
+    let engine = engine();
+    let img = crop(&kodak("kodim05"), 200, 100, 320, 200);
+    let b = synth_burst(
+        &img,
+        &random_motions(3, 8.0, 0.002, 3),
+        NOISE_MEDIUM,
+        None,
+        4,
+    );
+    let burst = Burst::new(b.frames.clone()).unwrap();
+    for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
+        let whole = merge_options(method);
+        let banded = MergeOptions {
+            max_band_rows: Some(48),
+            ..merge_options(method)
+        };
+        let (a, b) = (
+            engine.merge_raw(&burst, &whole).unwrap(),
+            engine.merge_raw(&burst, &banded).unwrap(),
+        );
+        let d = a
+            .mosaic()
+            .iter()
+            .zip(b.mosaic())
+            .map(|(&x, &y)| (x as i32 - y as i32).abs())
+            .max()
+            .unwrap();
+        eprintln!("{method:?}: banded vs whole merge, max difference {d} of 65535");
+        assert!(d <= 1, "{method:?}: banded merge differs by {d}");
+        let (a, b) = (
+            engine.merge(&burst, &whole).unwrap(),
+            engine.merge(&burst, &banded).unwrap(),
+        );
+        assert_eq!(a.data, b.data, "{method:?}: developed results differ");
+    }
+}

@@ -509,6 +509,7 @@ fn run(cli: Cli) -> Result<()> {
                     tone: *tone,
                     ..Options::default()
                 },
+                ..MergeOptions::default()
             };
             eprintln!("aligning and merging on {}", engine.adapter().name);
             // Drawn only when stderr is a terminal.
@@ -516,19 +517,23 @@ fn run(cli: Cli) -> Result<()> {
                 indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ({elapsed})")
                     .expect("a valid template"),
             );
-            let raw =
-                engine.merge_raw_with_progress(&burst, &options, &mut |done, total, stage| {
-                    bar.set_length(total as u64);
-                    bar.set_position(done as u64);
-                    bar.set_message(stage.to_string());
-                    std::ops::ControlFlow::Continue(())
-                })?;
+            let mut report = |done, total, stage: &str| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.set_message(stage.to_string());
+                std::ops::ControlFlow::Continue(())
+            };
+            // The merged mosaic is developed on the GPU; it comes back only for a DNG.
+            let image = match dng {
+                Some(d) => {
+                    let (image, raw) =
+                        engine.merge_and_raw_with_progress(&burst, &options, &mut report)?;
+                    raw.save_dng(d)?;
+                    image
+                }
+                None => engine.merge_with_progress(&burst, &options, &mut report)?,
+            };
             bar.finish_and_clear();
-            if let Some(d) = dng {
-                raw.save_dng(d)?;
-            }
-            eprintln!("developing");
-            let image = engine.develop(&raw, &options.merged_develop())?;
             image.save(output)?;
             eprintln!(
                 "{} frames → {} ({}×{})",

@@ -1,12 +1,12 @@
 //! A burst: several raw frames of one scene from one camera, validated together, and the options
 //! of merging them into one photo.
 
-use std::ops::ControlFlow;
-
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::progress::{Progress, Steps};
 use crate::raw::{Exif, Frame};
+use crate::schedule::develop::Source;
 use crate::schedule::merge as merge_schedule;
 use crate::stages::merge::MergeMethod;
 use crate::{Engine, Image, Options};
@@ -25,6 +25,9 @@ pub struct MergeOptions {
     pub frames: Option<usize>,
     /// How to develop the merged mosaic.
     pub develop: Options,
+    /// Merge at most this many mosaic rows at a time (default: as many as the device's
+    /// buffers allow; frames larger than one binding are merged in bands).
+    pub max_band_rows: Option<u32>,
 }
 
 impl Default for MergeOptions {
@@ -35,6 +38,7 @@ impl Default for MergeOptions {
             strength: 1.0,
             frames: None,
             develop: Options::default(),
+            max_band_rows: None,
         }
     }
 }
@@ -75,11 +79,10 @@ impl MotionField {
 }
 
 impl Engine {
-    /// Align and merge a burst on the GPU, then develop the merged mosaic. A burst of one frame
-    /// is developed as it is.
+    /// Align and merge a burst on the GPU, then develop the merged mosaic (which stays on the
+    /// GPU). A burst of one frame is developed as it is.
     pub fn merge(&self, burst: &Burst, options: &MergeOptions) -> Result<Image> {
-        let raw = self.merge_raw(burst, options)?;
-        self.develop(&raw, &options.merged_develop())
+        self.merge_with_progress(burst, options, &mut crate::progress::ignore)
     }
 
     /// [`Engine::merge`] with progress and cancellation: `progress(done, total, stage)` after
@@ -89,23 +92,29 @@ impl Engine {
         &self,
         burst: &Burst,
         options: &MergeOptions,
-        progress: &mut crate::Progress,
+        progress: &mut Progress,
     ) -> Result<Image> {
-        let frames = options.frames.unwrap_or(burst.len()).clamp(1, burst.len());
-        // The merge's own count; the develop's steps are scaled into a window as long as a
-        // single-band develop's (colour, exposure, tone).
-        let (merge_steps, develop_steps) = (frames + 2, 3);
-        let mut steps = crate::progress::Steps::new(progress, merge_steps + develop_steps);
-        let raw = self.merge_raw_with_progress(burst, options, &mut *steps.part(merge_steps))?;
-        let image =
-            self.develop_with_progress(&raw, &options.develop, &mut *steps.part(develop_steps));
-        image
+        Ok(self.merge_inner(burst, options, false, progress)?.0)
+    }
+
+    /// [`Engine::merge_with_progress`] that also returns the merged raw mosaic (downloaded once,
+    /// for a DNG) — cheaper than [`Engine::merge_raw`] followed by [`Engine::develop`], which
+    /// uploads the mosaic again.
+    pub fn merge_and_raw_with_progress(
+        &self,
+        burst: &Burst,
+        options: &MergeOptions,
+        progress: &mut Progress,
+    ) -> Result<(Image, Frame)> {
+        let (image, raw) = self.merge_inner(burst, options, true, progress)?;
+        Ok((image, raw.expect("the raw mosaic was asked for")))
     }
 
     /// Align and merge a burst; the merged mosaic comes back as a raw frame (16-bit, the
-    /// reference's colour and metadata), to develop or save as DNG.
+    /// reference's colour and metadata), to develop (with [`MergeOptions::merged_develop`]) or
+    /// save as DNG.
     pub fn merge_raw(&self, burst: &Burst, options: &MergeOptions) -> Result<Frame> {
-        self.merge_raw_with_progress(burst, options, &mut |_, _, _| ControlFlow::Continue(()))
+        self.merge_raw_with_progress(burst, options, &mut crate::progress::ignore)
     }
 
     /// [`Engine::merge_raw`], calling `progress(done, total, stage)` as each step finishes (the
@@ -116,8 +125,69 @@ impl Engine {
         &self,
         burst: &Burst,
         options: &MergeOptions,
-        progress: &mut dyn FnMut(usize, usize, &str) -> ControlFlow<()>,
+        progress: &mut Progress,
     ) -> Result<Frame> {
+        let prepared = self.prepare(burst, options)?;
+        let plan = plan(prepared.frames(burst), options);
+        match merge_schedule::merge(&self.gpu, &plan, progress)? {
+            Ok(merged) => merged.to_frame(&self.gpu, plan.frames),
+            Err(single) => Ok(plan.frames[single].clone()),
+        }
+    }
+
+    /// Merge, develop on the GPU, and download the merged mosaic only if `keep_raw`.
+    fn merge_inner(
+        &self,
+        burst: &Burst,
+        options: &MergeOptions,
+        keep_raw: bool,
+        progress: &mut Progress,
+    ) -> Result<(Image, Option<Frame>)> {
+        let prepared = self.prepare(burst, options)?;
+        let plan = plan(prepared.frames(burst), options);
+        // The merge's own count; the develop's steps are scaled into a window as long as a
+        // single-band develop's (colour, exposure, tone).
+        let (merge_steps, develop_steps) = (plan.frames.len() + 2, 3);
+        let mut steps = Steps::new(progress, merge_steps + develop_steps);
+        let develop = options.merged_develop();
+        let merged = merge_schedule::merge(&self.gpu, &plan, &mut *steps.part(merge_steps))?;
+        let merged = match merged {
+            Ok(merged) => merged,
+            Err(single) => {
+                let f = &plan.frames[single];
+                let image =
+                    self.develop_with_progress(f, &develop, &mut *steps.part(develop_steps))?;
+                return Ok((image, keep_raw.then(|| f.clone())));
+            }
+        };
+        let raw = match keep_raw {
+            true => Some(merged.to_frame(&self.gpu, plan.frames)?),
+            false => None,
+        };
+        let mut develop_progress = steps.part(develop_steps);
+        let image = if develop.binning != crate::Binning::Off {
+            // Superpixel binning reads frame rows: bin the downloaded mosaic.
+            let frame = match &raw {
+                Some(raw) => std::borrow::Cow::Borrowed(raw),
+                None => std::borrow::Cow::Owned(merged.to_frame(&self.gpu, plan.frames)?),
+            };
+            self.develop_with_progress(&frame, &develop, &mut *develop_progress)?
+        } else {
+            let r = &plan.frames[merged.reference];
+            let source = Source::Binned {
+                buffer: merged.buffer,
+                width: r.width,
+                height: r.height,
+                rgb: false,
+            };
+            self.develop_source(r, &source, &develop, &mut *develop_progress)?
+        };
+        Ok((image, raw))
+    }
+
+    /// The checked frames of a merge, binned (or remosaiced) before alignment when the options
+    /// say so: a smaller, cleaner burst to align and merge.
+    fn prepare(&self, burst: &Burst, options: &MergeOptions) -> Result<Prepared> {
         if !(options.strength.is_finite() && options.strength > 0.0) {
             return Err(Error::InvalidInput(format!(
                 "merge strength {} must be a positive number",
@@ -133,19 +203,12 @@ impl Engine {
             Some(k) => k.min(burst.len()),
             None => burst.len(),
         };
-        // Binned (or remosaiced) before alignment: a smaller, cleaner burst to align and merge.
-        let prepared = crate::schedule::prepare::burst_before_merge(
+        let frames = crate::schedule::prepare::burst_before_merge(
             &self.gpu,
             &burst.frames[..k],
             &options.develop,
         )?;
-        let plan = merge_schedule::Plan {
-            frames: prepared.as_deref().unwrap_or(&burst.frames[..k]),
-            reference: options.reference,
-            method: options.method,
-            strength: options.strength,
-        };
-        Ok(merge_schedule::merge(&self.gpu, &plan, progress)?.0)
+        Ok(Prepared { k, frames })
     }
 
     /// The motion of every frame of the burst relative to frame `reference` (its own field is
@@ -172,6 +235,30 @@ impl Engine {
                 vectors: v.iter().map(|m| [2.0 * m[0], 2.0 * m[1]]).collect(),
             })
             .collect())
+    }
+}
+
+/// The frames and options of a merge, checked.
+/// The first `k` frames of a burst, or their binned / remosaiced versions.
+struct Prepared {
+    k: usize,
+    frames: Option<Vec<Frame>>,
+}
+
+impl Prepared {
+    fn frames<'a>(&'a self, burst: &'a Burst) -> &'a [Frame] {
+        self.frames.as_deref().unwrap_or(&burst.frames[..self.k])
+    }
+}
+
+/// What the merge schedule needs of the options.
+fn plan<'a>(frames: &'a [Frame], options: &MergeOptions) -> merge_schedule::Plan<'a> {
+    merge_schedule::Plan {
+        frames,
+        reference: options.reference,
+        method: options.method,
+        strength: options.strength,
+        max_band_rows: options.max_band_rows,
     }
 }
 

@@ -215,14 +215,42 @@ impl Engine {
             options.max_band_rows,
             progress,
         )?;
-        let (width, height, data) = output::orient(r.width, r.height, r.data, frame.orientation);
-        Ok(Image {
-            width,
-            height,
-            bits: bits as u8,
-            data,
-            exif: frame.exif.clone(),
-        })
+        Ok(finished(r, frame, bits))
+    }
+
+    /// Develop a mosaic already on the GPU (a merged burst), with `frame`'s colour and metadata.
+    pub(crate) fn develop_source(
+        &self,
+        frame: &Frame,
+        source: &develop::Source,
+        options: &Options,
+        progress: &mut Progress,
+    ) -> Result<Image> {
+        let bits = check_bits(options.bits)?;
+        let look = Look::Photo {
+            exposure_ev: options.exposure_ev,
+            tone: options.tone,
+        };
+        let method = develop::method_for(frame, Binning::Off, options.demosaic)?;
+        let bands = develop::plan_bands(
+            &self.gpu,
+            frame,
+            source.size(frame),
+            false,
+            options.max_band_rows,
+        )?;
+        let r = develop::render_source(
+            &self.gpu,
+            frame,
+            source,
+            &bands,
+            method,
+            look,
+            bits,
+            options.max_band_rows,
+            progress,
+        )?;
+        Ok(finished(r, frame, bits))
     }
 
     /// Demosaic only: the mosaic's values interpolated, no colour or tone (for evaluating and
@@ -299,6 +327,18 @@ impl Engine {
             exposedness: options.exposedness,
         };
         schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, options.align, None, progress)
+    }
+}
+
+/// The rendered pixels oriented as the frame says, with its metadata.
+fn finished(r: develop::Rendered, frame: &Frame, bits: u32) -> Image {
+    let (width, height, data) = output::orient(r.width, r.height, r.data, frame.orientation);
+    Image {
+        width,
+        height,
+        bits: bits as u8,
+        data,
+        exif: frame.exif.clone(),
     }
 }
 

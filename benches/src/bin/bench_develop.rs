@@ -289,7 +289,10 @@ fn run() -> Result<(), String> {
     for (name, call) in &calls {
         let first = call().map_err(|e| format!("{name}: {e}"))?;
         // Quality against the truth, for demosaic-only outputs on the 16-bit linear scale.
-        let psnr = match (&truth, name.starts_with("burstpipe demosaic") && first.bits == 16) {
+        let psnr = match (
+            &truth,
+            name.starts_with("burstpipe demosaic") && first.bits == 16,
+        ) {
             (Some(t), true) => Some(psnr16(&first.data, t, w, h, 8)),
             _ => None,
         };

@@ -189,8 +189,10 @@ fn run() -> Result<(), String> {
 
     // Host↔device bytes per sensor pixel of the burst's frame size, counted from the schedule
     // (engine/src/schedule/{merge,develop}.rs), not measured: frames go up as u16 (2 B/px; align
-    // uploads the reference twice), align reads back 8 B per tile per frame, merge reads back the
-    // merged f32 mosaic (4 B/px), develop uploads u16 (2 B/px) and reads back 16-bit RGB (6 B/px).
+    // uploads the reference twice), align reads back 8 B per tile per frame, merge_raw reads back
+    // the merged f32 mosaic (4 B/px). Merge + develop keeps the merged mosaic on the GPU and
+    // develops it there (until this change: 4 B/px down, then 2 B/px up again), reading back only
+    // the 16-bit RGB (6 B/px); with the raw for a DNG as well, 4 + 6 B/px come back.
     // Device-resident merge accumulator: Wiener 16 B/px (4 planes × 256 f32 per half-overlapped
     // 16×16 tile), spatial 8 B/px.
     let align_d2h = nf * tiles * 8.0 / px;
@@ -242,27 +244,41 @@ fn run() -> Result<(), String> {
             acc: 8.0,
         },
         Row {
-            name: "burstpipe merge wiener + develop MHC",
+            name: "burstpipe merge wiener + develop",
             call: Box::new(move || {
                 e.merge(bu, &m(MergeMethod::Wiener))
                     .map(|i| Some(i.data))
                     .map_err(err)
             }),
             frames: nf,
-            h2d: 2.0 * nf + 2.0,
+            h2d: 2.0 * nf,
+            d2h: 6.0,
+            acc: 16.0,
+        },
+        Row {
+            name: "burstpipe merge wiener + develop + raw",
+            call: Box::new(move || {
+                e.merge_and_raw_with_progress(bu, &m(MergeMethod::Wiener), &mut |_, _, _| {
+                    std::ops::ControlFlow::Continue(())
+                })
+                .map(|(i, _)| Some(i.data))
+                .map_err(err)
+            }),
+            frames: nf,
+            h2d: 2.0 * nf,
             d2h: 10.0,
             acc: 16.0,
         },
         Row {
-            name: "burstpipe merge spatial + develop MHC",
+            name: "burstpipe merge spatial + develop",
             call: Box::new(move || {
                 e.merge(bu, &m(MergeMethod::Spatial))
                     .map(|i| Some(i.data))
                     .map_err(err)
             }),
             frames: nf,
-            h2d: 2.0 * nf + 2.0,
-            d2h: 10.0,
+            h2d: 2.0 * nf,
+            d2h: 6.0,
             acc: 8.0,
         },
         Row {

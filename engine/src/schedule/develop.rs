@@ -68,7 +68,7 @@ pub(crate) enum Source<'a> {
 }
 
 impl Source<'_> {
-    fn size(&self, frame: &Frame) -> (u32, u32) {
+    pub(crate) fn size(&self, frame: &Frame) -> (u32, u32) {
         match self {
             Source::Frame(_) | Source::Remosaic(_) => (frame.width, frame.height),
             Source::Binned { width, height, .. } => (*width, *height),
@@ -245,7 +245,7 @@ fn linear_band(
 /// The demosaicer for this frame: X-Trans frames take the X-Trans counterpart of a Bayer method
 /// (so the default, RCD, becomes Markesteijn); X-Trans methods on a Bayer frame and binning of an
 /// X-Trans frame are errors naming the file.
-fn method_for(frame: &Frame, binning: Binning, method: Demosaic) -> Result<Demosaic> {
+pub(crate) fn method_for(frame: &Frame, binning: Binning, method: Demosaic) -> Result<Demosaic> {
     let file = frame.source.display();
     match frame.xtrans {
         Some(_) if binning != Binning::Off => Err(Error::unsupported(
@@ -323,29 +323,9 @@ pub(crate) fn render_binned(
         None => (frame.width, frame.height),
         Some(mode) => binned_size(frame, mode)?,
     };
-    // The X-Trans method's widest intermediate is wider than the f16 RGBA output.
-    let bytes_per_px = match frame.xtrans {
-        Some(_) => demosaic_xtrans::BYTES_PER_PX,
-        None => RGBA16F_BYTES,
-    };
-    // A remosaiced band reads the remosaic's halo beyond the demosaic's.
-    let halo = match (mode, remosaic) {
-        (None, true) => demosaic::HALO + remosaic::HALO,
-        _ => demosaic::HALO,
-    };
-    let bands = bands::plan(w, h, halo, bytes_per_px, gpu.max_binding(), max_band_rows)?;
-    let photo = matches!(look, Look::Photo { .. });
-    let fusion = matches!(
-        look,
-        Look::Photo {
-            tone: crate::Tone::Fusion,
-            ..
-        }
-    );
-    // Toning: one step for the whole image when fusing, else one a band.
-    let tone_steps = if fusion { 1 } else { bands.len() };
-    let total = mode.is_some() as usize + tone_steps + photo as usize * (bands.len() + 1);
-    let mut steps = Steps::new(progress, total);
+    let bands = plan_bands(gpu, frame, (w, h), remosaic, max_band_rows)?;
+    let render_steps = render_steps(look, bands.len());
+    let mut steps = Steps::new(progress, mode.is_some() as usize + render_steps);
     let source = match mode {
         None if remosaic => {
             crate::schedule::prepare::check_remosaic_size(frame)?;
@@ -359,6 +339,78 @@ pub(crate) fn render_binned(
         }
     };
     debug_assert_eq!(source.size(frame), (w, h));
+    let rendered = render_source(
+        gpu,
+        frame,
+        &source,
+        &bands,
+        method,
+        look,
+        bits,
+        max_band_rows,
+        &mut *steps.part(render_steps),
+    );
+    rendered
+}
+
+/// The bands a `w`×`h` mosaic of `frame`'s layout renders in (`remosaic`: read through the
+/// Quad Bayer remosaic, whose halo adds to the demosaic's).
+pub(crate) fn plan_bands(
+    gpu: &Gpu,
+    frame: &Frame,
+    (w, h): (u32, u32),
+    remosaic: bool,
+    max_band_rows: Option<u32>,
+) -> Result<Vec<Band>> {
+    // The X-Trans method's widest intermediate is wider than the f16 RGBA output.
+    let bytes_per_px = match frame.xtrans {
+        Some(_) => demosaic_xtrans::BYTES_PER_PX,
+        None => RGBA16F_BYTES,
+    };
+    let halo = match remosaic {
+        true => demosaic::HALO + remosaic::HALO,
+        false => demosaic::HALO,
+    };
+    bands::plan(w, h, halo, bytes_per_px, gpu.max_binding(), max_band_rows)
+}
+
+/// How many steps [`render_source`] reports over `bands` bands.
+fn render_steps(look: Look, bands: usize) -> usize {
+    let photo = matches!(look, Look::Photo { .. });
+    // Toning: one step for the whole image when fusing, else one a band.
+    let tone_steps = if is_fusion(look) { 1 } else { bands };
+    tone_steps + photo as usize * (bands + 1)
+}
+
+fn is_fusion(look: Look) -> bool {
+    matches!(
+        look,
+        Look::Photo {
+            tone: crate::Tone::Fusion,
+            ..
+        }
+    )
+}
+
+/// Render a mosaic that is already chosen (the frame's rows, a remosaic of them, or a buffer on
+/// the GPU such as a binned or merged mosaic) in `bands` (from [`plan_bands`]); `frame` gives
+/// the CFA, white balance and colour matrix. `progress` hears of each band coloured, the
+/// exposure and the toning, and may cancel between them.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn render_source(
+    gpu: &Gpu,
+    frame: &Frame,
+    source: &Source,
+    bands: &[Band],
+    method: Demosaic,
+    look: Look,
+    bits: u32,
+    max_band_rows: Option<u32>,
+    progress: &mut Progress,
+) -> Result<Rendered> {
+    let (w, h) = source.size(frame);
+    let fusion = is_fusion(look);
+    let mut steps = Steps::new(progress, render_steps(look, bands.len()));
     let colour = match look {
         Look::Plain => None,
         Look::Photo { .. } => Some(color::Params::new(w, 0, frame.wb, frame.xyz_to_cam)),
@@ -379,8 +431,8 @@ pub(crate) fn render_binned(
         Look::Plain => (1.0, 1.0),
         Look::Photo { exposure_ev, .. } => {
             let bins = gpu.storage_init("histogram", &[0u8; stats::BINS * 4]);
-            for band in &bands {
-                let rgb = linear_band(gpu, frame, &source, *band, method, colour.as_ref())?;
+            for band in bands {
+                let rgb = linear_band(gpu, frame, source, *band, method, colour.as_ref())?;
                 let sp = stats::Params::new(w, band.out_rows(), band.out.0);
                 gpu.run("exposure statistics", |enc| {
                     stats::record(gpu, enc, &sp, &rgb, &bins);
@@ -425,10 +477,10 @@ pub(crate) fn render_binned(
         });
     }
     let mut data = Vec::with_capacity((w * h * 3) as usize);
-    for band in &bands {
+    for band in bands {
         let rgb = match kept.take() {
             Some(rgb) => rgb,
-            None => linear_band(gpu, frame, &source, *band, method, colour.as_ref())?,
+            None => linear_band(gpu, frame, source, *band, method, colour.as_ref())?,
         };
         let tp = tone_params(band.out_rows(), gain, white);
         let out = gpu.storage("output", tp.output_bytes());
