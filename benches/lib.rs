@@ -137,3 +137,11 @@ pub fn exit(name: &str, result: Result<(), String>) -> std::process::ExitCode {
         }
     }
 }
+
+/// `--size WxH` for clap: width and height in pixels.
+pub fn parse_size(v: &str) -> Result<(u32, u32), String> {
+    v.split_once('x')
+        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+        .filter(|&(w, h)| w > 0 && h > 0)
+        .ok_or(format!("{v}: expected WxH, e.g. 4032x3024"))
+}
