@@ -250,12 +250,7 @@ fn backend_and_adapter_choice() {
             .success();
         outs.push(image::open(&out).unwrap().to_rgb16().into_raw());
     }
-    let worst = outs[0]
-        .iter()
-        .zip(&outs[1])
-        .map(|(a, b)| a.abs_diff(*b))
-        .max()
-        .unwrap();
+    let worst = burstpipe_tests::max_abs_diff(&outs[0], &outs[1]);
     assert!(worst <= 64, "Vulkan and GL differ by {worst}/65535");
     burstpipe()
         .args(["--adapter", "99", "develop"])

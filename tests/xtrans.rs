@@ -131,13 +131,7 @@ fn an_x_trans_frame_develops_back_to_the_photo_and_bayer_methods_map_to_x_trans(
     );
     // Bands whose starts are not multiples of 6 give the same photo.
     let banded = develop(Demosaic::Markesteijn, Some(46));
-    let worst = mark
-        .data
-        .iter()
-        .zip(&banded.data)
-        .map(|(a, b)| a.abs_diff(*b))
-        .max()
-        .unwrap();
+    let worst = burstpipe_tests::max_abs_diff(&mark.data, &banded.data);
     assert!(
         worst <= 1,
         "banded X-Trans develop differs by {worst} steps"

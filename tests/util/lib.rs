@@ -19,8 +19,17 @@ pub struct Rgb {
 
 /// Load `assets/kodak/<name>.png`.
 pub fn kodak(name: &str) -> Rgb {
-    let path = assets().join("kodak").join(format!("{name}.png"));
-    let img = image::open(&path)
+    load_rgb8(&assets().join("kodak").join(format!("{name}.png")))
+}
+
+/// Load `assets/photos2/<name>.png`: the second demosaicing set (see its README).
+pub fn photo2(name: &str) -> Rgb {
+    load_rgb8(&assets().join("photos2").join(format!("{name}.png")))
+}
+
+/// An 8-bit RGB image as [0, 1] floats.
+fn load_rgb8(path: &std::path::Path) -> Rgb {
+    let img = image::open(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .to_rgb8();
     Rgb {
@@ -30,17 +39,14 @@ pub fn kodak(name: &str) -> Rgb {
     }
 }
 
-/// Load `assets/photos2/<name>.png`: the second demosaicing set (see its README).
-pub fn photo2(name: &str) -> Rgb {
-    let path = assets().join("photos2").join(format!("{name}.png"));
-    let img = image::open(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .to_rgb8();
-    Rgb {
-        width: img.width(),
-        height: img.height(),
-        data: img.into_raw().iter().map(|&v| v as f32 / 255.0).collect(),
-    }
+/// The largest difference between two 16-bit images, in steps (banded vs whole and the like).
+pub fn max_abs_diff(a: &[u16], b: &[u16]) -> u16 {
+    assert_eq!(a.len(), b.len(), "images of different sizes");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Names of the second set's photos.

@@ -305,10 +305,5 @@ fn run() -> Result<(), String> {
         });
         let _ = writeln!(lines, "{row}");
     }
-    println!();
-    print!("{lines}");
-    if let Some(path) = &args.json {
-        std::fs::write(path, &lines).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    Ok(())
+    burstpipe_benches::emit_rows(&lines, args.json.as_deref())
 }
