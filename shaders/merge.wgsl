@@ -427,8 +427,8 @@ fn inside(x: i32, y: i32) -> bool {
     return x >= 0 && y >= 0 && x < i32(p.width) && y < i32(p.height);
 }
 
-// One thread per reference pixel (band rows). The motion field is in gray pixels of 3×3 cells
-// (cell g covers sensor 3g..3g+2, centred on 3g + 1).
+// One thread per reference pixel (band rows). The motion field is in gray pixels (align.wgsl:
+// gray pixel g is the 3×3 window from sensor pixel 2g, centred on 2g + 1).
 @compute @workgroup_size(16, 16)
 fn merge_xtrans_frame(@builtin(global_invocation_id) id: vec3<u32>) {
     let sy = id.y + p.band.z;
@@ -438,7 +438,7 @@ fn merge_xtrans_frame(@builtin(global_invocation_id) id: vec3<u32>) {
     let px = vec2<i32>(i32(id.x), i32(sy));
     let c = xtrans_color_at(px.x, px.y);
     let pos = vec2<f32>(px);
-    let q = pos + 3.0 * motion_at((pos.x - 1.0) / 3.0, (pos.y - 1.0) / 3.0);
+    let q = pos + 2.0 * motion_at((pos.x - 1.0) / 2.0, (pos.y - 1.0) / 2.0);
     // floor(q + 0.5), not round(): WGSL rounds ties to even, the CPU twin would not.
     let qi = vec2<i32>(floor(q + 0.5));
     let k = XT_KERNEL[c];

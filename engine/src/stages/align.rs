@@ -1,8 +1,7 @@
-//! Alignment (HDR+-style): gray from 2×2 quads (X-Trans: 3×3 cells) → Gaussian pyramid → tile
-//! search per level, coarse to fine, with candidates carried down → Lucas-Kanade sub-pixel
-//! refinement at the finest level. The result is one motion vector per 16×16 gray tile (= per
-//! merge tile of each Bayer plane), in gray pixels (one gray pixel is one Bayer quad, two sensor
-//! pixels, or one X-Trans cell, three).
+//! Alignment (HDR+-style): gray from 2×2 quads (X-Trans: 3×3 windows at a stride of 2) →
+//! Gaussian pyramid → tile search per level, coarse to fine, with candidates carried down →
+//! Lucas-Kanade sub-pixel refinement at the finest level. The result is one motion vector per
+//! 16×16 gray tile (= per merge tile of each Bayer plane), in gray pixels (two sensor pixels).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -45,8 +44,8 @@ pub(crate) struct GrayParams {
     pub inv_range: [f32; 4],
     /// X-Trans: the packed 6×6 layout ([`crate::XTrans::packed`]); unused for Bayer.
     pub layout: [u32; 3],
-    /// Sensor pixels per gray pixel along a side: 2 (Bayer quads) or 3 (X-Trans cells).
-    pub cell: u32,
+    /// 1: an X-Trans mosaic, 0: Bayer.
+    pub xtrans: u32,
 }
 
 impl GrayParams {
@@ -59,11 +58,12 @@ impl GrayParams {
             black,
             inv_range: black.map(|b| 1.0 / (white - b)),
             layout: [0; 3],
-            cell: 2,
+            xtrans: 0,
         }
     }
 
-    /// The gray image of an X-Trans mosaic: one pixel per 3×3 cell.
+    /// The gray image of an X-Trans mosaic: gray pixel g is the 3×3 window from sensor pixel
+    /// 2g, so gray pixels are two sensor pixels apart as with Bayer quads.
     pub fn xtrans(
         width: u32,
         height: u32,
@@ -72,18 +72,18 @@ impl GrayParams {
         layout: crate::XTrans,
     ) -> GrayParams {
         GrayParams {
-            gw: width / 3,
-            gh: height / 3,
+            gw: width.saturating_sub(1) / 2,
+            gh: height.saturating_sub(1) / 2,
             layout: layout.packed(),
-            cell: 3,
+            xtrans: 1,
             ..GrayParams::new(width, height, black, white)
         }
     }
 
     /// The kernel that makes this gray image.
     fn entry(&self) -> &'static str {
-        match self.cell {
-            3 => "gray_from_xtrans",
+        match self.xtrans {
+            1 => "gray_from_xtrans",
             _ => "gray_from_quads",
         }
     }
@@ -313,7 +313,7 @@ pub(crate) mod reference {
                 let (mut sum, mut n) = ([0.0f32; 3], [0.0f32; 3]);
                 for dy in 0..3 {
                     for dx in 0..3 {
-                        let (x, y) = (3 * gx + dx, 3 * gy + dy);
+                        let (x, y) = (2 * gx + dx, 2 * gy + dy);
                         sum[color(x, y)] += sensor(x, y);
                         n[color(x, y)] += 1.0;
                     }
@@ -618,8 +618,8 @@ mod tests {
     #[test]
     fn x_trans_gray_and_pyramid_match_reference_on_random_and_real_mosaics() {
         let mut rng = Rng::new(4);
-        // Sizes that are not whole cells (the last columns and rows belong to no cell), and
-        // layouts in phases whose cells hold 1, 2 or 3 reds.
+        // Odd and even sizes, not whole 6×6 periods, and layouts in phases whose windows hold
+        // 1, 2 or 3 reds.
         let (w, h) = (76u32, 43u32);
         let random: Vec<u16> = (0..w * h)
             .map(|_| (rng.next_u32() & 0xfff) as u16)
@@ -638,7 +638,7 @@ mod tests {
                 assert!(d < 1e-5, "level {l}: max diff {d}");
             }
         }
-        // A flat grey mosaic of any colour balance gives the same gray in every cell.
+        // A flat scene of any colour balance gives the same gray in every window.
         let layout = crate::XTrans::FUJIFILM.shifted(1, 4);
         let (w, h) = (36u32, 30u32);
         let flat: Vec<u16> = (0..w * h)

@@ -96,7 +96,8 @@ impl Params {
         }
     }
 
-    /// Parameters of an X-Trans merge: motion tiles of the 3×3-cell gray image, the spatial
+    /// Parameters of an X-Trans merge: motion tiles of its gray image (3×3 windows at a stride of
+    /// 2: `(width − 1) / 2` pixels wide), the spatial
     /// merge's accumulator and finish over every pixel (`pw`, `ph` cover the whole mosaic, so no
     /// column or row is left to the reference alone).
     pub fn xtrans(
@@ -112,8 +113,8 @@ impl Params {
         Params {
             pw,
             ph,
-            tiles_x: tiles(width / 3),
-            tiles_y: tiles(height / 3),
+            tiles_x: tiles(width.saturating_sub(1) / 2),
+            tiles_y: tiles(height.saturating_sub(1) / 2),
             xtrans: [a, b, c, 0],
             ..Params::new(width, height, frames, reference, noise)
         }
@@ -181,7 +182,7 @@ pub(crate) fn record_frame(
     }
 }
 
-/// Record the X-Trans merge of one frame (`alt`, with its per-tile motion in cell units) into
+/// Record the X-Trans merge of one frame (`alt`, with its per-tile motion in gray pixels) into
 /// the (sum, weight) accumulator `acc`; [`record_finish`] with [`MergeMethod::Spatial`] finishes.
 pub(crate) fn record_xtrans_frame(
     gpu: &Gpu,
@@ -529,8 +530,8 @@ pub(crate) mod reference {
         for sy in 0..p.height as i32 {
             for sx in 0..p.width as i32 {
                 let c = color(sx, sy);
-                let m = motion_at(p, motion, (sx as f32 - 1.0) / 3.0, (sy as f32 - 1.0) / 3.0);
-                let q = [sx as f32 + 3.0 * m[0], sy as f32 + 3.0 * m[1]];
+                let m = motion_at(p, motion, (sx as f32 - 1.0) / 2.0, (sy as f32 - 1.0) / 2.0);
+                let q = [sx as f32 + 2.0 * m[0], sy as f32 + 2.0 * m[1]];
                 let qi = [(q[0] + 0.5).floor() as i32, (q[1] + 0.5).floor() as i32];
                 let k = XT_KERNEL[c];
                 let (mut r, mut a) = ([0.0f32; 3], [0.0f32; 3]);
@@ -774,8 +775,8 @@ mod xtrans_tests {
     #[test]
     fn gpu_matches_reference_on_random_and_real_x_trans_frames() {
         let mut rng = Rng::new(12);
-        // Odd sizes, not whole 6×6 periods; motion up to ±3 cells (±9 px) moves windows off the
-        // edges.
+        // Odd sizes, not whole 6×6 periods; motion up to ±3 gray px (±6 px) moves windows off
+        // the edges.
         let (w, h) = (53u32, 37u32);
         let random: Vec<Vec<u16>> = (0..3)
             .map(|_| {
@@ -797,7 +798,7 @@ mod xtrans_tests {
         let (g, c) = both(&p, &random, &m);
         let d = max_abs_diff(&g, &c);
         assert!(d < 1e-4, "random: max diff {d}");
-        // A real photo (half size) with noise, motion within a cell.
+        // A real photo (half size) with noise, sub-pixel motion.
         let (kw, kh, px) = kodak("kodim23");
         let (w, h) = (kw / 2, kh / 2);
         let layout = XTrans::FUJIFILM.shifted(4, 3);
