@@ -39,19 +39,6 @@ const EPS_SQ: f32 = 1e-10;
 // Pass 5 writes: f16 RGBA (pack2x16float), alpha = 1.
 @group(0) @binding(3) var<storage, read_write> out: array<vec2<u32>>;
 
-fn mirror(v: i32, n: i32) -> i32 {
-    var m = abs(v);
-    if (m >= n) { m = 2 * n - 2 - m; }
-    return clamp(m, 0, n - 1);
-}
-
-fn band_index(x: i32, y: i32) -> u32 {
-    let gx = mirror(x, i32(p.width));
-    let gy = mirror(y, i32(p.height));
-    let row = clamp(gy - i32(p.y0), 0, i32(p.rows_in) - 1);
-    return u32(row) * p.width + u32(gx);
-}
-
 fn color_at(x: i32, y: i32) -> u32 {
     return (p.cfa >> (u32((y & 1) * 2 + (x & 1)) * 2u)) & 3u;
 }
@@ -210,7 +197,7 @@ fn rcd_rb_cardinal(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 // Last pass: the 3×3 median of the colour differences (`median_refined`, in
-// demosaic_median.wgsl, which is prepended to this file).
+// demosaic_common.wgsl, which is prepended to this file).
 @compute @workgroup_size(16, 16)
 fn demosaic_rcd(@builtin(global_invocation_id) id: vec3<u32>) {
     if (id.x >= p.width || id.y >= p.out_rows) { return; }

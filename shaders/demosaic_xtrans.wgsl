@@ -46,19 +46,6 @@ struct Params {
 // Horizontal, vertical, diagonal ↘, diagonal ↗.
 const DIRS = array<vec2<i32>, 4>(vec2<i32>(1, 0), vec2<i32>(0, 1), vec2<i32>(1, 1), vec2<i32>(1, -1));
 
-fn mirror(v: i32, n: i32) -> i32 {
-    var m = abs(v);
-    if (m >= n) { m = 2 * n - 2 - m; }
-    return clamp(m, 0, n - 1);
-}
-
-fn band_index(x: i32, y: i32) -> u32 {
-    let gx = mirror(x, i32(p.width));
-    let gy = mirror(y, i32(p.height));
-    let row = clamp(gy - i32(p.y0), 0, i32(p.rows_in) - 1);
-    return u32(row) * p.width + u32(gx);
-}
-
 // Colour of the site that (x, y) reads: the mirrored one's.
 fn color(x: i32, y: i32) -> u32 {
     let gx = u32(mirror(x, i32(p.width)));
@@ -313,7 +300,7 @@ fn xt_select(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 // Last pass: the 3×3 median of the colour differences (`median_refined`, in
-// demosaic_median.wgsl, which is prepended to this file).
+// demosaic_common.wgsl, which is prepended to this file).
 @compute @workgroup_size(16, 16)
 fn demosaic_xtrans(@builtin(global_invocation_id) id: vec3<u32>) {
     var q: vec2<i32>;

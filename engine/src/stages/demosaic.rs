@@ -192,7 +192,7 @@ pub(crate) fn reference(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f3
 
 /// CPU-reference helpers of the band-based demosaics (RCD for Bayer, the X-Trans module): planes
 /// read as their shaders' `band_index` reads them, and the last pass both share (the 3×3 median
-/// of the colour differences, `shaders/demosaic_median.wgsl`).
+/// of the colour differences, `shaders/demosaic_common.wgsl`).
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod cpu {
     use super::Params;

@@ -1,7 +1,24 @@
 // Shared by the high-quality demosaics (demosaic_rcd.wgsl for Bayer, demosaic_xtrans.wgsl for
-// X-Trans), which this file is prepended to: their last pass, a 3×3 median of the colour
-// differences anchored on the mosaic's own sample. Each family defines `diffs` (R − G, B − G per
-// band pixel), `band_index` and `m` (the mosaic sample), the names used here.
+// X-Trans), which this file is prepended to: how their band planes are read, and their last pass,
+// a 3×3 median of the colour differences anchored on the mosaic's own sample. Each family defines
+// `p` (width, height, y0, rows_in), `diffs` (R − G, B − G per band pixel) and `m` (the mosaic
+// sample), the names used here.
+
+// Mirror at the image edges without repeating the edge pixel (which keeps the CFA colour).
+fn mirror(v: i32, n: i32) -> i32 {
+    var m = abs(v);
+    if (m >= n) { m = 2 * n - 2 - m; }
+    return clamp(m, 0, n - 1);
+}
+
+// Index of image pixel (x, y) in a band plane: mirrored at image edges, clamped at band edges.
+fn band_index(x: i32, y: i32) -> u32 {
+    let gx = mirror(x, i32(p.width));
+    let gy = mirror(y, i32(p.height));
+    let row = clamp(gy - i32(p.y0), 0, i32(p.rows_in) - 1);
+    return u32(row) * p.width + u32(gx);
+}
+
 
 // Sort two entries of the nine so that v[a] <= v[b].
 fn order(v: ptr<function, array<f32, 9>>, a: u32, b: u32) {
