@@ -3,8 +3,10 @@
 
 use std::ops::ControlFlow;
 
-use burstpipe::{Burst, Engine, EngineOptions, Error, Frame, MergeMethod, MergeOptions, Options};
-use burstpipe_tests::synth::{epe_stats, unaligned_average};
+use burstpipe::{Burst, Engine, EngineOptions, Error, Frame, MergeMethod, MergeOptions};
+use burstpipe_tests::synth::{
+    develop_options, epe_stats, merge_options, unaligned_average, BORDER,
+};
 use burstpipe_tests::synth::{
     random_motions, synth_burst, Motion, MovingObject, Noise, SynthBurst, BLACK, NOISE_HIGH,
     NOISE_LOW, NOISE_MEDIUM, WHITE,
@@ -14,28 +16,6 @@ use burstpipe_tests::{cpsnr, cpsnr_masked, crop, kodak};
 fn engine() -> Engine {
     Engine::new(&EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"))
 }
-
-/// Develop at 0 EV with the plain tone curve: the output is then directly comparable with the
-/// clean photo (exposure fusion, the default tone mapping, changes tones on purpose).
-fn develop_options() -> Options {
-    Options {
-        exposure_ev: Some(0.0),
-        tone: burstpipe::Tone::Curve,
-        ..Options::default()
-    }
-}
-
-fn merge_options(method: MergeMethod) -> MergeOptions {
-    MergeOptions {
-        reference: Some(0),
-        method,
-        develop: develop_options(),
-        ..MergeOptions::default()
-    }
-}
-
-/// Border excluded from quality measures: frames moved by up to 8 px repeat their edges there.
-const BORDER: u32 = 16;
 
 #[test]
 fn alignment_finds_sub_pixel_motion_on_real_photos() {

@@ -2,37 +2,16 @@
 //! merge, end to end through the library on synthetic bursts made from Kodak crops (known motion
 //! and clean truth; see `util/synth.rs`).
 
-use burstpipe::{Burst, Engine, EngineOptions, MergeMethod, MergeOptions, Options, XTrans};
+use burstpipe::{Burst, Engine, EngineOptions, MergeMethod, XTrans};
 use burstpipe_tests::synth::{
-    epe_stats, random_motions, synth_burst_xtrans, unaligned_average, MovingObject, NOISE_HIGH,
-    NOISE_LOW, NOISE_MEDIUM,
+    develop_options, epe_stats, merge_options, random_motions, synth_burst_xtrans,
+    unaligned_average, MovingObject, BORDER, NOISE_HIGH, NOISE_LOW, NOISE_MEDIUM,
 };
 use burstpipe_tests::{cpsnr, cpsnr_masked, crop, kodak};
 
 fn engine() -> Engine {
     Engine::new(&EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"))
 }
-
-/// Develop at 0 EV with the plain tone curve, comparable with the clean photo.
-fn develop_options() -> Options {
-    Options {
-        exposure_ev: Some(0.0),
-        tone: burstpipe::Tone::Curve,
-        ..Options::default()
-    }
-}
-
-fn merge_options(method: MergeMethod) -> MergeOptions {
-    MergeOptions {
-        reference: Some(0),
-        method,
-        develop: develop_options(),
-        ..MergeOptions::default()
-    }
-}
-
-/// Border excluded from quality measures: frames moved by up to 8 px repeat their edges there.
-const BORDER: u32 = 16;
 
 #[test]
 fn x_trans_alignment_finds_sub_pixel_translations() {

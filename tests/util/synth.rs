@@ -4,7 +4,7 @@
 //! black 256, white 4095) and gets Poisson-Gaussian noise of a stated level. The clean photo the
 //! reference frame (frame 0) sees is returned with it.
 
-use burstpipe::{Cfa, Frame, MotionField, XTrans};
+use burstpipe::{Cfa, Frame, MergeMethod, MergeOptions, MotionField, Options, XTrans};
 
 use crate::{srgb_to_linear, Rgb};
 
@@ -412,6 +412,30 @@ pub fn unaligned_average(frames: &[Frame]) -> Frame {
         None => f,
     }
 }
+
+/// Develop at 0 EV with the plain tone curve: the output is then directly comparable with the
+/// clean photo (exposure fusion, the default tone mapping, changes tones on purpose).
+pub fn develop_options() -> Options {
+    Options {
+        exposure_ev: Some(0.0),
+        tone: burstpipe::Tone::Curve,
+        ..Options::default()
+    }
+}
+
+/// Merge with frame 0 as the reference (the one the truth shows) and develop as
+/// [`develop_options`].
+pub fn merge_options(method: MergeMethod) -> MergeOptions {
+    MergeOptions {
+        reference: Some(0),
+        method,
+        develop: develop_options(),
+        ..MergeOptions::default()
+    }
+}
+
+/// Border excluded from quality measures: frames moved by up to 8 px repeat their edges there.
+pub const BORDER: u32 = 16;
 
 /// Linear light → sRGB-encoded, clipped to [0, 1].
 pub fn linear_to_srgb(x: f32) -> f32 {

@@ -596,7 +596,9 @@ mod tests {
     use crate::gpu::testing::gpu;
     use crate::stages::testing::{kodak, max_abs_diff, Rng};
 
-    /// Merge `frames` (the first is the reference) with the given motions on GPU and CPU.
+    /// Merge `frames` (the first is the reference) with the given motions on GPU and CPU: the
+    /// X-Trans merge (finished as `Spatial`) when `p` has a layout (`Params::xtrans`; a layout is
+    /// never all red, i.e. all zero).
     fn both(
         method: MergeMethod,
         p: &Params,
@@ -605,9 +607,11 @@ mod tests {
     ) -> (Vec<f32>, Vec<f32>) {
         let gpu = gpu();
         let n = (p.width * p.height) as usize;
+        let xtrans = p.xtrans != [0; 4];
         let mut acc = vec![0.0f32; p.acc_len(method) as usize];
         for (f, m) in frames.iter().zip(motions) {
             match method {
+                _ if xtrans => reference::xtrans_frame(p, &frames[0], f, m, &mut acc),
                 MergeMethod::Wiener => reference::wiener_frame(p, &frames[0], f, m, &mut acc),
                 MergeMethod::Spatial => reference::spatial_frame(p, &frames[0], f, m, &mut acc),
             }
@@ -634,7 +638,10 @@ mod tests {
         gpu.run("merge", |enc| {
             enc.clear_buffer(&acc, 0, None);
             for (b, m) in bufs.iter().zip(&mbufs) {
-                record_frame(gpu, enc, method, p, &bufs[0], b, m, &acc);
+                match xtrans {
+                    true => record_xtrans_frame(gpu, enc, p, [&bufs[0], b, m, &acc]),
+                    false => record_frame(gpu, enc, method, p, &bufs[0], b, m, &acc),
+                }
             }
             record_finish(gpu, enc, method, p, &bufs[0], &acc, &out);
         })
@@ -643,16 +650,62 @@ mod tests {
         (g, cpu)
     }
 
-    fn random_motion(p: &Params, rng: &mut Rng, zero: bool) -> Vec<[f32; 2]> {
+    /// Motion per tile uniform in ±`max` (zero for the reference).
+    fn random_motion(p: &Params, rng: &mut Rng, zero: bool, max: f32) -> Vec<[f32; 2]> {
         (0..p.tiles_x * p.tiles_y)
             .map(|_| {
                 if zero {
                     [0.0, 0.0]
                 } else {
-                    [rng.unit() * 6.0 - 3.0, rng.unit() * 6.0 - 3.0]
+                    [rng.unit() * 2.0 * max - max, rng.unit() * 2.0 * max - max]
                 }
             })
             .collect()
+    }
+
+    /// Motions of `n` frames, the first the reference.
+    fn motions(p: &Params, rng: &mut Rng, n: usize, max: f32) -> Vec<Vec<[f32; 2]>> {
+        (0..n).map(|i| random_motion(p, rng, i == 0, max)).collect()
+    }
+
+    /// X-Trans merge parameters of the tests: 12-bit frames (black 256), spatial c = 4.
+    fn xtrans_params(w: u32, h: u32, frames: u32, layout: crate::XTrans) -> Params {
+        let noise = [1e-3, 1e-5, SPATIAL_C, 0.0];
+        Params::xtrans(w, h, frames, ([256.0; 4], 4095.0), noise, layout)
+    }
+
+    /// `n` frames of random 12-bit values (black 256).
+    fn random_frames(rng: &mut Rng, n: usize, w: u32, h: u32) -> Vec<Vec<u16>> {
+        (0..n)
+            .map(|_| {
+                (0..w * h)
+                    .map(|_| 256 + (rng.next_u32() % 3840) as u16)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// `n` noisy 12-bit mosaics (black 256, ±20 levels) of kodim23 at half size through the
+    /// colour filter `color(x, y)`, with their size.
+    fn photo_frames(
+        rng: &mut Rng,
+        n: usize,
+        color: impl Fn(usize, usize) -> usize,
+    ) -> (u32, u32, Vec<Vec<u16>>) {
+        let (kw, kh, px) = kodak("kodim23");
+        let (w, h) = (kw / 2, kh / 2);
+        let frames = (0..n)
+            .map(|_| {
+                (0..w * h)
+                    .map(|i| {
+                        let (x, y) = (i % w, i / w);
+                        let v = px[(2 * y * kw + 2 * x) as usize][color(x as usize, y as usize)];
+                        (256.0 + v * 3839.0 + (rng.unit() - 0.5) * 40.0) as u16
+                    })
+                    .collect()
+            })
+            .collect();
+        (w, h, frames)
     }
 
     #[test]
@@ -660,18 +713,10 @@ mod tests {
         let mut rng = Rng::new(11);
         // Odd sizes: an unpaired last column and row, and partial tiles.
         let (w, h) = (53u32, 37u32);
-        let frames: Vec<Vec<u16>> = (0..3)
-            .map(|_| {
-                (0..w * h)
-                    .map(|_| 256 + (rng.next_u32() % 3840) as u16)
-                    .collect()
-            })
-            .collect();
+        let frames = random_frames(&mut rng, 3, w, h);
         for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
             let p = Params::new(w, h, 3, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0]);
-            let motions: Vec<_> = (0..3)
-                .map(|i| random_motion(&p, &mut rng, i == 0))
-                .collect();
+            let motions = motions(&p, &mut rng, 3, 3.0);
             let (g, c) = both(method, &p, &frames, &motions);
             let d = max_abs_diff(&g, &c);
             assert!(d < 1e-4, "{method:?}: max diff {d}");
@@ -680,26 +725,11 @@ mod tests {
 
     #[test]
     fn gpu_matches_reference_on_a_real_photo_and_one_frame_is_identity() {
-        let (w, h, px) = kodak("kodim23");
-        let (w, h) = (w / 2, h / 2);
         let mut rng = Rng::new(5);
-        let frames: Vec<Vec<u16>> = (0..2)
-            .map(|_| {
-                (0..w * h)
-                    .map(|i| {
-                        let (x, y) = (i % w, i / w);
-                        let v = px[(2 * y * 2 * w + 2 * x) as usize]
-                            [crate::Cfa::Rggb.color_at(x as usize, y as usize)];
-                        (256.0 + v * 3839.0 + (rng.unit() - 0.5) * 40.0) as u16
-                    })
-                    .collect()
-            })
-            .collect();
+        let (w, h, frames) = photo_frames(&mut rng, 2, |x, y| crate::Cfa::Rggb.color_at(x, y));
         for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
             let p = Params::new(w, h, 2, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0]);
-            let motions: Vec<_> = (0..2)
-                .map(|i| random_motion(&p, &mut rng, i == 0))
-                .collect();
+            let motions = motions(&p, &mut rng, 2, 3.0);
             let (g, c) = both(method, &p, &frames, &motions);
             let d = max_abs_diff(&g, &c);
             assert!(d < 1e-4, "{method:?}: max diff {d}");
@@ -719,58 +749,6 @@ mod tests {
             assert!(d < 1e-4, "{method:?}: one frame changed by {d}");
         }
     }
-}
-
-#[cfg(test)]
-mod xtrans_tests {
-    use super::*;
-    use crate::gpu::testing::gpu;
-    use crate::stages::testing::{kodak, max_abs_diff, Rng};
-    use crate::XTrans;
-
-    /// X-Trans merge of `frames` (the first is the reference) on GPU and CPU.
-    fn both(p: &Params, frames: &[Vec<u16>], motions: &[Vec<[f32; 2]>]) -> (Vec<f32>, Vec<f32>) {
-        let gpu = gpu();
-        let n = (p.width * p.height) as usize;
-        let mut acc = vec![0.0f32; p.acc_len(MergeMethod::Spatial) as usize];
-        for (f, m) in frames.iter().zip(motions) {
-            reference::xtrans_frame(p, &frames[0], f, m, &mut acc);
-        }
-        let cpu = reference::spatial_finish(p, &frames[0], &acc);
-        let bufs: Vec<wgpu::Buffer> = frames
-            .iter()
-            .map(|f| gpu.storage_init("frame", bytemuck::cast_slice(f)))
-            .collect();
-        let mbufs: Vec<wgpu::Buffer> = motions
-            .iter()
-            .map(|m| gpu.storage_init("motion", bytemuck::cast_slice(m)))
-            .collect();
-        let acc = gpu.storage("acc", p.acc_len(MergeMethod::Spatial) * 4);
-        let out = gpu.storage("merged", n as u64 * 4);
-        gpu.run("merge", |enc| {
-            enc.clear_buffer(&acc, 0, None);
-            for (b, m) in bufs.iter().zip(&mbufs) {
-                record_xtrans_frame(gpu, enc, p, [&bufs[0], b, m, &acc]);
-            }
-            record_finish(gpu, enc, MergeMethod::Spatial, p, &bufs[0], &acc, &out);
-        })
-        .unwrap();
-        let g = bytemuck::cast_slice(&gpu.read("merge", &out, n as u64 * 4).unwrap()).to_vec();
-        (g, cpu)
-    }
-
-    fn motions(p: &Params, rng: &mut Rng, n: usize, max: f32) -> Vec<Vec<[f32; 2]>> {
-        (0..n)
-            .map(|i| {
-                (0..p.tiles_x * p.tiles_y)
-                    .map(|_| match i {
-                        0 => [0.0, 0.0],
-                        _ => [rng.unit() * 2.0 * max - max, rng.unit() * 2.0 * max - max],
-                    })
-                    .collect()
-            })
-            .collect()
-    }
 
     #[test]
     fn gpu_matches_reference_on_random_and_real_x_trans_frames() {
@@ -778,52 +756,19 @@ mod xtrans_tests {
         // Odd sizes, not whole 6×6 periods; motion up to ±3 gray px (±6 px) moves windows off
         // the edges.
         let (w, h) = (53u32, 37u32);
-        let random: Vec<Vec<u16>> = (0..3)
-            .map(|_| {
-                (0..w * h)
-                    .map(|_| 256 + (rng.next_u32() % 3840) as u16)
-                    .collect()
-            })
-            .collect();
-        let layout = XTrans::FUJIFILM.shifted(2, 1);
-        let p = Params::xtrans(
-            w,
-            h,
-            3,
-            ([256.0; 4], 4095.0),
-            [1e-3, 1e-5, 4.0, 0.0],
-            layout,
-        );
+        let random = random_frames(&mut rng, 3, w, h);
+        let layout = crate::XTrans::FUJIFILM.shifted(2, 1);
+        let p = xtrans_params(w, h, 3, layout);
         let m = motions(&p, &mut rng, 3, 3.0);
-        let (g, c) = both(&p, &random, &m);
+        let (g, c) = both(MergeMethod::Spatial, &p, &random, &m);
         let d = max_abs_diff(&g, &c);
         assert!(d < 1e-4, "random: max diff {d}");
         // A real photo (half size) with noise, sub-pixel motion.
-        let (kw, kh, px) = kodak("kodim23");
-        let (w, h) = (kw / 2, kh / 2);
-        let layout = XTrans::FUJIFILM.shifted(4, 3);
-        let real: Vec<Vec<u16>> = (0..3)
-            .map(|_| {
-                (0..w * h)
-                    .map(|i| {
-                        let (x, y) = (i % w, i / w);
-                        let v = px[(2 * y * kw + 2 * x) as usize]
-                            [layout.color_at(x as usize, y as usize)];
-                        (256.0 + v * 3839.0 + (rng.unit() - 0.5) * 40.0) as u16
-                    })
-                    .collect()
-            })
-            .collect();
-        let p = Params::xtrans(
-            w,
-            h,
-            3,
-            ([256.0; 4], 4095.0),
-            [1e-3, 1e-5, 4.0, 0.0],
-            layout,
-        );
+        let layout = crate::XTrans::FUJIFILM.shifted(4, 3);
+        let (w, h, real) = photo_frames(&mut rng, 3, |x, y| layout.color_at(x, y));
+        let p = xtrans_params(w, h, 3, layout);
         let m = motions(&p, &mut rng, 3, 0.4);
-        let (g, c) = both(&p, &real, &m);
+        let (g, c) = both(MergeMethod::Spatial, &p, &real, &m);
         let d = max_abs_diff(&g, &c);
         assert!(d < 1e-4, "kodim23: max diff {d}");
     }
@@ -833,22 +778,15 @@ mod xtrans_tests {
         // Kernel regression is normalised: whatever the motion and however few same-colour
         // sites the kernel finds, a scene of one colour stays that colour (to the levels of
         // the merged mosaic).
-        let layout = XTrans::FUJIFILM;
+        let layout = crate::XTrans::FUJIFILM;
         let (w, h) = (48u32, 42u32);
         let levels = [900u16, 2100, 3300];
         let flat: Vec<u16> = (0..w * h)
             .map(|i| levels[layout.color_at((i % w) as usize, (i / w) as usize)])
             .collect();
-        let p = Params::xtrans(
-            w,
-            h,
-            4,
-            ([256.0; 4], 4095.0),
-            [1e-3, 1e-5, 4.0, 0.0],
-            layout,
-        );
+        let p = xtrans_params(w, h, 4, layout);
         let m = motions(&p, &mut Rng::new(3), 4, 1.5);
-        let (g, _) = both(&p, &vec![flat.clone(); 4], &m);
+        let (g, _) = both(MergeMethod::Spatial, &p, &vec![flat.clone(); 4], &m);
         let want: Vec<f32> = flat
             .iter()
             .map(|&v| reference::stored_level((v as f32 - 256.0) / 3839.0))
