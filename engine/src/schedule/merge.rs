@@ -587,8 +587,15 @@ mod tests {
     use crate::stages::testing::{kodak, Rng};
     use crate::Cfa;
 
-    /// A real photo as 12-bit sensor data with Gaussian shot + read noise of a known profile.
-    fn noisy(name: &str, scale: f64, offset: f64, seed: u64) -> Frame {
+    /// A real photo as 12-bit sensor data with Gaussian shot + read noise of a known profile,
+    /// through an RGGB or (`xtrans`) an X-Trans filter.
+    fn noisy(
+        name: &str,
+        scale: f64,
+        offset: f64,
+        seed: u64,
+        xtrans: Option<crate::XTrans>,
+    ) -> Frame {
         let (w, h, px) = kodak(name);
         let mut rng = Rng::new(seed);
         let mut normal = || {
@@ -597,12 +604,18 @@ mod tests {
         };
         let mosaic = (0..(w * h) as usize)
             .map(|i| {
-                let x = px[i][Cfa::Rggb.color_at(i % w as usize, i / w as usize)] as f64;
+                let (sx, sy) = (i % w as usize, i / w as usize);
+                let c = xtrans.map_or(Cfa::Rggb.color_at(sx, sy), |l| l.color_at(sx, sy));
+                let x = px[i][c] as f64;
                 let v = x + (scale * x + offset).sqrt() * normal();
                 (256.0 + v * 3839.0).round().clamp(0.0, 4095.0) as u16
             })
             .collect();
-        Frame::from_mosaic(w, h, mosaic, Cfa::Rggb, 256.0, 4095.0).unwrap()
+        let f = Frame::from_mosaic(w, h, mosaic, Cfa::Rggb, 256.0, 4095.0).unwrap();
+        match xtrans {
+            Some(layout) => f.with_xtrans(layout),
+            None => f,
+        }
     }
 
     #[test]
@@ -614,8 +627,16 @@ mod tests {
         // for noise: 2× too high at the medium level, 3× at the low one. Merges use it only
         // as the fallback of the burst-based estimate (differences of aligned frames, tested
         // in tests/burst.rs), and files with a NoiseProfile use neither.
-        for (name, scale, offset) in [("kodim23", 4e-3, 4e-5), ("kodim23", 1.6e-2, 4e-4)] {
-            let f = noisy(name, scale, offset, 1);
+        // X-Trans frames are measured on their 2×2 green blocks (the burst-based estimate is
+        // Bayer-only), to the same bound.
+        let xtrans = Some(crate::XTrans::FUJIFILM.shifted(1, 2));
+        for (name, scale, offset, xtrans) in [
+            ("kodim23", 4e-3, 4e-5, None),
+            ("kodim23", 1.6e-2, 4e-4, None),
+            ("kodim23", 4e-3, 4e-5, xtrans),
+            ("kodim23", 1.6e-2, 4e-4, xtrans),
+        ] {
+            let f = noisy(name, scale, offset, 1, xtrans);
             let [s, o] = estimate_noise(&f);
             for x in [0.05f64, 0.18] {
                 let (want, got) = (scale * x + offset, s as f64 * x + o as f64);
