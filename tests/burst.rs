@@ -3,107 +3,18 @@
 
 use std::ops::ControlFlow;
 
-use burstpipe::{
-    Burst, Engine, EngineOptions, Error, Frame, MergeMethod, MergeOptions, MotionField, Options,
+use burstpipe::{Burst, Engine, EngineOptions, Error, Frame, MergeMethod, MergeOptions};
+use burstpipe_tests::synth::{
+    develop_options, epe_stats, merge_options, unaligned_average, BORDER,
 };
 use burstpipe_tests::synth::{
     random_motions, synth_burst, Motion, MovingObject, Noise, SynthBurst, BLACK, NOISE_HIGH,
     NOISE_LOW, NOISE_MEDIUM, WHITE,
 };
-use burstpipe_tests::{cpsnr, cpsnr_masked, kodak};
+use burstpipe_tests::{cpsnr, cpsnr_masked, crop, kodak};
 
 fn engine() -> Engine {
     Engine::new(&EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Develop at 0 EV with the plain tone curve: the output is then directly comparable with the
-/// clean photo (exposure fusion, the default tone mapping, changes tones on purpose).
-fn develop_options() -> Options {
-    Options {
-        exposure_ev: Some(0.0),
-        tone: burstpipe::Tone::Curve,
-        ..Options::default()
-    }
-}
-
-fn merge_options(method: MergeMethod) -> MergeOptions {
-    MergeOptions {
-        reference: Some(0),
-        method,
-        develop: develop_options(),
-        ..MergeOptions::default()
-    }
-}
-
-/// Border excluded from quality measures: frames moved by up to 8 px repeat their edges there.
-const BORDER: u32 = 16;
-
-/// End-point errors (sensor px) of the motion fields against the truth, over tiles whose centre
-/// is at least 48 px inside the image.
-/// Whether the clean photo has texture in both directions around (x, y) (the 32×32 px tile
-/// there): the smaller eigenvalue of its luminance structure tensor, per pixel, above 1e-4 (a
-/// mean gradient of 1 % of white per pixel in the weaker direction). Elsewhere motion is not
-/// observable — a flat sky or a straight edge looks the same moved along it — so any aligner's
-/// answer is arbitrary there (and harmless: the merge averages flat content either way).
-fn textured(truth: &burstpipe_tests::Rgb, x: f32, y: f32) -> bool {
-    let w = truth.width as i64;
-    let lum = |x: i64, y: i64| {
-        let i = ((y * w + x) * 3) as usize;
-        (0..3)
-            .map(|c| burstpipe_tests::srgb_to_linear(truth.data[i + c]))
-            .sum::<f32>()
-            / 3.0
-    };
-    let (mut gxx, mut gxy, mut gyy) = (0.0f32, 0.0f32, 0.0f32);
-    let (x0, y0) = (x as i64 - 16, y as i64 - 16);
-    for v in y0..y0 + 32 {
-        for u in x0..x0 + 32 {
-            let gx = lum(u + 1, v) - lum(u, v);
-            let gy = lum(u, v + 1) - lum(u, v);
-            gxx += gx * gx;
-            gxy += gx * gy;
-            gyy += gy * gy;
-        }
-    }
-    let (t, d) = (gxx + gyy, gxx * gyy - gxy * gxy);
-    let min_eigen = 0.5 * t - (0.25 * t * t - d).max(0.0).sqrt();
-    min_eigen / 1024.0 > 1e-4
-}
-
-/// Mean end-point error over textured tiles, median and mean over all tiles, and the share of
-/// tiles that are textured.
-fn epe_stats(b: &SynthBurst, fields: &[MotionField]) -> (f32, f32, f32, f32) {
-    let mut all = Vec::new();
-    let mut total = 0;
-    let (w, h) = (b.frames[0].width(), b.frames[0].height());
-    let (mut sum, mut n) = (0.0f32, 0);
-    for (m, f) in b.motions.iter().zip(fields).skip(1) {
-        for j in 0..f.tiles_y {
-            for i in 0..f.tiles_x {
-                let (x, y) = MotionField::tile_centre(i, j);
-                if x < 48.0 || y < 48.0 || x > w as f32 - 48.0 || y > h as f32 - 48.0 {
-                    continue;
-                }
-                let (tx, ty) = m.displacement(x, y, w, h);
-                let v = f.vectors[(j * f.tiles_x + i) as usize];
-                let e = ((v[0] - tx).powi(2) + (v[1] - ty).powi(2)).sqrt();
-                all.push(e);
-                total += 1;
-                if textured(&b.truth, x, y) {
-                    sum += e;
-                    n += 1;
-                }
-            }
-        }
-    }
-    let mean_all = all.iter().sum::<f32>() / all.len() as f32;
-    all.sort_by(f32::total_cmp);
-    (
-        sum / n as f32,
-        all[all.len() / 2],
-        mean_all,
-        n as f32 / total as f32,
-    )
 }
 
 #[test]
@@ -130,23 +41,6 @@ fn alignment_finds_sub_pixel_motion_on_real_photos() {
         );
         assert!(epe_rot.is_finite());
     }
-}
-
-/// The naive baseline: the frames averaged pixel by pixel, no alignment.
-fn unaligned_average(frames: &[Frame]) -> Frame {
-    let n = frames.len() as f32;
-    let m: Vec<u16> = (0..frames[0].mosaic().len())
-        .map(|i| (frames.iter().map(|f| f.mosaic()[i] as f32).sum::<f32>() / n).round() as u16)
-        .collect();
-    Frame::from_mosaic(
-        frames[0].width(),
-        frames[0].height(),
-        m,
-        frames[0].cfa(),
-        BLACK,
-        WHITE,
-    )
-    .unwrap()
 }
 
 #[test]
@@ -527,20 +421,6 @@ fn a_static_burst_merges_at_least_as_well_as_its_exact_aligned_average() {
                 noise.name
             );
         }
-    }
-}
-
-/// A `w`×`h` crop of a photo from (x0, y0).
-fn crop(img: &burstpipe_tests::Rgb, x0: u32, y0: u32, w: u32, h: u32) -> burstpipe_tests::Rgb {
-    let mut data = Vec::with_capacity((w * h * 3) as usize);
-    for y in y0..y0 + h {
-        let i = ((y * img.width + x0) * 3) as usize;
-        data.extend_from_slice(&img.data[i..i + (w * 3) as usize]);
-    }
-    burstpipe_tests::Rgb {
-        width: w,
-        height: h,
-        data,
     }
 }
 

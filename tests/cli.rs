@@ -544,7 +544,8 @@ fn an_x_trans_dng_develops_through_the_cli_and_x_trans_misuse_fails_cleanly() {
         db > 30.0,
         "X-Trans DNG developed to {db:.2} dB of the photo"
     );
-    // Binning and bursts of X-Trans are refused naming the file, and leave no output.
+    // Binning X-Trans, and bursts mixing it with Bayer frames, are refused naming the file, and
+    // leave no output (X-Trans bursts merge: tests/cli_sensor.rs).
     let refused = dir.path().join("refused.jpg");
     burstpipe()
         .arg("develop")
@@ -557,12 +558,13 @@ fn an_x_trans_dng_develops_through_the_cli_and_x_trans_misuse_fails_cleanly() {
     burstpipe()
         .arg("merge")
         .arg(&dng)
-        .arg(&dng)
+        .arg(assets().join("sample.dng"))
         .arg("-o")
         .arg(&refused)
         .assert()
         .failure()
-        .stderr(predicate::str::contains("xtrans.dng").and(predicate::str::contains("X-Trans")));
+        .stderr(predicate::str::contains("sample.dng").and(predicate::str::contains("X-Trans")));
+    assert!(!refused.exists());
     // An X-Trans method on a Bayer file.
     burstpipe()
         .arg("develop")

@@ -55,7 +55,8 @@ enum Command {
         /// Reference frame: auto (the sharpest of the first three) or its index from 0.
         #[arg(long, default_value = "auto", value_parser = parse_reference)]
         reference: Reference,
-        /// Merge method: wiener (HDR+, frequency domain) or spatial (faster).
+        /// Merge method: wiener (HDR+, frequency domain) or spatial (faster). X-Trans bursts
+        /// (no Bayer planes) take the X-Trans merge with either.
         #[arg(long = "merge", default_value = "wiener", value_parser = parse_merge)]
         method: MergeMethod,
         /// Noise reduction strength (1 = default; larger removes more noise, risks ghosts).

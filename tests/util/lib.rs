@@ -177,3 +177,17 @@ pub fn cpsnr_masked(
     10.0 * (1.0 / (se / n.max(1) as f64)).log10()
 }
 pub mod fusion;
+
+/// A `w`×`h` crop of a photo from (x0, y0).
+pub fn crop(img: &Rgb, x0: u32, y0: u32, w: u32, h: u32) -> Rgb {
+    let mut data = Vec::with_capacity((w * h * 3) as usize);
+    for y in y0..y0 + h {
+        let i = ((y * img.width + x0) * 3) as usize;
+        data.extend_from_slice(&img.data[i..i + (w * 3) as usize]);
+    }
+    Rgb {
+        width: w,
+        height: h,
+        data,
+    }
+}

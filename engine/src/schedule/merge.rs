@@ -44,11 +44,11 @@ pub(crate) fn merge_bands(
         MergeMethod::Spatial => 16 * p.width as u64 * 2 * 4,
     };
     let fit = max_binding / per_tile_row;
+    // (Spatial and X-Trans accumulators are per pixel: bands of 16 rows, whatever the tiles.)
     let mut k = match method {
-        MergeMethod::Wiener => fit.saturating_sub(1),
-        MergeMethod::Spatial => fit,
-    }
-    .min(p.tiles_y as u64) as u32;
+        MergeMethod::Wiener => fit.saturating_sub(1).min(p.tiles_y as u64),
+        MergeMethod::Spatial => fit.min(p.height.div_ceil(16) as u64),
+    } as u32;
     if let Some(rows) = max_rows {
         k = k.min((rows / 16).max(1));
     }
@@ -72,8 +72,18 @@ pub(crate) fn merge_bands(
     Ok(bands)
 }
 
-fn gray_params(f: &Frame) -> GrayParams {
-    GrayParams::new(f.width, f.height, f.black, f.white)
+/// The gray image alignment works on: Bayer quads, or X-Trans 3×3 windows.
+pub(crate) fn gray_params(f: &Frame) -> GrayParams {
+    match f.xtrans {
+        None => GrayParams::new(f.width, f.height, f.black, f.white),
+        Some(layout) => GrayParams::xtrans(f.width, f.height, f.black, f.white, layout),
+    }
+}
+
+/// Motion tiles of a frame's gray image.
+fn motion_tiles(f: &Frame) -> u64 {
+    let gp = gray_params(f);
+    (align::tiles(gp.gw) * align::tiles(gp.gh)) as u64
 }
 
 fn upload(gpu: &Gpu, f: &Frame) -> wgpu::Buffer {
@@ -113,7 +123,7 @@ pub(crate) fn align_all(
     let ref_pyr = gpu.run("align", |enc| {
         align::record_pyramid(gpu, enc, &gp, &ref_raw)
     })?;
-    let n = (align::tiles(gp.gw) * align::tiles(gp.gh)) as usize;
+    let n = motion_tiles(r);
     frames
         .iter()
         .map(|f| {
@@ -122,7 +132,7 @@ pub(crate) fn align_all(
                 let pyr = align::record_pyramid(gpu, enc, &gray_params(f), &raw);
                 align::record_align(gpu, enc, &ref_pyr, &pyr)
             })?;
-            Ok(bytemuck::cast_slice(&gpu.read("align", &motion, n as u64 * 8)?).to_vec())
+            Ok(bytemuck::cast_slice(&gpu.read("align", &motion, n * 8)?).to_vec())
         })
         .collect()
 }
@@ -134,7 +144,7 @@ const NOISE_FRAMES: usize = 3;
 /// Motion field (gray px per tile) of one frame against the reference's pyramid.
 fn align_one(gpu: &Gpu, ref_pyr: &Pyramid, f: &Frame) -> Result<Vec<[f32; 2]>> {
     let raw = upload(gpu, f);
-    let n = (align::tiles(f.width / 2) * align::tiles(f.height / 2)) as u64;
+    let n = motion_tiles(f);
     let motion = gpu.run("noise estimate: align", |enc| {
         let pyr = align::record_pyramid(gpu, enc, &gray_params(f), &raw);
         align::record_align(gpu, enc, ref_pyr, &pyr)
@@ -154,6 +164,10 @@ fn noise_model(
     let r = &frames[reference];
     if let Some([s, o]) = r.noise_profile {
         return Ok([s as f32, o as f32]);
+    }
+    // The burst-based estimate works per Bayer plane; X-Trans takes the single-frame one.
+    if r.xtrans.is_some() {
+        return Ok(estimate_noise(r));
     }
     let mut pairs = Vec::new();
     for (i, f) in frames.iter().enumerate() {
@@ -321,6 +335,8 @@ fn fit_line(points: &[(f64, f64, f64)]) -> [f32; 2] {
 /// flat areas, ramps and straight horizontal or vertical edges, so it sees mostly noise, and
 /// texture only adds to it — hence a low quantile), converted to a variance and fitted with a
 /// line. Sampled on every other block: a statistic, not pixel work, so it runs on the CPU.
+/// Bayer: blocks of one plane (pixels 2 apart); X-Trans: its 2×2 all-green blocks (adjacent
+/// pixels, so even less texture leaks in).
 pub(crate) fn estimate_noise(frame: &Frame) -> [f32; 2] {
     const BINS: usize = 16;
     let (w, h) = (frame.width as usize, frame.height as usize);
@@ -328,20 +344,40 @@ pub(crate) fn estimate_noise(frame: &Frame) -> [f32; 2] {
         let b = frame.black[(y & 1) * 2 + (x & 1)];
         (frame.mosaic[y * w + x] as f32 - b) / (frame.white - b)
     };
-    let mut bins: Vec<Vec<f32>> = vec![Vec::new(); BINS];
-    for y in (0..h.saturating_sub(2)).step_by(3) {
-        for x in (0..w.saturating_sub(2)).step_by(3) {
-            let (a, b, c, d) = (
-                norm(x, y),
-                norm(x + 2, y),
-                norm(x, y + 2),
-                norm(x + 2, y + 2),
-            );
-            let mean = 0.25 * (a + b + c + d);
-            let r = 0.5 * (a - b - c + d);
-            let bin = (mean.clamp(0.0, 0.999) * BINS as f32) as usize;
-            bins[bin].push(r * r);
+    // Top-left corners of the blocks sampled, and the block's pitch.
+    let (corners, pitch): (Vec<(usize, usize)>, usize) = match frame.xtrans {
+        None => (
+            (0..h.saturating_sub(2))
+                .step_by(3)
+                .flat_map(|y| (0..w.saturating_sub(2)).step_by(3).map(move |x| (x, y)))
+                .collect(),
+            2,
+        ),
+        Some(layout) => {
+            let green = |x, y| layout.color_at(x, y) == 1;
+            (
+                (0..h.saturating_sub(1))
+                    .flat_map(|y| (0..w.saturating_sub(1)).map(move |x| (x, y)))
+                    .filter(|&(x, y)| {
+                        green(x, y) && green(x + 1, y) && green(x, y + 1) && green(x + 1, y + 1)
+                    })
+                    .collect(),
+                1,
+            )
         }
+    };
+    let mut bins: Vec<Vec<f32>> = vec![Vec::new(); BINS];
+    for (x, y) in corners {
+        let (a, b, c, d) = (
+            norm(x, y),
+            norm(x + pitch, y),
+            norm(x, y + pitch),
+            norm(x + pitch, y + pitch),
+        );
+        let mean = 0.25 * (a + b + c + d);
+        let r = 0.5 * (a - b - c + d);
+        let bin = (mean.clamp(0.0, 0.999) * BINS as f32) as usize;
+        bins[bin].push(r * r);
     }
     // For Gaussian noise r has the pixels' variance σ², and the lower quartile of r² is
     // 0.1015 σ² (the quartile of χ² with one degree of freedom).
@@ -393,7 +429,8 @@ impl Merged {
             white: 65535.0,
             noise_profile: Some([scale as f64 / k, offset as f64 / k]),
             cfa_block: 1,
-            xtrans: None,
+            // The merged X-Trans mosaic keeps the reference's layout (a 6×6 CFA in the DNG).
+            xtrans: r.xtrans,
             ..r.clone()
         };
         frame.validate()?;
@@ -432,7 +469,13 @@ pub(crate) fn merge(
     if frames.len() == 1 {
         return Ok(Err(reference));
     }
-    let base_c = match plan.method {
+    // X-Trans has no Bayer planes for the Wiener tiles: either method merges it with the
+    // X-Trans kernel regression, whose accumulator and finish are the spatial merge's.
+    let method = match r.xtrans {
+        Some(_) => MergeMethod::Spatial,
+        None => plan.method,
+    };
+    let base_c = match method {
         MergeMethod::Wiener => WIENER_C,
         MergeMethod::Spatial => SPATIAL_C,
     };
@@ -442,18 +485,18 @@ pub(crate) fn merge(
         align::record_pyramid(gpu, enc, &gp, &ref_raw)
     })?;
     let [scale, offset] = noise_model(gpu, frames, reference, &ref_pyr)?;
-    let p = Params::new(
-        r.width,
-        r.height,
-        frames.len() as u32,
-        (r.black, r.white),
-        [
-            scale,
-            offset,
-            base_c * plan.strength,
-            DENOISE_C * plan.strength,
-        ],
-    );
+    let noise = [
+        scale,
+        offset,
+        base_c * plan.strength,
+        DENOISE_C * plan.strength,
+    ];
+    let levels = (r.black, r.white);
+    let n = frames.len() as u32;
+    let p = match r.xtrans {
+        None => Params::new(r.width, r.height, n, levels, noise),
+        Some(layout) => Params::xtrans(r.width, r.height, n, levels, noise, layout),
+    };
     // Alignment and the frames themselves are bound whole (u16 mosaic, f32 gray image): refuse
     // clearly, before any GPU work, what one binding cannot hold.
     let whole = r.width as u64 * r.height as u64 * 2;
@@ -470,11 +513,11 @@ pub(crate) fn merge(
     }
     // The accumulators are what outgrow a binding first (Wiener: 16 B per pixel): one per band
     // of rows, each within the limit; every frame is merged into each band in turn.
-    let bands = merge_bands(&p, plan.method, gpu.max_binding(), plan.max_band_rows)
+    let bands = merge_bands(&p, method, gpu.max_binding(), plan.max_band_rows)
         .map_err(|e| Error::InvalidInput(format!("{}: {e}", r.source.display())))?;
     let accs: Vec<wgpu::Buffer> = bands
         .iter()
-        .map(|b| gpu.storage("merge accumulator", b.acc_len(plan.method) * 4))
+        .map(|b| gpu.storage("merge accumulator", b.acc_len(method) * 4))
         .collect();
     gpu.run("merge", |enc| {
         accs.iter().for_each(|acc| enc.clear_buffer(acc, 0, None))
@@ -483,16 +526,21 @@ pub(crate) fn merge(
         "zero motion",
         &vec![0u8; (p.tiles_x * p.tiles_y) as usize * 8],
     );
-    let merge_bands_of =
-        |enc: &mut wgpu::CommandEncoder, pf: &Params, raw: &wgpu::Buffer, motion: &wgpu::Buffer| {
-            for (band, acc) in bands.iter().zip(&accs) {
-                let pb = Params {
-                    band: band.band,
-                    ..*pf
-                };
-                merge::record_frame(gpu, enc, plan.method, &pb, &ref_raw, raw, motion, acc);
+    let merge_bands_of = |enc: &mut wgpu::CommandEncoder,
+                          pf: &Params,
+                          raw: &wgpu::Buffer,
+                          motion: &wgpu::Buffer| {
+        for (band, acc) in bands.iter().zip(&accs) {
+            let pb = Params {
+                band: band.band,
+                ..*pf
+            };
+            match r.xtrans {
+                Some(_) => merge::record_xtrans_frame(gpu, enc, &pb, [&ref_raw, raw, motion, acc]),
+                None => merge::record_frame(gpu, enc, method, &pb, &ref_raw, raw, motion, acc),
             }
-        };
+        }
+    };
     for (i, f) in frames.iter().enumerate() {
         let pf = p.with_alt((f.black, f.white));
         if i == reference {
@@ -514,11 +562,11 @@ pub(crate) fn merge(
     for (band, acc) in bands.iter().zip(&accs) {
         gpu.run("merge", |enc| {
             if bands.len() == 1 {
-                merge::record_finish(gpu, enc, plan.method, band, &ref_raw, acc, &out);
+                merge::record_finish(gpu, enc, method, band, &ref_raw, acc, &out);
             } else {
                 let bytes = (band.band[3] * r.width) as u64 * 4;
                 let part = gpu.storage("merged band", bytes);
-                merge::record_finish(gpu, enc, plan.method, band, &ref_raw, acc, &part);
+                merge::record_finish(gpu, enc, method, band, &ref_raw, acc, &part);
                 let at = (band.band[2] * r.width) as u64 * 4;
                 enc.copy_buffer_to_buffer(&part, 0, &out, at, bytes);
             }
@@ -539,8 +587,15 @@ mod tests {
     use crate::stages::testing::{kodak, Rng};
     use crate::Cfa;
 
-    /// A real photo as 12-bit sensor data with Gaussian shot + read noise of a known profile.
-    fn noisy(name: &str, scale: f64, offset: f64, seed: u64) -> Frame {
+    /// A real photo as 12-bit sensor data with Gaussian shot + read noise of a known profile,
+    /// through an RGGB or (`xtrans`) an X-Trans filter.
+    fn noisy(
+        name: &str,
+        scale: f64,
+        offset: f64,
+        seed: u64,
+        xtrans: Option<crate::XTrans>,
+    ) -> Frame {
         let (w, h, px) = kodak(name);
         let mut rng = Rng::new(seed);
         let mut normal = || {
@@ -549,12 +604,18 @@ mod tests {
         };
         let mosaic = (0..(w * h) as usize)
             .map(|i| {
-                let x = px[i][Cfa::Rggb.color_at(i % w as usize, i / w as usize)] as f64;
+                let (sx, sy) = (i % w as usize, i / w as usize);
+                let c = xtrans.map_or(Cfa::Rggb.color_at(sx, sy), |l| l.color_at(sx, sy));
+                let x = px[i][c] as f64;
                 let v = x + (scale * x + offset).sqrt() * normal();
                 (256.0 + v * 3839.0).round().clamp(0.0, 4095.0) as u16
             })
             .collect();
-        Frame::from_mosaic(w, h, mosaic, Cfa::Rggb, 256.0, 4095.0).unwrap()
+        let f = Frame::from_mosaic(w, h, mosaic, Cfa::Rggb, 256.0, 4095.0).unwrap();
+        match xtrans {
+            Some(layout) => f.with_xtrans(layout),
+            None => f,
+        }
     }
 
     #[test]
@@ -566,8 +627,16 @@ mod tests {
         // for noise: 2× too high at the medium level, 3× at the low one. Merges use it only
         // as the fallback of the burst-based estimate (differences of aligned frames, tested
         // in tests/burst.rs), and files with a NoiseProfile use neither.
-        for (name, scale, offset) in [("kodim23", 4e-3, 4e-5), ("kodim23", 1.6e-2, 4e-4)] {
-            let f = noisy(name, scale, offset, 1);
+        // X-Trans frames are measured on their 2×2 green blocks (the burst-based estimate is
+        // Bayer-only), to the same bound.
+        let xtrans = Some(crate::XTrans::FUJIFILM.shifted(1, 2));
+        for (name, scale, offset, xtrans) in [
+            ("kodim23", 4e-3, 4e-5, None),
+            ("kodim23", 1.6e-2, 4e-4, None),
+            ("kodim23", 4e-3, 4e-5, xtrans),
+            ("kodim23", 1.6e-2, 4e-4, xtrans),
+        ] {
+            let f = noisy(name, scale, offset, 1, xtrans);
             let [s, o] = estimate_noise(&f);
             for x in [0.05f64, 0.18] {
                 let (want, got) = (scale * x + offset, s as f64 * x + o as f64);

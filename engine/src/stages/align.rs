@@ -1,7 +1,7 @@
-//! Alignment (HDR+-style): gray from 2×2 quads → Gaussian pyramid → tile search per level, coarse
-//! to fine, with candidates carried down → Lucas-Kanade sub-pixel refinement at the finest level.
-//! The result is one motion vector per 16×16 gray tile (= per merge tile of each Bayer plane), in
-//! gray pixels (one gray pixel is one Bayer quad, two sensor pixels).
+//! Alignment (HDR+-style): gray from 2×2 quads (X-Trans: 3×3 windows at a stride of 2) →
+//! Gaussian pyramid → tile search per level, coarse to fine, with candidates carried down →
+//! Lucas-Kanade sub-pixel refinement at the finest level. The result is one motion vector per
+//! 16×16 gray tile (= per merge tile of each Bayer plane), in gray pixels (two sensor pixels).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -42,6 +42,10 @@ pub(crate) struct GrayParams {
     pub gh: u32,
     pub black: [f32; 4],
     pub inv_range: [f32; 4],
+    /// X-Trans: the packed 6×6 layout ([`crate::XTrans::packed`]); unused for Bayer.
+    pub layout: [u32; 3],
+    /// 1: an X-Trans mosaic, 0: Bayer.
+    pub xtrans: u32,
 }
 
 impl GrayParams {
@@ -53,6 +57,34 @@ impl GrayParams {
             gh: height / 2,
             black,
             inv_range: black.map(|b| 1.0 / (white - b)),
+            layout: [0; 3],
+            xtrans: 0,
+        }
+    }
+
+    /// The gray image of an X-Trans mosaic: gray pixel g is the 3×3 window from sensor pixel
+    /// 2g, so gray pixels are two sensor pixels apart as with Bayer quads.
+    pub fn xtrans(
+        width: u32,
+        height: u32,
+        black: [f32; 4],
+        white: f32,
+        layout: crate::XTrans,
+    ) -> GrayParams {
+        GrayParams {
+            gw: width.saturating_sub(1) / 2,
+            gh: height.saturating_sub(1) / 2,
+            layout: layout.packed(),
+            xtrans: 1,
+            ..GrayParams::new(width, height, black, white)
+        }
+    }
+
+    /// The kernel that makes this gray image.
+    fn entry(&self) -> &'static str {
+        match self.xtrans {
+            1 => "gray_from_xtrans",
+            _ => "gray_from_quads",
         }
     }
 }
@@ -136,7 +168,7 @@ pub(crate) fn record_pyramid(
     gpu.dispatch(
         enc,
         &gpu::ALIGN,
-        "gray_from_quads",
+        gp.entry(),
         &params,
         &[raw, &gray],
         (gpu::groups(gp.gw, 16), gpu::groups(gp.gh, 16)),
@@ -261,6 +293,33 @@ pub(crate) mod reference {
                 out[(gy * p.gw + gx) as usize] = 0.25
                     * ((sensor(x, y) + sensor(x + 1, y))
                         + (sensor(x, y + 1) + sensor(x + 1, y + 1)));
+            }
+        }
+        out
+    }
+
+    pub fn gray_from_xtrans(p: &GrayParams, raw: &[u16]) -> Vec<f32> {
+        let color = |x: u32, y: u32| {
+            let i = (y % 6) * 6 + x % 6;
+            ((p.layout[(i / 12) as usize] >> (2 * (i % 12))) & 3) as usize
+        };
+        let sensor = |x: u32, y: u32| {
+            let pos = ((y & 1) * 2 + (x & 1)) as usize;
+            (raw[(y * p.width + x) as usize] as f32 - p.black[pos]) * p.inv_range[pos]
+        };
+        let mut out = vec![0.0; (p.gw * p.gh) as usize];
+        for gy in 0..p.gh {
+            for gx in 0..p.gw {
+                let (mut sum, mut n) = ([0.0f32; 3], [0.0f32; 3]);
+                for dy in 0..3 {
+                    for dx in 0..3 {
+                        let (x, y) = (2 * gx + dx, 2 * gy + dy);
+                        sum[color(x, y)] += sensor(x, y);
+                        n[color(x, y)] += 1.0;
+                    }
+                }
+                let m = [sum[0] / n[0], sum[1] / n[1], sum[2] / n[2]];
+                out[(gy * p.gw + gx) as usize] = 0.25 * (m[0] + 2.0 * m[1] + m[2]);
             }
         }
         out
@@ -554,6 +613,40 @@ mod tests {
                 assert!(d < 1e-5, "level {l}: max diff {d}");
             }
         }
+    }
+
+    #[test]
+    fn x_trans_gray_and_pyramid_match_reference_on_random_and_real_mosaics() {
+        let mut rng = Rng::new(4);
+        // Odd and even sizes, not whole 6×6 periods, and layouts in phases whose windows hold
+        // 1, 2 or 3 reds.
+        let (w, h) = (76u32, 43u32);
+        let random: Vec<u16> = (0..w * h)
+            .map(|_| (rng.next_u32() & 0xfff) as u16)
+            .collect();
+        let (kw, kh, px) = kodak("kodim05");
+        let real = shifted_mosaic(kw, kh, &px, 0.0, 0.0, 1);
+        for (w, h, raw, layout) in [
+            (w, h, random, crate::XTrans::FUJIFILM.shifted(1, 0)),
+            (kw, kh, real, crate::XTrans::FUJIFILM.shifted(2, 5)),
+        ] {
+            let gp = GrayParams::xtrans(w, h, [256.0, 250.0, 260.0, 255.0], 4095.0, layout);
+            let gray = reference::gray_from_xtrans(&gp, &raw);
+            let cpu = reference::pyramid(&gray, gp.gw, gp.gh);
+            for (l, (g, c)) in gpu_gray_and_pyramid(&gp, &raw).iter().zip(&cpu).enumerate() {
+                let d = max_abs_diff(g, c);
+                assert!(d < 1e-5, "level {l}: max diff {d}");
+            }
+        }
+        // A flat scene of any colour balance gives the same gray in every window.
+        let layout = crate::XTrans::FUJIFILM.shifted(1, 4);
+        let (w, h) = (36u32, 30u32);
+        let flat: Vec<u16> = (0..w * h)
+            .map(|i| [1000u16, 2000, 3000][layout.color_at((i % w) as usize, (i / w) as usize)])
+            .collect();
+        let gp = GrayParams::xtrans(w, h, [0.0; 4], 4000.0, layout);
+        let gray = reference::gray_from_xtrans(&gp, &flat);
+        assert!(gray.iter().all(|&g| (g - 0.5).abs() < 1e-6), "{gray:?}");
     }
 
     #[test]
