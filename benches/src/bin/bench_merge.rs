@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde_json::json;
 
-use burstpipe::{Burst, Engine, EngineOptions, MergeMethod, MergeOptions, Options};
+use burstpipe::{Burst, Engine, EngineOptions, MergeMethod, MergeOptions, Options, Tone};
 use burstpipe_benches::{parse_size, save_mosaic_png, time};
 use burstpipe_tests::synth::{random_motions, synth_burst, BLACK, NOISE_MEDIUM, WHITE};
 use burstpipe_tests::{cpsnr, Rgb};
@@ -153,8 +153,11 @@ fn run() -> Result<(), String> {
 
     let burst = Burst::new(b.frames.clone()).map_err(|e| e.to_string())?;
     // Develop at 0 EV, so the output is comparable with the clean photo (as in tests/burst.rs).
+    // 0 EV and the plain curve: the photo is then comparable with the clean truth (the default
+    // fusion tone mapping changes tones on purpose).
     let develop = Options {
         exposure_ev: Some(0.0),
+        tone: Tone::Curve,
         ..Options::default()
     };
     let mopts = |method| MergeOptions {
