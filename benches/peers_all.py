@@ -19,8 +19,8 @@ slower than ours):
   fusion, in memory     OpenCV MergeMertens.process() on that bracket vs Engine::fuse (GPU time
                         less the bracket alignment, which MergeMertens does not do) on the
                         12 MP 16-bit bracket of `burstpipe bench` (same size, kodim23)
-  merge, in memory      one 8-frame burst (bench_merge's 4 MP: a Wiener merge is not banded yet
-                        and lavapipe's 128 MiB bindings hold one up to about 8 MP): OpenCV NL-means multi and ECC
+  merge, in memory      one 8-frame 4 MP burst (bench_merge; larger frames merge in bands, but an
+                        8-frame merge on a software adapter is slow): OpenCV NL-means multi and ECC
                         align + average (peers_merge.py) vs Engine::merge (align, merge, develop);
                         ms/MP per frame
 """
