@@ -32,3 +32,26 @@ fn reflect101(v: i32, n: i32) -> i32 {
     return clamp(m, 0, n - 1);
 }
 
+// The pyramid kernels compute a 2×2 block of their level per invocation (columns x0, x0 + 1 and
+// band rows r0, r0 + 1): neighbouring outputs share most of their source pixels, so each source
+// pixel is read and unpacked once per block instead of once per output. A block at the right or
+// bottom edge of an odd-sized level or band has only some of its four pixels.
+// The block of invocation `id`: its first column and band row, and which of its four pixels exist.
+struct Block {
+    x0: u32,
+    r0: u32,
+    second: vec2<bool>,
+}
+
+fn block_of(id: vec3<u32>) -> Block {
+    let x0 = 2u * id.x;
+    let r0 = 2u * id.y;
+    return Block(x0, r0, vec2<bool>(x0 + 1u < p.width, r0 + 1u < p.rows));
+}
+
+// Whether pixel q of the block (0: (x0, r0), 1: (x0 + 1, r0), 2: (x0, r0 + 1), 3: both + 1)
+// exists.
+fn in_block(b: Block, q: u32) -> bool {
+    return ((q & 1u) == 0u || b.second.x) && (q < 2u || b.second.y);
+}
+

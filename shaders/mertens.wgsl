@@ -28,6 +28,9 @@ fn power(x: f32, e: f32) -> f32 {
     if (x <= 0.0) {
         return 0.0;
     }
+    if (e == 1.0) {
+        return x; // the usual exponent: pow costs a log and an exp
+    }
     return pow(x, e);
 }
 

@@ -49,84 +49,138 @@ fn coarse_at(i: u32, gaussian: bool) -> vec3<f32> {
     return unpack(src[i]);
 }
 
-// The taps of up-sampling along one axis at x (of a level 2n wide on the zero-stuffed grid): of
-// the kernel's five taps only those with x + k even land on a coarse pixel (mirroring keeps parity),
-// three for even x, two for odd x; each axis carries half of the ×4 (one pixel in four of the
-// zero-stuffed grid holds a value). Coarse indices in `i`, weights in `w` (0: unused).
-struct UpTaps {
-    i: vec3<i32>,
-    w: vec3<f32>,
+// Up-sampling: of the kernel's five taps only those on even positions of the zero-stuffed grid
+// carry a coarse pixel (mirroring keeps parity): three for an even x (coarse x/2 - 1 .. x/2 + 1,
+// weights 1/8 3/4 1/8), two for an odd x ((x - 1)/2, (x + 1)/2, weights 1/2 1/2); each axis
+// carries half of the ×4 (one pixel in four of the zero-stuffed grid holds a value). Both columns
+// of a block fall within the three coarse columns from s = (x0 - 1) >> 1.
+fn up_weights(x: i32, s: i32) -> vec3<f32> {
+    if ((x & 1) == 0) {
+        return vec3<f32>(0.125, 0.75, 0.125);
+    }
+    return select(vec3<f32>(0.0, 0.5, 0.5), vec3<f32>(0.5, 0.5, 0.0), (x - 1) / 2 == s);
 }
 
-fn up_taps(x: i32, n2: i32) -> UpTaps {
-    let odd = (x & 1) != 0;
-    let k0 = select(-2, -1, odd);
-    var t: UpTaps;
-    t.i = vec3<i32>(reflect101(x + k0, n2), reflect101(x + k0 + 2, n2), reflect101(x + k0 + 4, n2)) / 2;
-    t.w = select(vec3<f32>(0.125, 0.75, 0.125), vec3<f32>(0.5, 0.5, 0.0), odd);
-    return t;
+// A coarse index mirrored as the zero-stuffed grid is (reflect101 there): c < 0 → -c,
+// c ≥ n → 2n - 1 - c.
+fn coarse_mirror(c: i32, n: i32) -> i32 {
+    var m = c;
+    if (m < 0) { m = -m; }
+    if (m >= n) { m = 2 * n - 1 - m; }
+    return clamp(m, 0, n - 1);
 }
 
-// The coarser level `src` (other_width × other_height) up-sampled to (x, y) of this level.
-fn upsample(x: i32, y: i32, gaussian: bool) -> vec3<f32> {
-    let tx = up_taps(x, 2 * i32(p.other_width));
-    let ty = up_taps(y, 2 * i32(p.other_height));
-    var acc = vec3<f32>(0.0);
+// The coarser level `src` (other_width × other_height) up-sampled to the block at (x0, y0) of
+// this level (y0 in whole-level rows); `second`: whether the block's second column / row exists.
+// Outputs in the order (x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1).
+fn upsample_block(x0: i32, y0: i32, second: vec2<bool>, gaussian: bool) -> array<vec3<f32>, 4> {
+    let sx = (x0 - 1) >> 1;
+    let sy = (y0 - 1) >> 1;
+    let wx0 = up_weights(x0, sx);
+    let wx1 = select(vec3<f32>(0.0), up_weights(x0 + 1, sx), second.x);
+    let wy0 = up_weights(y0, sy);
+    let wy1 = select(vec3<f32>(0.0), up_weights(y0 + 1, sy), second.y);
+    let ow = i32(p.other_width);
+    let oh = i32(p.other_height);
+    var out = array<vec3<f32>, 4>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
     for (var j = 0; j < 3; j++) {
-        if (ty.w[j] == 0.0) { continue; }
-        let row = u32(ty.i[j] - i32(p.other_row0)) * p.other_width;
+        // Rows and columns no output of the block uses are not read (they may lie outside the
+        // band's window).
+        if (wy0[j] + wy1[j] == 0.0) { continue; }
+        let row = u32(coarse_mirror(sy + j, oh) - i32(p.other_row0)) * p.other_width;
         for (var i = 0; i < 3; i++) {
-            if (tx.w[i] == 0.0) { continue; }
-            acc += (ty.w[j] * tx.w[i]) * coarse_at(row + u32(tx.i[i]), gaussian);
+            if (wx0[i] + wx1[i] == 0.0) { continue; }
+            let c = coarse_at(row + u32(coarse_mirror(sx + i, ow)), gaussian);
+            out[0] += (wy0[j] * wx0[i]) * c;
+            out[1] += (wy0[j] * wx1[i]) * c;
+            out[2] += (wy1[j] * wx0[i]) * c;
+            out[3] += (wy1[j] * wx1[i]) * c;
         }
     }
-    return acc;
+    return out;
 }
 
 @compute @workgroup_size(16, 16)
 fn pyr_down_image(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.rows) {
+    let b = block_of(id);
+    if (b.x0 >= p.width || b.r0 >= p.rows) {
         return;
     }
     let ow = i32(p.other_width);
     let oh = i32(p.other_height);
-    // The five columns once (mirrored at the borders), then each row's taps.
-    var sx: array<u32, 5>;
-    for (var kx = 0; kx < 5; kx++) {
-        sx[kx] = u32(reflect101(2 * i32(id.x) + kx - 2, ow));
+    // Seven source columns serve both outputs of a row (2·x0 - 2 .. 2·x0 + 4), mirrored once.
+    let ncols = select(5, 7, b.second.x);
+    var sx: array<u32, 7>;
+    for (var k = 0; k < ncols; k++) {
+        sx[k] = u32(reflect101(2 * i32(b.x0) + k - 2, ow));
     }
-    var acc = vec3<f32>(0.0);
-    for (var ky = -2; ky <= 2; ky++) {
-        let row = u32(reflect101(2 * i32(id.y + p.row0) + ky, oh) - i32(p.other_row0)) * p.other_width;
-        var r = vec3<f32>(0.0);
-        for (var kx = 0; kx < 5; kx++) {
-            r += TAPS[kx] * unpack_unorm(src[row + sx[kx]]);
+    var acc = array<vec3<f32>, 4>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
+    let nrows = select(5, 7, b.second.y);
+    let y2 = 2 * i32(b.r0 + p.row0);
+    for (var k = 0; k < nrows; k++) {
+        let row = u32(reflect101(y2 + k - 2, oh) - i32(p.other_row0)) * p.other_width;
+        // Each output's horizontal taps, in tap order.
+        var h0 = vec3<f32>(0.0);
+        var h1 = vec3<f32>(0.0);
+        for (var t = 0; t < 5; t++) {
+            h0 += TAPS[t] * unpack_unorm(src[row + sx[t]]);
         }
-        acc += TAPS[ky + 2] * r;
+        if (b.second.x) {
+            for (var t = 0; t < 5; t++) {
+                h1 += TAPS[t] * unpack_unorm(src[row + sx[t + 2]]);
+            }
+        }
+        if (k < 5) {
+            acc[0] += TAPS[k] * h0;
+            acc[1] += TAPS[k] * h1;
+        }
+        if (k >= 2) {
+            acc[2] += TAPS[k - 2] * h0;
+            acc[3] += TAPS[k - 2] * h1;
+        }
     }
-    dst[id.y * p.width + id.x] = pack_unorm(acc);
+    for (var q = 0u; q < 4u; q++) {
+        if (in_block(b, q)) {
+            dst[(b.r0 + q / 2u) * p.width + b.x0 + (q & 1u)] = pack_unorm(acc[q]);
+        }
+    }
 }
 
 // Adds one input's contribution to a level of the fused pyramid: weight × Laplacian.
 @compute @workgroup_size(16, 16)
 fn blend_level(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.rows) {
+    let b = block_of(id);
+    if (b.x0 >= p.width || b.r0 >= p.rows) {
         return;
     }
-    let i = id.y * p.width + id.x;
-    var lap = unpack_unorm(fine[i]);
+    var up = array<vec3<f32>, 4>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
     if (p.top == 0u) {
-        lap -= upsample(i32(id.x), i32(id.y + p.row0), true);
+        up = upsample_block(i32(b.x0), i32(b.r0 + p.row0), b.second, true);
     }
-    dst[i] = pack(unpack(dst[i]) + weight[i] * lap);
+    for (var q = 0u; q < 4u; q++) {
+        if (in_block(b, q)) {
+            let i = (b.r0 + q / 2u) * p.width + b.x0 + (q & 1u);
+            var lap = unpack_unorm(fine[i]);
+            if (p.top == 0u) {
+                lap -= up[q];
+            }
+            dst[i] = pack(unpack(dst[i]) + weight[i] * lap);
+        }
+    }
 }
 
 // Collapses one level: adds the up-sampled coarser (already collapsed) level.
 @compute @workgroup_size(16, 16)
 fn collapse_level(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.rows) {
+    let b = block_of(id);
+    if (b.x0 >= p.width || b.r0 >= p.rows) {
         return;
     }
-    let i = id.y * p.width + id.x;
-    dst[i] = pack(unpack(dst[i]) + upsample(i32(id.x), i32(id.y + p.row0), false));
+    var up = upsample_block(i32(b.x0), i32(b.r0 + p.row0), b.second, false);
+    for (var q = 0u; q < 4u; q++) {
+        if (in_block(b, q)) {
+            let i = (b.r0 + q / 2u) * p.width + b.x0 + (q & 1u);
+            dst[i] = pack(unpack(dst[i]) + up[q]);
+        }
+    }
 }

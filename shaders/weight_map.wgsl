@@ -24,26 +24,47 @@ fn weight_normalize(@builtin(global_invocation_id) id: vec3<u32>) {
     dst[i] = dst[i] / src[i];
 }
 
+// A 2×2 block of the coarser level per invocation, as pyr_down_image.
 @compute @workgroup_size(16, 16)
 fn pyr_down_weight(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.rows) {
+    let b = block_of(id);
+    if (b.x0 >= p.width || b.r0 >= p.rows) {
         return;
     }
     let ow = i32(p.other_width);
     let oh = i32(p.other_height);
-    // The five columns once (mirrored at the borders), then each row's taps.
-    var sx: array<u32, 5>;
-    for (var kx = 0; kx < 5; kx++) {
-        sx[kx] = u32(reflect101(2 * i32(id.x) + kx - 2, ow));
+    let ncols = select(5, 7, b.second.x);
+    var sx: array<u32, 7>;
+    for (var k = 0; k < ncols; k++) {
+        sx[k] = u32(reflect101(2 * i32(b.x0) + k - 2, ow));
     }
-    var acc = 0.0;
-    for (var ky = -2; ky <= 2; ky++) {
-        let row = u32(reflect101(2 * i32(id.y + p.row0) + ky, oh) - i32(p.other_row0)) * p.other_width;
-        var r = 0.0;
-        for (var kx = 0; kx < 5; kx++) {
-            r += TAPS[kx] * src[row + sx[kx]];
+    var acc = vec4<f32>(0.0);
+    let nrows = select(5, 7, b.second.y);
+    let y2 = 2 * i32(b.r0 + p.row0);
+    for (var k = 0; k < nrows; k++) {
+        let row = u32(reflect101(y2 + k - 2, oh) - i32(p.other_row0)) * p.other_width;
+        var h0 = 0.0;
+        var h1 = 0.0;
+        for (var t = 0; t < 5; t++) {
+            h0 += TAPS[t] * src[row + sx[t]];
         }
-        acc += TAPS[ky + 2] * r;
+        if (b.second.x) {
+            for (var t = 0; t < 5; t++) {
+                h1 += TAPS[t] * src[row + sx[t + 2]];
+            }
+        }
+        if (k < 5) {
+            acc.x += TAPS[k] * h0;
+            acc.y += TAPS[k] * h1;
+        }
+        if (k >= 2) {
+            acc.z += TAPS[k - 2] * h0;
+            acc.w += TAPS[k - 2] * h1;
+        }
     }
-    dst[id.y * p.width + id.x] = acc;
+    for (var q = 0u; q < 4u; q++) {
+        if (in_block(b, q)) {
+            dst[(b.r0 + q / 2u) * p.width + b.x0 + (q & 1u)] = acc[q];
+        }
+    }
 }

@@ -214,6 +214,11 @@ fn groups(width: u32, band: Rows) -> (u32, u32) {
     (gpu::groups(width, 16), gpu::groups(band.1 - band.0, 16))
 }
 
+/// Workgroups of the pyramid kernels, which compute a 2×2 block of pixels per invocation.
+fn block_groups(width: u32, band: Rows) -> (u32, u32) {
+    groups(width.div_ceil(2), (0, (band.1 - band.0).div_ceil(2)))
+}
+
 /// Mertens weight of every pixel of `band` of a display-referred image (f32, never 0).
 pub(crate) fn mertens_weight(
     gpu: &Gpu,
@@ -284,7 +289,7 @@ pub(crate) fn pyr_down(
     let (fw, row0) = window(gpu, fine, fine_dims, bpp, finer_rows(band, fine_dims.1));
     let (cw, _) = window(gpu, coarse, coarse_dims, bpp, band);
     let p = gpu.uniform(&params(coarse_dims, band, fine_dims, row0, false, [0.0; 4]));
-    let g = groups(coarse_dims.0, band);
+    let g = block_groups(coarse_dims.0, band);
     gpu.dispatch_windows(enc, kernel, entry, &p, &[fw, cw], g);
 }
 
@@ -312,7 +317,7 @@ pub(crate) fn blend_level(
     let (fw, _) = window(gpu, fine, dims, IMAGE_BYTES, band);
     let (ww, _) = window(gpu, weight, dims, WEIGHT_BYTES, band);
     let p = gpu.uniform(&params(dims, band, other, row0, top, [0.0; 4]));
-    let g = groups(dims.0, band);
+    let g = block_groups(dims.0, band);
     gpu.dispatch_windows(enc, &gpu::PYRAMID, "blend_level", &p, &[cw, aw, fw, ww], g);
 }
 
@@ -329,7 +334,7 @@ pub(crate) fn collapse_level(
     let (cw, row0) = window(gpu, coarse, coarse_dims, IMAGE_BYTES, read);
     let (aw, _) = window(gpu, acc, dims, IMAGE_BYTES, band);
     let p = gpu.uniform(&params(dims, band, coarse_dims, row0, false, [0.0; 4]));
-    let g = groups(dims.0, band);
+    let g = block_groups(dims.0, band);
     gpu.dispatch_windows(enc, &gpu::PYRAMID, "collapse_level", &p, &[cw, aw], g);
 }
 
