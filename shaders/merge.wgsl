@@ -32,6 +32,10 @@ struct MergeParams {
     // frames larger than one binding merge a band at a time): first tile row, tile rows in the
     // Wiener accumulator, first mosaic row, mosaic rows of output (spatial accumulator rows).
     band: vec4<u32>,
+    // What the buffers hold (a crop of each frame, with the rows the band's motion can reach):
+    // frames from mosaic row held.x (even), motion from tile row held.y. Rows are addressed in
+    // whole-frame coordinates and clamped at the frame's edges, as when the frame is bound whole.
+    held: vec4<u32>,
 }
 
 @group(0) @binding(0) var<uniform> p: MergeParams;
@@ -52,20 +56,32 @@ fn u16_at(i: u32, word: u32) -> f32 {
     return f32((word >> ((i & 1u) * 16u)) & 0xffffu);
 }
 
-// Normalised value of plane `c` (index (y & 1) * 2 + (x & 1)) at plane pixel (x, y), edges
-// repeated.
-fn ref_plane(c: u32, x: i32, y: i32) -> f32 {
+// Index in the frame buffers of mosaic pixel (sx, sy).
+fn held_index(sx: u32, sy: u32) -> u32 {
+    return (sy - p.held.x) * p.width + sx;
+}
+
+// Index of plane `c` (index (y & 1) * 2 + (x & 1)) at plane pixel (x, y), edges repeated.
+fn plane_index(c: u32, x: i32, y: i32) -> u32 {
     let sx = u32(clamp(x, 0, i32(p.pw) - 1)) * 2u + (c & 1u);
     let sy = u32(clamp(y, 0, i32(p.ph) - 1)) * 2u + (c >> 1u);
-    let i = sy * p.width + sx;
+    return held_index(sx, sy);
+}
+
+// Normalised value of plane `c` at plane pixel (x, y), edges repeated.
+fn ref_plane(c: u32, x: i32, y: i32) -> f32 {
+    let i = plane_index(c, x, y);
     return (u16_at(i, ref_raw[i >> 1u]) - p.ref_black[c]) * p.ref_inv_range[c];
 }
 
 fn alt_plane(c: u32, x: i32, y: i32) -> f32 {
-    let sx = u32(clamp(x, 0, i32(p.pw) - 1)) * 2u + (c & 1u);
-    let sy = u32(clamp(y, 0, i32(p.ph) - 1)) * 2u + (c >> 1u);
-    let i = sy * p.width + sx;
+    let i = plane_index(c, x, y);
     return (u16_at(i, alt_raw[i >> 1u]) - p.alt_black[c]) * p.alt_inv_range[c];
+}
+
+// Motion of tile (tx, ty).
+fn tile_motion(tx: u32, ty: u32) -> vec2<f32> {
+    return motion[(ty - p.held.y) * p.tiles_x + tx];
 }
 
 fn noise_variance(x: f32) -> f32 {
@@ -128,7 +144,7 @@ fn merge_wiener_frame(
     let u = i32(lid.x);
     let v = i32(lid.y);
     let k = lid.y * 16u + lid.x;
-    let m = motion[ty * p.tiles_x + tx];
+    let m = tile_motion(tx, ty);
     let whole = vec2<i32>(round(m));
     let frac = m - vec2<f32>(whole);
     let ox = STRIDE * i32(tx) - STRIDE;
@@ -241,7 +257,7 @@ fn stored_level(v: f32) -> f32 {
 }
 
 fn ref_plane_any(x: u32, y: u32) -> f32 {
-    let i = y * p.width + x;
+    let i = held_index(x, y);
     let c = (y & 1u) * 2u + (x & 1u);
     return (u16_at(i, ref_raw[i >> 1u]) - p.ref_black[c]) * p.ref_inv_range[c];
 }
@@ -258,10 +274,10 @@ fn motion_at(x: f32, y: f32) -> vec2<f32> {
     let f = tc - t0;
     let i0 = vec2<u32>(t0);
     let i1 = min(i0 + 1u, vec2<u32>(p.tiles_x - 1u, p.tiles_y - 1u));
-    let m00 = motion[i0.y * p.tiles_x + i0.x];
-    let m10 = motion[i0.y * p.tiles_x + i1.x];
-    let m01 = motion[i1.y * p.tiles_x + i0.x];
-    let m11 = motion[i1.y * p.tiles_x + i1.x];
+    let m00 = tile_motion(i0.x, i0.y);
+    let m10 = tile_motion(i1.x, i0.y);
+    let m01 = tile_motion(i0.x, i1.y);
+    let m11 = tile_motion(i1.x, i1.y);
     return mix(mix(m00, m10, f.x), mix(m01, m11, f.x), f.y);
 }
 

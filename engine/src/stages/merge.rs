@@ -65,6 +65,9 @@ pub(crate) struct Params {
     /// mosaic row, mosaic rows of output (and of the spatial accumulator). The whole image is
     /// one band.
     pub band: [u32; 4],
+    /// What the frame and motion buffers hold: from mosaic row `held[0]` (even) and from tile
+    /// row `held[1]` on (frames larger than a binding are bound a crop at a time); then padding.
+    pub held: [u32; 4],
 }
 
 /// Sensor levels of one frame: black per 2×2 position, white.
@@ -89,6 +92,7 @@ impl Params {
             alt_inv_range: inv(reference),
             noise,
             band: [0, tiles(ph), 0, height],
+            held: [0; 4],
         }
     }
 
@@ -97,6 +101,16 @@ impl Params {
     pub fn with_band(&self, tile0: u32, tile_rows: u32, rows: u32) -> Params {
         Params {
             band: [tile0, tile_rows, 16 * tile0, rows],
+            ..*self
+        }
+    }
+
+    /// The same reading frames that hold mosaic rows from `row0` (even) and motion that holds
+    /// tile rows from `tile0`.
+    pub fn with_held(&self, row0: u32, tile0: u32) -> Params {
+        debug_assert!(row0 % 2 == 0);
+        Params {
+            held: [row0, tile0, 0, 0],
             ..*self
         }
     }

@@ -61,8 +61,8 @@ impl TileParams {
     }
 }
 
-/// Record the alignment grey of `img` and its Gaussian pyramid (the burst alignment's
-/// `downsample` kernel, level sizes as [`align::level_sizes`]).
+/// Record the alignment grey of `img` and its Gaussian pyramid (the burst alignment's levels,
+/// [`align::record_levels`], over the whole image).
 pub(crate) fn record_pyramid(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
@@ -79,23 +79,7 @@ pub(crate) fn record_pyramid(
         &[img, &grey],
         (gpu::groups(p.width, 16), gpu::groups(p.height, 16)),
     );
-    let sizes = align::level_sizes(p.width, p.height);
-    let mut levels = vec![grey];
-    for l in 1..sizes.len() {
-        let lp = align::LevelParams::half_of(sizes[l - 1].0, sizes[l - 1].1);
-        let out = gpu.storage("grey level", (lp.w_out * lp.h_out) as u64 * 4);
-        let params = gpu.uniform(&lp);
-        gpu.dispatch(
-            enc,
-            &gpu::ALIGN,
-            "downsample",
-            &params,
-            &[&levels[l - 1], &out],
-            (gpu::groups(lp.w_out, 16), gpu::groups(lp.h_out, 16)),
-        );
-        levels.push(out);
-    }
-    align::Pyramid { sizes, levels }
+    align::record_levels(gpu, enc, grey, align::Window::whole(p.width, p.height))
 }
 
 /// Record the (texture, residual) of every tile of `motion` (see warp.wgsl).
