@@ -585,3 +585,104 @@ fn a_burst_merged_in_bands_equals_the_whole_merge() {
         assert_eq!(a.data, b.data, "{method:?}: developed results differ");
     }
 }
+
+/// A tall, narrow photo: two Kodak photos stood on end and stacked, `w`×1536. Merged in bands,
+/// its frames are cropped above and below (the alignment's halo is some 230 gray rows, 460
+/// sensor rows, on each side of a band), which a frame of ordinary proportions this small never
+/// is — at the cost of a 0.25 MP burst.
+fn tall_photo(w: u32) -> burstpipe_tests::Rgb {
+    let mut data = Vec::new();
+    let mut height = 0;
+    for name in ["kodim23", "kodim05"] {
+        let img = kodak(name);
+        // Transposed: the photo's columns become rows.
+        for y in 0..img.width {
+            for x in 0..w {
+                let i = ((x * img.width + y) * 3) as usize;
+                data.extend_from_slice(&img.data[i..i + 3]);
+            }
+        }
+        height += img.width;
+    }
+    burstpipe_tests::Rgb {
+        width: w,
+        height,
+        data,
+    }
+}
+
+#[test]
+fn frames_larger_than_a_binding_merge_in_cropped_bands_exactly_as_whole() {
+    // The binding limit forced below one frame's 16-bit mosaic: each band binds a crop of every
+    // frame (with the rows its alignment and merge reach), and the result — reference choice,
+    // noise estimate (no profile: from the burst's aligned differences), merged raw, developed
+    // photo — is the whole merge's, exactly (the same arithmetic on the same rows).
+    let engine = engine();
+    let img = tall_photo(160);
+    let b = synth_burst(
+        &img,
+        &random_motions(3, 8.0, 0.002, 5),
+        NOISE_MEDIUM,
+        None,
+        6,
+    );
+    let burst = Burst::new(b.frames.iter().map(without_noise_profile).collect()).unwrap();
+    let frame_bytes = (img.width * img.height) as u64 * 2;
+    for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
+        let whole = MergeOptions {
+            reference: None,
+            ..merge_options(method)
+        };
+        let banded = MergeOptions {
+            max_binding: Some(frame_bytes * 3 / 4),
+            ..whole.clone()
+        };
+        // The merge reports one step per frame and band (and two more).
+        let mut steps = 0;
+        let mut count = |_: usize, total: usize, _: &str| {
+            steps = total;
+            ControlFlow::Continue(())
+        };
+        let (a, c) = (
+            engine.merge_raw(&burst, &whole).unwrap(),
+            engine
+                .merge_raw_with_progress(&burst, &banded, &mut count)
+                .unwrap(),
+        );
+        let bands = (steps - 2) / burst.len();
+        let d = a
+            .mosaic()
+            .iter()
+            .zip(c.mosaic())
+            .map(|(&x, &y)| (x as i32 - y as i32).abs())
+            .max()
+            .unwrap();
+        eprintln!("{method:?}: {bands} cropped bands vs whole merge, max difference {d} of 65535");
+        assert!(bands >= 3, "{method:?}: {bands} bands");
+        assert_eq!(d, 0, "{method:?}: banded merge differs by {d}");
+        assert_eq!(a.noise_profile(), c.noise_profile(), "{method:?}");
+        let (a, c) = (
+            engine.merge(&burst, &whole).unwrap(),
+            engine.merge(&burst, &banded).unwrap(),
+        );
+        assert_eq!(a.data, c.data, "{method:?}: developed results differ");
+    }
+}
+
+#[test]
+fn frames_too_wide_for_even_one_band_give_a_clear_error() {
+    let engine = engine();
+    let img = crop(&kodak("kodim05"), 0, 0, 256, 128);
+    let b = synth_burst(&img, &random_motions(2, 4.0, 0.0, 1), NOISE_LOW, None, 2);
+    let burst = Burst::new(b.frames).unwrap();
+    let options = MergeOptions {
+        max_binding: Some(16 << 10),
+        ..merge_options(MergeMethod::Wiener)
+    };
+    let err = engine.merge_raw(&burst, &options).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Limits { .. }), "{msg}");
+    for needle in ["frame00.dng", "256×128", "16384-byte", "Bin the frames"] {
+        assert!(msg.contains(needle), "{msg}");
+    }
+}
