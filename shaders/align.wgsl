@@ -14,8 +14,7 @@
 // everything the band's tiles reach (stages/align.rs, Window::for_tiles), so a band computes
 // exactly what the whole image would.
 
-const TILE: i32 = 16;
-const STRIDE: i32 = 8;
+// TILE, STRIDE, clamped_index and cubic_weights: tiles_common.wgsl (prepended).
 
 struct GrayParams {
     width: u32,      // mosaic
@@ -127,9 +126,7 @@ fn downsample(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // Index in the level buffers of pixel (x, y), edges repeated.
 fn level_index(x: i32, y: i32) -> u32 {
-    let cx = clamp(x, 0, i32(tp.width) - 1);
-    let cy = clamp(y, 0, i32(tp.height) - 1);
-    return (u32(cy) - tp.level_y0) * tp.width + u32(cx);
+    return clamped_index(x, y, tp.width, tp.height, tp.level_y0);
 }
 
 fn tile_cost(ox: i32, oy: i32, d: vec2<i32>) -> f32 {
@@ -210,9 +207,7 @@ fn align_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // Index in the finest level's buffers of pixel (x, y), edges repeated.
 fn gray_index(x: i32, y: i32) -> u32 {
-    let cx = clamp(x, 0, i32(rp.width) - 1);
-    let cy = clamp(y, 0, i32(rp.height) - 1);
-    return (u32(cy) - rp.level_y0) * rp.width + u32(cx);
+    return clamped_index(x, y, rp.width, rp.height, rp.level_y0);
 }
 
 fn ref_px(x: i32, y: i32) -> f32 {
@@ -223,10 +218,9 @@ fn alt_px(x: i32, y: i32) -> f32 {
     return alt_gray[gray_index(x, y)];
 }
 
-fn cubic_weights(t: f32) -> vec4<f32> {
-    let t2 = t * t;
-    let t3 = t2 * t;
-    return 0.5 * vec4<f32>(-t3 + 2.0 * t2 - t, 3.0 * t3 - 5.0 * t2 + 2.0, -3.0 * t3 + 4.0 * t2 + t, t3 - t2);
+// Central differences of the reference.
+fn ref_gradient(x: i32, y: i32) -> vec2<f32> {
+    return 0.5 * vec2<f32>(ref_px(x + 1, y) - ref_px(x - 1, y), ref_px(x, y + 1) - ref_px(x, y - 1));
 }
 
 // Catmull-Rom: bilinear sampling would low-pass the alternate by an amount that depends on the
@@ -266,13 +260,10 @@ fn align_refine(@builtin(global_invocation_id) id: vec3<u32>) {
     var gyy = 0.0;
     for (var v = 0; v < TILE; v++) {
         for (var u = 0; u < TILE; u++) {
-            let x = ox + u;
-            let y = oy + v;
-            let gx = 0.5 * (ref_px(x + 1, y) - ref_px(x - 1, y));
-            let gy = 0.5 * (ref_px(x, y + 1) - ref_px(x, y - 1));
-            gxx += gx * gx;
-            gxy += gx * gy;
-            gyy += gy * gy;
+            let g = ref_gradient(ox + u, oy + v);
+            gxx += g.x * g.x;
+            gxy += g.x * g.y;
+            gyy += g.y * g.y;
         }
     }
     let det = gxx * gyy - gxy * gxy;
@@ -287,11 +278,10 @@ fn align_refine(@builtin(global_invocation_id) id: vec3<u32>) {
             for (var u = 0; u < TILE; u++) {
                 let x = ox + u;
                 let y = oy + v;
-                let gx = 0.5 * (ref_px(x + 1, y) - ref_px(x - 1, y));
-                let gy = 0.5 * (ref_px(x, y + 1) - ref_px(x, y - 1));
+                let g = ref_gradient(x, y);
                 let e = alt_bicubic(vec2<f32>(f32(x), f32(y)) + m) - ref_px(x, y);
-                bx += gx * e;
-                by += gy * e;
+                bx += g.x * e;
+                by += g.y * e;
             }
         }
         let delta = vec2<f32>(gxy * by - gyy * bx, gxy * bx - gxx * by) / det;

@@ -130,6 +130,31 @@ fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
 }
 
+// Inverse DFT of a tile whose thread (u, v) (k = 16v + u) holds frequency bin (u, v): the real
+// part of pixel (u, v), unnormalised (divide by 256). Along columns (thread (u, v) = column u,
+// output row v), then along rows, through the workgroup arrays (ref_* holds the bins, alt_* the
+// columns). Called by every thread of the workgroup (it has barriers).
+fn inverse_dft(bin: vec2<f32>, u: i32, v: i32, k: u32) -> f32 {
+    workgroupBarrier();
+    ref_re[k] = bin.x;
+    ref_im[k] = bin.y;
+    workgroupBarrier();
+    var col = vec2<f32>(0.0);
+    for (var n = 0; n < TILE; n++) {
+        col += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), twiddle(-v * n));
+    }
+    workgroupBarrier();
+    alt_re[k] = col.x;
+    alt_im[k] = col.y;
+    workgroupBarrier();
+    var px = 0.0;
+    for (var n = 0; n < TILE; n++) {
+        let t = twiddle(-u * n);
+        px += alt_re[v * TILE + n] * t.x - alt_im[v * TILE + n] * t.y;
+    }
+    return px;
+}
+
 // Workgroup = one 16×16 tile of one plane; thread (u, v) = pixel and then frequency (u, v).
 // Groups: x = tile column, y = tile row · 4 + plane.
 @compute @workgroup_size(16, 16)
@@ -191,25 +216,7 @@ fn merge_wiener_frame(
     let d2 = dot(d, d);
     let shrink = d2 / (d2 + p.noise.z * sigma2);
     let merged_bin = fz + shrink * d;
-    workgroupBarrier();
-    ref_re[k] = merged_bin.x;
-    ref_im[k] = merged_bin.y;
-    workgroupBarrier();
-    // Inverse DFT: along columns (thread (u, v) = column u, output row v), then along rows.
-    var col = vec2<f32>(0.0);
-    for (var n = 0; n < TILE; n++) {
-        let t = twiddle(-v * n);
-        col += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), t);
-    }
-    workgroupBarrier();
-    alt_re[k] = col.x;
-    alt_im[k] = col.y;
-    workgroupBarrier();
-    var px = 0.0;
-    for (var n = 0; n < TILE; n++) {
-        let t = twiddle(-u * n);
-        px += alt_re[v * TILE + n] * t.x - alt_im[v * TILE + n] * t.y;
-    }
+    let px = inverse_dft(merged_bin, u, v, k);
     let slot = ((c * p.band.y + band_ty) * p.tiles_x + tx) * 256u + k;
     acc[slot] += px / 256.0;
 }
@@ -382,23 +389,6 @@ fn merge_wiener_denoise(
     if (k == 0u) {
         shrink = 1.0;
     }
-    let g = shrink * f;
-    workgroupBarrier();
-    ref_re[k] = g.x;
-    ref_im[k] = g.y;
-    workgroupBarrier();
-    var col = vec2<f32>(0.0);
-    for (var n = 0; n < TILE; n++) {
-        col += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), twiddle(-v * n));
-    }
-    workgroupBarrier();
-    alt_re[k] = col.x;
-    alt_im[k] = col.y;
-    workgroupBarrier();
-    var px = 0.0;
-    for (var n = 0; n < TILE; n++) {
-        let t = twiddle(-u * n);
-        px += alt_re[v * TILE + n] * t.x - alt_im[v * TILE + n] * t.y;
-    }
+    let px = inverse_dft(shrink * f, u, v, k);
     tiles_acc[slot] = px / 256.0 * f32(p.frames);
 }

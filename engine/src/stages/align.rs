@@ -102,6 +102,16 @@ impl LevelParams {
         LevelParams::window(w, h, 0, 0..h.div_ceil(2))
     }
 
+    /// Rows `rows` of a `w`×`h` image whose buffer holds rows from `y0`, at full size (one
+    /// value per row: the gradient energy).
+    pub fn rows_of(w: u32, h: u32, y0: u32, rows: Range<u32>) -> LevelParams {
+        LevelParams {
+            w_out: 0,
+            h_out: 0,
+            ..LevelParams::window(w, h, y0, rows)
+        }
+    }
+
     /// Rows `out` of the half of a `w`×`h` level whose buffer holds rows from `in_y0`.
     pub fn window(w: u32, h: u32, in_y0: u32, out: Range<u32>) -> LevelParams {
         LevelParams {
@@ -285,15 +295,29 @@ pub(crate) fn record_gray(
     gp: &GrayParams,
     raw: &wgpu::Buffer,
 ) -> wgpu::Buffer {
-    let gray = gpu.storage("gray", (gp.gw * gp.gh) as u64 * 4);
-    let params = gpu.uniform(gp);
+    let kernel = (&gpu::ALIGN, "gray_from_quads");
+    record_gray_image(gpu, enc, kernel, gp, raw, (gp.gw, gp.gh))
+}
+
+/// Record a kernel that makes an alignment gray image (f32, `w`×`h`, one thread per pixel) from
+/// `input`: Bayer quads here, a bracket's RGB exposure in stages::warp.
+pub(crate) fn record_gray_image<T: Pod>(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    (kernel, entry): (&gpu::Kernel, &'static str),
+    params: &T,
+    input: &wgpu::Buffer,
+    (w, h): (u32, u32),
+) -> wgpu::Buffer {
+    let gray = gpu.storage("alignment gray", (w * h) as u64 * 4);
+    let params = gpu.uniform(params);
     gpu.dispatch(
         enc,
-        &gpu::ALIGN,
-        "gray_from_quads",
+        kernel,
+        entry,
         &params,
-        &[raw, &gray],
-        (gpu::groups(gp.gw, 16), gpu::groups(gp.gh, 16)),
+        &[input, &gray],
+        (gpu::groups(w, 16), gpu::groups(h, 16)),
     );
     gray
 }
@@ -402,16 +426,7 @@ pub(crate) fn record_gradient_energy(
     rows: Range<u32>,
 ) -> wgpu::Buffer {
     let out = gpu.storage("row energy", rows.len() as u64 * 4);
-    let params = gpu.uniform(&LevelParams {
-        w_in: w,
-        h_in: h,
-        w_out: 0,
-        h_out: 0,
-        in_y0: y0,
-        out_y0: rows.start,
-        out_rows: rows.len() as u32,
-        _pad: 0,
-    });
+    let params = gpu.uniform(&LevelParams::rows_of(w, h, y0, rows.clone()));
     gpu.dispatch(
         enc,
         &gpu::ALIGN,
@@ -479,7 +494,7 @@ pub(crate) mod reference {
     }
 
     /// Pixel (x, y) of a `w`×`h` level whose rows from `y0` are in `img`, edges repeated.
-    fn at(img: &[f32], (w, h, y0): (u32, u32, u32), x: i32, y: i32) -> f32 {
+    pub fn at(img: &[f32], (w, h, y0): (u32, u32, u32), x: i32, y: i32) -> f32 {
         let row = y.clamp(0, h as i32 - 1) as u32 - y0;
         img[(row * w + x.clamp(0, w as i32 - 1) as u32) as usize]
     }
@@ -550,22 +565,30 @@ pub(crate) mod reference {
         out
     }
 
+    /// Catmull-Rom weights of the four taps around fraction `t` (tiles_common.wgsl).
+    pub fn cubic_weights(t: f32) -> [f32; 4] {
+        let (t2, t3) = (t * t, t * t * t);
+        [
+            0.5 * (-t3 + 2.0 * t2 - t),
+            0.5 * (3.0 * t3 - 5.0 * t2 + 2.0),
+            0.5 * (-3.0 * t3 + 4.0 * t2 + t),
+            0.5 * (t3 - t2),
+        ]
+    }
+
     pub fn align_refine(p: &RefineParams, reference: &[f32], alt: &[f32], motion: &mut [[f32; 2]]) {
         let level = (p.width, p.height, p.level_y0);
         let r = |x: i32, y: i32| at(reference, level, x, y);
         let a = |x: i32, y: i32| at(alt, level, x, y);
-        let weights = |t: f32| {
-            let (t2, t3) = (t * t, t * t * t);
+        let gradient = |x: i32, y: i32| {
             [
-                0.5 * (-t3 + 2.0 * t2 - t),
-                0.5 * (3.0 * t3 - 5.0 * t2 + 2.0),
-                0.5 * (-3.0 * t3 + 4.0 * t2 + t),
-                0.5 * (t3 - t2),
+                0.5 * (r(x + 1, y) - r(x - 1, y)),
+                0.5 * (r(x, y + 1) - r(x, y - 1)),
             ]
         };
         let bicubic = |px: f32, py: f32| {
             let (fx, fy) = (px.floor(), py.floor());
-            let (wx, wy) = (weights(px - fx), weights(py - fy));
+            let (wx, wy) = (cubic_weights(px - fx), cubic_weights(py - fy));
             let (x, y) = (fx as i32, fy as i32);
             let mut acc = 0.0f32;
             for (j, wj) in wy.iter().enumerate() {
@@ -588,9 +611,7 @@ pub(crate) mod reference {
                 let (mut gxx, mut gxy, mut gyy) = (0.0f32, 0.0f32, 0.0f32);
                 for v in 0..TILE {
                     for u in 0..TILE {
-                        let (x, y) = (ox + u, oy + v);
-                        let gx = 0.5 * (r(x + 1, y) - r(x - 1, y));
-                        let gy = 0.5 * (r(x, y + 1) - r(x, y - 1));
+                        let [gx, gy] = gradient(ox + u, oy + v);
                         gxx += gx * gx;
                         gxy += gx * gy;
                         gyy += gy * gy;
@@ -606,8 +627,7 @@ pub(crate) mod reference {
                     for v in 0..TILE {
                         for u in 0..TILE {
                             let (x, y) = (ox + u, oy + v);
-                            let gx = 0.5 * (r(x + 1, y) - r(x - 1, y));
-                            let gy = 0.5 * (r(x, y + 1) - r(x, y - 1));
+                            let [gx, gy] = gradient(x, y);
                             let e = bicubic(x as f32 + m[0], y as f32 + m[1]) - r(x, y);
                             bx += gx * e;
                             by += gy * e;
@@ -866,27 +886,10 @@ mod tests {
         let gray: Vec<f32> = px.iter().map(|p| p[1]).collect();
         // The whole image, and rows 100..200 from a buffer holding rows 90..201.
         for (y0, rows, held) in [(0, 0..h, 0..h), (90, 100..200, 90..201)] {
-            let p = LevelParams {
-                w_in: w,
-                h_in: h,
-                w_out: 0,
-                h_out: 0,
-                in_y0: y0,
-                out_y0: rows.start,
-                out_rows: rows.len() as u32,
-                _pad: 0,
-            };
+            let p = LevelParams::rows_of(w, h, y0, rows.clone());
             let part = &gray[(held.start * w) as usize..(held.end * w) as usize];
             let cpu = reference::gradient_energy(&p, part);
-            let whole = reference::gradient_energy(
-                &LevelParams {
-                    out_y0: 0,
-                    in_y0: 0,
-                    out_rows: h,
-                    ..p
-                },
-                &gray,
-            );
+            let whole = reference::gradient_energy(&LevelParams::rows_of(w, h, 0, 0..h), &gray);
             assert_eq!(cpu, whole[rows.start as usize..rows.end as usize]);
             let buf = gpu.storage_init("gray", bytemuck::cast_slice(part));
             let out = gpu

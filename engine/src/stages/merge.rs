@@ -146,26 +146,16 @@ pub(crate) fn record_frame(
     motion: &wgpu::Buffer,
     acc: &wgpu::Buffer,
 ) {
-    let params = gpu.uniform(p);
-    let buffers = [reference, alt, motion, acc];
-    match method {
-        MergeMethod::Wiener => gpu.dispatch(
-            enc,
-            &gpu::MERGE,
-            "merge_wiener_frame",
-            &params,
-            &buffers,
-            (p.tiles_x, p.band[1] * 4),
-        ),
-        MergeMethod::Spatial => gpu.dispatch(
-            enc,
-            &gpu::MERGE,
+    let (entry, groups) = match method {
+        MergeMethod::Wiener => ("merge_wiener_frame", (p.tiles_x, p.band[1] * 4)),
+        MergeMethod::Spatial => (
             "merge_spatial_frame",
-            &params,
-            &buffers,
             (gpu::groups(p.pw * 2, 16), gpu::groups(p.band[3], 16)),
         ),
-    }
+    };
+    let params = gpu.uniform(p);
+    let buffers = [reference, alt, motion, acc];
+    gpu.dispatch(enc, &gpu::MERGE, entry, &params, &buffers, groups);
 }
 
 /// Record the finishing pass: `acc` → merged normalised f32 mosaic `out`.
@@ -555,6 +545,27 @@ mod tests {
             .collect()
     }
 
+    /// Merge `frames` (the first is the reference, with zero motion) with random motion by both
+    /// methods on GPU and CPU, check they agree, and return each method's params and motions.
+    fn check_both_methods(
+        (w, h): (u32, u32),
+        frames: &[Vec<u16>],
+        rng: &mut Rng,
+    ) -> Vec<(MergeMethod, Params, Vec<Vec<[f32; 2]>>)> {
+        let n = frames.len() as u32;
+        [MergeMethod::Wiener, MergeMethod::Spatial]
+            .into_iter()
+            .map(|method| {
+                let p = Params::new(w, h, n, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0]);
+                let motions: Vec<_> = (0..n).map(|i| random_motion(&p, rng, i == 0)).collect();
+                let (g, c) = both(method, &p, frames, &motions);
+                let d = max_abs_diff(&g, &c);
+                assert!(d < 1e-4, "{method:?}: max diff {d}");
+                (method, p, motions)
+            })
+            .collect()
+    }
+
     #[test]
     fn gpu_matches_reference_on_random_frames_and_motion() {
         let mut rng = Rng::new(11);
@@ -567,15 +578,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
-            let p = Params::new(w, h, 3, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0]);
-            let motions: Vec<_> = (0..3)
-                .map(|i| random_motion(&p, &mut rng, i == 0))
-                .collect();
-            let (g, c) = both(method, &p, &frames, &motions);
-            let d = max_abs_diff(&g, &c);
-            assert!(d < 1e-4, "{method:?}: max diff {d}");
-        }
+        check_both_methods((w, h), &frames, &mut rng);
     }
 
     #[test]
@@ -595,14 +598,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
-            let p = Params::new(w, h, 2, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0]);
-            let motions: Vec<_> = (0..2)
-                .map(|i| random_motion(&p, &mut rng, i == 0))
-                .collect();
-            let (g, c) = both(method, &p, &frames, &motions);
-            let d = max_abs_diff(&g, &c);
-            assert!(d < 1e-4, "{method:?}: max diff {d}");
+        for (method, p, motions) in check_both_methods((w, h), &frames, &mut rng) {
             // The reference alone merges to itself (on the merged mosaic's levels, which clip
             // the test data's few values above white): the windows add back to exactly one.
             let p1 = Params {
