@@ -137,3 +137,21 @@ pub fn exit(name: &str, result: Result<(), String>) -> std::process::ExitCode {
         }
     }
 }
+
+/// `--size WxH` for clap: width and height in pixels.
+pub fn parse_size(v: &str) -> Result<(u32, u32), String> {
+    v.split_once('x')
+        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+        .filter(|&(w, h)| w > 0 && h > 0)
+        .ok_or(format!("{v}: expected WxH, e.g. 4032x3024"))
+}
+
+/// Print the JSON rows after the table, and write them to `json` when given.
+pub fn emit_rows(rows: &str, json: Option<&Path>) -> Result<(), String> {
+    println!();
+    print!("{rows}");
+    match json {
+        Some(path) => std::fs::write(path, rows).map_err(|e| format!("{}: {e}", path.display())),
+        None => Ok(()),
+    }
+}

@@ -9,16 +9,11 @@
 # Installs what is missing: the Python peers with pip, enfuse and rawtherapee with apt-get (as
 # root; otherwise their rows are reported missing). Environment: PYTHON, CARGO_TARGET_DIR.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$(dirname "$0")/common.sh"
 out="${1:-${TMPDIR:-/tmp}/burstpipe-peers}"
 shift || true
-py="${PYTHON:-python3}"
-target="${CARGO_TARGET_DIR:-$root/target}"
 
-if ! "$py" -c 'import cv2, rawpy, numpy, tifffile' 2>/dev/null; then
-    echo "== installing the Python peers" >&2
-    "$py" -m pip install --quiet opencv-python-headless rawpy numpy tifffile >&2
-fi
+need_python "cv2, rawpy, numpy, tifffile" opencv-python-headless rawpy numpy tifffile
 missing=""
 command -v enfuse >/dev/null || missing="$missing enfuse"
 command -v rawtherapee-cli >/dev/null || missing="$missing rawtherapee"
@@ -27,8 +22,7 @@ if [ -n "$missing" ] && [ "$(id -u)" = 0 ]; then
     apt-get install -y $missing >&2 || (apt-get update >&2 && apt-get install -y $missing >&2) || true
 fi
 
-echo "== build (release)" >&2
-(cd "$root" && cargo build --release -p burstpipe-cli -p burstpipe-benches >&2)
+build_release -p burstpipe-cli -p burstpipe-benches
 mkdir -p "$out"
 "$py" "$root/benches/peers_all.py" "$out" --bin "$target/release" "$@" | tee "$out/table.txt"
 echo "command: bash benches/peers_all.sh $out${*:+ $*}"

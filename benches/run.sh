@@ -7,24 +7,18 @@
 #
 # Environment: RUNS (default 7), WARMUP (default 2), PYTHON (default python3), CARGO_TARGET_DIR.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$(dirname "$0")/common.sh"
 out="${1:-${TMPDIR:-/tmp}/burstpipe-bench}"
 shift || true
 runs="${RUNS:-7}"
 warmup="${WARMUP:-2}"
-py="${PYTHON:-python3}"
-target="${CARGO_TARGET_DIR:-$root/target}"
 mkdir -p "$out"
 
-echo "== build (release)" >&2
-(cd "$root" && cargo build --release -p burstpipe-benches --bin bench_develop >&2)
+build_release -p burstpipe-benches --bin bench_develop
 
-if ! "$py" -c 'import cv2, rawpy, numpy, tifffile' 2>/dev/null; then
-    echo "== installing the Python peers" >&2
-    "$py" -m pip install --quiet opencv-python-headless rawpy numpy tifffile >&2
-fi
+need_python "cv2, rawpy, numpy, tifffile" opencv-python-headless rawpy numpy tifffile
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+machine_line
 echo "== burstpipe (bench_develop)" >&2
 "$target/release/bench_develop" --out "$out" --runs "$runs" --warmup "$warmup" \
     --json "$out/ours.jsonl" "$@" | tee "$out/ours.txt" | grep -v '^{' >&2

@@ -8,26 +8,20 @@
 #
 # Environment: RUNS (default 5), WARMUP (default 1), PEER_RUNS (default 3), PEER_WARMUP (default 1), PYTHON, CARGO_TARGET_DIR.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$(dirname "$0")/common.sh"
 out="${1:-${TMPDIR:-/tmp}/burstpipe-bench-merge}"
 shift || true
 runs="${RUNS:-5}"
 warmup="${WARMUP:-1}"
 peer_runs="${PEER_RUNS:-3}"
 peer_warmup="${PEER_WARMUP:-1}"
-py="${PYTHON:-python3}"
-target="${CARGO_TARGET_DIR:-$root/target}"
 mkdir -p "$out"
 
-echo "== build (release)" >&2
-(cd "$root" && cargo build --release -p burstpipe-benches --bin bench_merge >&2)
+build_release -p burstpipe-benches --bin bench_merge
 
-if ! "$py" -c 'import cv2, numpy' 2>/dev/null; then
-    echo "== installing the Python peers" >&2
-    "$py" -m pip install --quiet opencv-python-headless numpy >&2
-fi
+need_python "cv2, numpy" opencv-python-headless numpy
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+machine_line
 echo "== burstpipe (bench_merge)" >&2
 "$target/release/bench_merge" --out "$out" --runs "$runs" --warmup "$warmup" \
     --json "$out/ours.jsonl" "$@" | tee "$out/ours.txt" | grep -v '^{' >&2

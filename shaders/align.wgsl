@@ -1,4 +1,4 @@
-// Alignment, HDR+-style: a gray image from 2×2 Bayer quads, a Gaussian pyramid, per-level tile
+// Alignment, HDR+-style: a gray image from 2×2 Bayer quads (or 3×3 X-Trans windows), a Gaussian pyramid, per-level tile
 // search (L2 on coarse levels, L1 at the finest) seeded by candidates carried from the coarser
 // level, and a Lucas-Kanade sub-pixel refinement. Also the gradient energy that picks the
 // sharpest frame as reference.
@@ -19,10 +19,12 @@
 struct GrayParams {
     width: u32,      // mosaic
     height: u32,
-    gw: u32,         // gray = mosaic / 2
+    gw: u32,         // gray = mosaic / 2 (Bayer) or (mosaic − 1) / 2 (X-Trans)
     gh: u32,
     black: vec4<f32>,
     inv_range: vec4<f32>,
+    xtrans: vec3<u32>, // X-Trans: the 6×6 colours, 2 bits per site (site y·6 + x in word i / 12)
+    is_xtrans: u32,
 }
 
 struct LevelParams {
@@ -86,6 +88,38 @@ fn gray_from_quads(@builtin(global_invocation_id) id: vec3<u32>) {
     let y = 2u * id.y;
     gray_out[id.y * gp.gw + id.x] =
         0.25 * ((sensor(x, y) + sensor(x + 1u, y)) + (sensor(x, y + 1u) + sensor(x + 1u, y + 1u)));
+}
+
+// Colour (0 R, 1 G, 2 B) of X-Trans site (x, y).
+fn xtrans_color(x: u32, y: u32) -> u32 {
+    let i = (y % 6u) * 6u + x % 6u;
+    return (gp.xtrans[i / 12u] >> (2u * (i % 12u))) & 3u;
+}
+
+// X-Trans has no 2×2 quads, but every 3×3 window of its 6×6 pattern holds all three colours
+// (5 G, and 1–3 each of R and B): the mean of each colour in the window, mixed as a quad mixes
+// them (R + 2G + B) / 4, is a luminance-like signal whatever the phase of the pattern and the
+// counts in the window. Windows overlap (stride 2, as Bayer quads): at half resolution the
+// sub-pixel search is as fine as Bayer's (a third, with disjoint 3×3 cells, left the mean
+// end-point error at 0.3 px on kodim05).
+@compute @workgroup_size(16, 16)
+fn gray_from_xtrans(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= gp.gw || id.y >= gp.gh) {
+        return;
+    }
+    var sum = vec3<f32>(0.0);
+    var n = vec3<f32>(0.0);
+    for (var dy = 0u; dy < 3u; dy++) {
+        for (var dx = 0u; dx < 3u; dx++) {
+            let x = 2u * id.x + dx;
+            let y = 2u * id.y + dy;
+            let c = xtrans_color(x, y);
+            sum[c] += sensor(x, y);
+            n[c] += 1.0;
+        }
+    }
+    let m = sum / n;
+    gray_out[id.y * gp.gw + id.x] = 0.25 * (m.x + 2.0 * m.y + m.z);
 }
 
 // ---- pyramid ---------------------------------------------------------------------------------

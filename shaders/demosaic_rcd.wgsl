@@ -39,19 +39,6 @@ const EPS_SQ: f32 = 1e-10;
 // Pass 5 writes: f16 RGBA (pack2x16float), alpha = 1.
 @group(0) @binding(3) var<storage, read_write> out: array<vec2<u32>>;
 
-fn mirror(v: i32, n: i32) -> i32 {
-    var m = abs(v);
-    if (m >= n) { m = 2 * n - 2 - m; }
-    return clamp(m, 0, n - 1);
-}
-
-fn band_index(x: i32, y: i32) -> u32 {
-    let gx = mirror(x, i32(p.width));
-    let gy = mirror(y, i32(p.height));
-    let row = clamp(gy - i32(p.y0), 0, i32(p.rows_in) - 1);
-    return u32(row) * p.width + u32(gx);
-}
-
 fn color_at(x: i32, y: i32) -> u32 {
     return (p.cfa >> (u32((y & 1) * 2 + (x & 1)) * 2u)) & 3u;
 }
@@ -209,45 +196,13 @@ fn rcd_rb_cardinal(@builtin(global_invocation_id) id: vec3<u32>) {
     diffs_out[band_index(x, y)] = vec2<f32>(rgb.r - g0, rgb.b - g0);
 }
 
-// Sort two entries of the nine so that v[a] <= v[b].
-fn order(v: ptr<function, array<f32, 9>>, a: u32, b: u32) {
-    let lo = min((*v)[a], (*v)[b]);
-    let hi = max((*v)[a], (*v)[b]);
-    (*v)[a] = lo;
-    (*v)[b] = hi;
-}
-
-// Median of nine with the 19-exchange network (Paeth; Devillard's opt_med9): the median ends in v[4].
-fn median9(v: ptr<function, array<f32, 9>>) -> f32 {
-    order(v, 1u, 2u); order(v, 4u, 5u); order(v, 7u, 8u);
-    order(v, 0u, 1u); order(v, 3u, 4u); order(v, 6u, 7u);
-    order(v, 1u, 2u); order(v, 4u, 5u); order(v, 7u, 8u);
-    order(v, 0u, 3u); order(v, 5u, 8u); order(v, 4u, 7u);
-    order(v, 3u, 6u); order(v, 1u, 4u); order(v, 2u, 5u);
-    order(v, 4u, 7u); order(v, 4u, 2u); order(v, 6u, 4u);
-    order(v, 4u, 2u);
-    return (*v)[4];
-}
-
+// Last pass: the 3×3 median of the colour differences (`median_refined`, in
+// demosaic_common.wgsl, which is prepended to this file).
 @compute @workgroup_size(16, 16)
 fn demosaic_rcd(@builtin(global_invocation_id) id: vec3<u32>) {
     if (id.x >= p.width || id.y >= p.out_rows) { return; }
     let x = i32(id.x);
     let y = i32(p.out_y0 + id.y);
-    var rg: array<f32, 9>;
-    var bg: array<f32, 9>;
-    for (var j = 0; j < 9; j++) {
-        let d = diffs[band_index(x + j % 3 - 1, y + j / 3 - 1)];
-        rg[j] = d.x;
-        bg[j] = d.y;
-    }
-    let rg_med = median9(&rg);
-    let bg_med = median9(&bg);
-    let s = m(x, y);
-    var gv = s;
-    let c = color_at(x, y);
-    if (c == 0u) { gv = s - rg_med; }
-    if (c == 2u) { gv = s - bg_med; }
-    let rgb = vec3<f32>(gv + rg_med, gv, gv + bg_med);
+    let rgb = median_refined(x, y, color_at(x, y));
     out[id.y * p.width + id.x] = vec2<u32>(pack2x16float(rgb.rg), pack2x16float(vec2<f32>(rgb.b, 1.0)));
 }

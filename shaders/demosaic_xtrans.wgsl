@@ -46,19 +46,6 @@ struct Params {
 // Horizontal, vertical, diagonal ↘, diagonal ↗.
 const DIRS = array<vec2<i32>, 4>(vec2<i32>(1, 0), vec2<i32>(0, 1), vec2<i32>(1, 1), vec2<i32>(1, -1));
 
-fn mirror(v: i32, n: i32) -> i32 {
-    var m = abs(v);
-    if (m >= n) { m = 2 * n - 2 - m; }
-    return clamp(m, 0, n - 1);
-}
-
-fn band_index(x: i32, y: i32) -> u32 {
-    let gx = mirror(x, i32(p.width));
-    let gy = mirror(y, i32(p.height));
-    let row = clamp(gy - i32(p.y0), 0, i32(p.rows_in) - 1);
-    return u32(row) * p.width + u32(gx);
-}
-
 // Colour of the site that (x, y) reads: the mirrored one's.
 fn color(x: i32, y: i32) -> u32 {
     let gx = u32(mirror(x, i32(p.width)));
@@ -312,45 +299,13 @@ fn xt_select(@builtin(global_invocation_id) id: vec3<u32>) {
     diffs_out[id.y * p.width + id.x] = vec2<f32>(rgb.r - rgb.g, rgb.b - rgb.g);
 }
 
-// Sort two entries of the nine so that v[a] <= v[b].
-fn order(v: ptr<function, array<f32, 9>>, a: u32, b: u32) {
-    let lo = min((*v)[a], (*v)[b]);
-    let hi = max((*v)[a], (*v)[b]);
-    (*v)[a] = lo;
-    (*v)[b] = hi;
-}
-
-// Median of nine with the 19-exchange network (Paeth; Devillard's opt_med9): the median ends in v[4].
-fn median9(v: ptr<function, array<f32, 9>>) -> f32 {
-    order(v, 1u, 2u); order(v, 4u, 5u); order(v, 7u, 8u);
-    order(v, 0u, 1u); order(v, 3u, 4u); order(v, 6u, 7u);
-    order(v, 1u, 2u); order(v, 4u, 5u); order(v, 7u, 8u);
-    order(v, 0u, 3u); order(v, 5u, 8u); order(v, 4u, 7u);
-    order(v, 3u, 6u); order(v, 1u, 4u); order(v, 2u, 5u);
-    order(v, 4u, 7u); order(v, 4u, 2u); order(v, 6u, 4u);
-    order(v, 4u, 2u);
-    return (*v)[4];
-}
-
+// Last pass: the 3×3 median of the colour differences (`median_refined`, in
+// demosaic_common.wgsl, which is prepended to this file).
 @compute @workgroup_size(16, 16)
 fn demosaic_xtrans(@builtin(global_invocation_id) id: vec3<u32>) {
     var q: vec2<i32>;
     if (!out_pixel(id, &q)) { return; }
     let x = q.x;
     let y = q.y;
-    var rg: array<f32, 9>;
-    var bg: array<f32, 9>;
-    for (var j = 0; j < 9; j++) {
-        let d = diffs[band_index(x + j % 3 - 1, y + j / 3 - 1)];
-        rg[j] = d.x;
-        bg[j] = d.y;
-    }
-    let rg_med = median9(&rg);
-    let bg_med = median9(&bg);
-    let s = m(x, y);
-    var gv = s;
-    let c = color(x, y);
-    if (c == 0u) { gv = s - rg_med; }
-    if (c == 2u) { gv = s - bg_med; }
-    out_median[id.y * p.width + id.x] = pack(vec3<f32>(gv + rg_med, gv, gv + bg_med));
+    out_median[id.y * p.width + id.x] = pack(median_refined(x, y, color(x, y)));
 }

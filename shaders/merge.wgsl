@@ -13,6 +13,11 @@
 // Spatial: per pixel, the alternate is sampled bilinearly at the motion interpolated between
 // tile centres and weighted by how well its 3×3 neighbourhood mean agrees with the reference's,
 // measured in units of its noise.
+//
+// X-Trans (no 2×2 planes): per reference pixel of colour c, the alternate's colour-c samples
+// around the moved position are gathered with a narrow Gaussian kernel (kernel regression, as in
+// Wronski et al. 2019), weighted by a robustness like the spatial merge's; the finish is the
+// spatial merge's.
 
 struct MergeParams {
     width: u32,          // mosaic
@@ -36,6 +41,8 @@ struct MergeParams {
     // frames from mosaic row held.x (even), motion from tile row held.y. Rows are addressed in
     // whole-frame coordinates and clamped at the frame's edges, as when the frame is bound whole.
     held: vec4<u32>,
+    // X-Trans merge: the packed 6×6 layout (2 bits per site, site y·6 + x in word i / 12).
+    xtrans: vec4<u32>,
 }
 
 @group(0) @binding(0) var<uniform> p: MergeParams;
@@ -391,4 +398,97 @@ fn merge_wiener_denoise(
     }
     let px = inverse_dft(shrink * f, u, v, k);
     tiles_acc[slot] = px / 256.0 * f32(p.frames);
+}
+
+// ---- X-Trans -----------------------------------------------------------------------------------
+
+// Window radius (sensor px) around the moved position: 7×7 sites hold 10–30 of each colour.
+const XT_RADIUS: i32 = 3;
+// Interpolation kernel exp(-d² · k) per colour: Gaussians of σ 0.7 px for the sparse red and blue
+// (nearest same-colour sites 2–2.2 px apart) and 0.5 px for the dense green, narrow enough that
+// the reference's own sample dominates its neighbours (little blur), wide enough that eight
+// frames put several samples under it.
+const XT_KERNEL: vec3<f32> = vec3<f32>(1.0204, 2.0, 1.0204);
+// Robustness means: a Gaussian of σ 1.5 px over the same-colour sites of the window.
+const XT_WIDE: f32 = 0.2222;
+
+fn xtrans_color_at(x: i32, y: i32) -> u32 {
+    let i = u32(y % 6) * 6u + u32(x % 6);
+    return (p.xtrans[i / 12u] >> (2u * (i % 12u))) & 3u;
+}
+
+// Sensor value at whole-frame site (x, y) (inside the frame and the held crop).
+fn ref_sensor(x: i32, y: i32) -> f32 {
+    let i = held_index(u32(x), u32(y));
+    let c = (u32(y) & 1u) * 2u + (u32(x) & 1u);
+    return (u16_at(i, ref_raw[i >> 1u]) - p.ref_black[c]) * p.ref_inv_range[c];
+}
+
+fn alt_sensor(x: i32, y: i32) -> f32 {
+    let i = held_index(u32(x), u32(y));
+    let c = (u32(y) & 1u) * 2u + (u32(x) & 1u);
+    return (u16_at(i, alt_raw[i >> 1u]) - p.alt_black[c]) * p.alt_inv_range[c];
+}
+
+fn inside(x: i32, y: i32) -> bool {
+    return x >= 0 && y >= 0 && x < i32(p.width) && y < i32(p.height);
+}
+
+// One thread per reference pixel (band rows). The motion field is in gray pixels (align.wgsl:
+// gray pixel g is the 3×3 window from sensor pixel 2g, centred on 2g + 1). Sites are in
+// whole-frame coordinates (colours repeat every 6 rows of the whole frame, whatever crop the
+// buffers hold; the host's crop holds every row the window reaches at the largest motion).
+@compute @workgroup_size(16, 16)
+fn merge_xtrans_frame(@builtin(global_invocation_id) id: vec3<u32>) {
+    let sy = id.y + p.band.z;
+    if (id.x >= p.width || id.y >= p.band.w || sy >= p.height) {
+        return;
+    }
+    let px = vec2<i32>(i32(id.x), i32(sy));
+    let c = xtrans_color_at(px.x, px.y);
+    let pos = vec2<f32>(px);
+    let q = pos + 2.0 * motion_at((pos.x - 1.0) / 2.0, (pos.y - 1.0) / 2.0);
+    // floor(q + 0.5), not round(): WGSL rounds ties to even, the CPU twin would not.
+    let qi = vec2<i32>(floor(q + 0.5));
+    let k = XT_KERNEL[c];
+    // Gaussian-weighted colour-c means around p (reference) and q (alternate): sums of g·v, g, g².
+    var r = vec3<f32>(0.0);
+    var a = vec3<f32>(0.0);
+    // Kernel regression: sums of kernel·v and kernel.
+    var kv = 0.0;
+    var kw = 0.0;
+    for (var dy = -XT_RADIUS; dy <= XT_RADIUS; dy++) {
+        for (var dx = -XT_RADIUS; dx <= XT_RADIUS; dx++) {
+            let rx = px.x + dx;
+            let ry = px.y + dy;
+            if (inside(rx, ry) && xtrans_color_at(rx, ry) == c) {
+                let g = exp(-f32(dx * dx + dy * dy) * XT_WIDE);
+                r += vec3<f32>(g * ref_sensor(rx, ry), g, g * g);
+            }
+            let ax = qi.x + dx;
+            let ay = qi.y + dy;
+            if (inside(ax, ay) && xtrans_color_at(ax, ay) == c) {
+                let d = vec2<f32>(f32(ax), f32(ay)) - q;
+                let d2 = dot(d, d);
+                let v = alt_sensor(ax, ay);
+                let g = exp(-d2 * XT_WIDE);
+                a += vec3<f32>(g * v, g, g * g);
+                let kernel = exp(-d2 * k);
+                kv += kernel * v;
+                kw += kernel;
+            }
+        }
+    }
+    // Moved off the frame: nothing of it lands here.
+    if (a.y <= 0.0) {
+        return;
+    }
+    let mean_ref = r.x / r.y;
+    let diff = a.x / a.y - mean_ref;
+    // Independent noise: a weighted mean has variance σ²·Σg²/(Σg)².
+    let var_diff = max(noise_variance(mean_ref) * (r.z / (r.y * r.y) + a.z / (a.y * a.y)), 1e-20);
+    let weight = exp(-diff * diff / (p.noise.z * var_diff));
+    let i = (id.y * p.width + id.x) * 2u;
+    acc[i] += weight * kv;
+    acc[i + 1u] += weight * kw;
 }

@@ -49,20 +49,35 @@ fn coarse_at(i: u32, gaussian: bool) -> vec3<f32> {
     return unpack(src[i]);
 }
 
+// The taps of up-sampling along one axis at x (of a level 2n wide on the zero-stuffed grid): of
+// the kernel's five taps only those with x + k even land on a coarse pixel (mirroring keeps parity),
+// three for even x, two for odd x; each axis carries half of the ×4 (one pixel in four of the
+// zero-stuffed grid holds a value). Coarse indices in `i`, weights in `w` (0: unused).
+struct UpTaps {
+    i: vec3<i32>,
+    w: vec3<f32>,
+}
+
+fn up_taps(x: i32, n2: i32) -> UpTaps {
+    let odd = (x & 1) != 0;
+    let k0 = select(-2, -1, odd);
+    var t: UpTaps;
+    t.i = vec3<i32>(reflect101(x + k0, n2), reflect101(x + k0 + 2, n2), reflect101(x + k0 + 4, n2)) / 2;
+    t.w = select(vec3<f32>(0.125, 0.75, 0.125), vec3<f32>(0.5, 0.5, 0.0), odd);
+    return t;
+}
+
 // The coarser level `src` (other_width × other_height) up-sampled to (x, y) of this level.
 fn upsample(x: i32, y: i32, gaussian: bool) -> vec3<f32> {
-    let w = 2 * i32(p.other_width);
-    let h = 2 * i32(p.other_height);
+    let tx = up_taps(x, 2 * i32(p.other_width));
+    let ty = up_taps(y, 2 * i32(p.other_height));
     var acc = vec3<f32>(0.0);
-    for (var ky = -2; ky <= 2; ky++) {
-        let ty = reflect101(y + ky, h);
-        if ((ty & 1) != 0) { continue; }
-        for (var kx = -2; kx <= 2; kx++) {
-            let tx = reflect101(x + kx, w);
-            if ((tx & 1) != 0) { continue; }
-            // ×4: only one pixel in four of the zero-stuffed grid carries a value.
-            let k = 4.0 * TAPS[ky + 2] * TAPS[kx + 2];
-            acc += k * coarse_at(u32(ty / 2 - i32(p.other_row0)) * p.other_width + u32(tx / 2), gaussian);
+    for (var j = 0; j < 3; j++) {
+        if (ty.w[j] == 0.0) { continue; }
+        let row = u32(ty.i[j] - i32(p.other_row0)) * p.other_width;
+        for (var i = 0; i < 3; i++) {
+            if (tx.w[i] == 0.0) { continue; }
+            acc += (ty.w[j] * tx.w[i]) * coarse_at(row + u32(tx.i[i]), gaussian);
         }
     }
     return acc;
@@ -75,13 +90,19 @@ fn pyr_down_image(@builtin(global_invocation_id) id: vec3<u32>) {
     }
     let ow = i32(p.other_width);
     let oh = i32(p.other_height);
+    // The five columns once (mirrored at the borders), then each row's taps.
+    var sx: array<u32, 5>;
+    for (var kx = 0; kx < 5; kx++) {
+        sx[kx] = u32(reflect101(2 * i32(id.x) + kx - 2, ow));
+    }
     var acc = vec3<f32>(0.0);
     for (var ky = -2; ky <= 2; ky++) {
-        let sy = reflect101(2 * i32(id.y + p.row0) + ky, oh) - i32(p.other_row0);
-        for (var kx = -2; kx <= 2; kx++) {
-            let sx = reflect101(2 * i32(id.x) + kx, ow);
-            acc += TAPS[ky + 2] * TAPS[kx + 2] * unpack_unorm(src[u32(sy) * p.other_width + u32(sx)]);
+        let row = u32(reflect101(2 * i32(id.y + p.row0) + ky, oh) - i32(p.other_row0)) * p.other_width;
+        var r = vec3<f32>(0.0);
+        for (var kx = 0; kx < 5; kx++) {
+            r += TAPS[kx] * unpack_unorm(src[row + sx[kx]]);
         }
+        acc += TAPS[ky + 2] * r;
     }
     dst[id.y * p.width + id.x] = pack_unorm(acc);
 }

@@ -31,13 +31,19 @@ fn pyr_down_weight(@builtin(global_invocation_id) id: vec3<u32>) {
     }
     let ow = i32(p.other_width);
     let oh = i32(p.other_height);
+    // The five columns once (mirrored at the borders), then each row's taps.
+    var sx: array<u32, 5>;
+    for (var kx = 0; kx < 5; kx++) {
+        sx[kx] = u32(reflect101(2 * i32(id.x) + kx - 2, ow));
+    }
     var acc = 0.0;
     for (var ky = -2; ky <= 2; ky++) {
-        let sy = reflect101(2 * i32(id.y + p.row0) + ky, oh) - i32(p.other_row0);
-        for (var kx = -2; kx <= 2; kx++) {
-            let sx = reflect101(2 * i32(id.x) + kx, ow);
-            acc += TAPS[ky + 2] * TAPS[kx + 2] * src[u32(sy) * p.other_width + u32(sx)];
+        let row = u32(reflect101(2 * i32(id.y + p.row0) + ky, oh) - i32(p.other_row0)) * p.other_width;
+        var r = 0.0;
+        for (var kx = 0; kx < 5; kx++) {
+            r += TAPS[kx] * src[row + sx[kx]];
         }
+        acc += TAPS[ky + 2] * r;
     }
     dst[id.y * p.width + id.x] = acc;
 }

@@ -3,107 +3,19 @@
 
 use std::ops::ControlFlow;
 
-use burstpipe::{
-    Burst, Engine, EngineOptions, Error, Frame, MergeMethod, MergeOptions, MotionField, Options,
+use burstpipe::{Burst, Engine, EngineOptions, Error, Frame, MergeMethod, MergeOptions};
+use burstpipe_tests::synth::{
+    assert_banded_merge_is_whole, develop_options, epe_stats, merge_options, tall_burst,
+    unaligned_average, BORDER,
 };
 use burstpipe_tests::synth::{
-    random_motions, synth_burst, Motion, MovingObject, Noise, SynthBurst, BLACK, NOISE_HIGH,
-    NOISE_LOW, NOISE_MEDIUM, WHITE,
+    random_motions, synth_burst, without_noise_profile, Motion, MovingObject, Noise, SynthBurst,
+    BLACK, NOISE_HIGH, NOISE_LOW, NOISE_MEDIUM, WHITE,
 };
-use burstpipe_tests::{cpsnr, cpsnr_masked, kodak};
+use burstpipe_tests::{cpsnr, cpsnr_masked, crop, kodak};
 
 fn engine() -> Engine {
     Engine::new(&EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Develop at 0 EV with the plain tone curve: the output is then directly comparable with the
-/// clean photo (exposure fusion, the default tone mapping, changes tones on purpose).
-fn develop_options() -> Options {
-    Options {
-        exposure_ev: Some(0.0),
-        tone: burstpipe::Tone::Curve,
-        ..Options::default()
-    }
-}
-
-fn merge_options(method: MergeMethod) -> MergeOptions {
-    MergeOptions {
-        reference: Some(0),
-        method,
-        develop: develop_options(),
-        ..MergeOptions::default()
-    }
-}
-
-/// Border excluded from quality measures: frames moved by up to 8 px repeat their edges there.
-const BORDER: u32 = 16;
-
-/// End-point errors (sensor px) of the motion fields against the truth, over tiles whose centre
-/// is at least 48 px inside the image.
-/// Whether the clean photo has texture in both directions around (x, y) (the 32×32 px tile
-/// there): the smaller eigenvalue of its luminance structure tensor, per pixel, above 1e-4 (a
-/// mean gradient of 1 % of white per pixel in the weaker direction). Elsewhere motion is not
-/// observable — a flat sky or a straight edge looks the same moved along it — so any aligner's
-/// answer is arbitrary there (and harmless: the merge averages flat content either way).
-fn textured(truth: &burstpipe_tests::Rgb, x: f32, y: f32) -> bool {
-    let w = truth.width as i64;
-    let lum = |x: i64, y: i64| {
-        let i = ((y * w + x) * 3) as usize;
-        (0..3)
-            .map(|c| burstpipe_tests::srgb_to_linear(truth.data[i + c]))
-            .sum::<f32>()
-            / 3.0
-    };
-    let (mut gxx, mut gxy, mut gyy) = (0.0f32, 0.0f32, 0.0f32);
-    let (x0, y0) = (x as i64 - 16, y as i64 - 16);
-    for v in y0..y0 + 32 {
-        for u in x0..x0 + 32 {
-            let gx = lum(u + 1, v) - lum(u, v);
-            let gy = lum(u, v + 1) - lum(u, v);
-            gxx += gx * gx;
-            gxy += gx * gy;
-            gyy += gy * gy;
-        }
-    }
-    let (t, d) = (gxx + gyy, gxx * gyy - gxy * gxy);
-    let min_eigen = 0.5 * t - (0.25 * t * t - d).max(0.0).sqrt();
-    min_eigen / 1024.0 > 1e-4
-}
-
-/// Mean end-point error over textured tiles, median and mean over all tiles, and the share of
-/// tiles that are textured.
-fn epe_stats(b: &SynthBurst, fields: &[MotionField]) -> (f32, f32, f32, f32) {
-    let mut all = Vec::new();
-    let mut total = 0;
-    let (w, h) = (b.frames[0].width(), b.frames[0].height());
-    let (mut sum, mut n) = (0.0f32, 0);
-    for (m, f) in b.motions.iter().zip(fields).skip(1) {
-        for j in 0..f.tiles_y {
-            for i in 0..f.tiles_x {
-                let (x, y) = MotionField::tile_centre(i, j);
-                if x < 48.0 || y < 48.0 || x > w as f32 - 48.0 || y > h as f32 - 48.0 {
-                    continue;
-                }
-                let (tx, ty) = m.displacement(x, y, w, h);
-                let v = f.vectors[(j * f.tiles_x + i) as usize];
-                let e = ((v[0] - tx).powi(2) + (v[1] - ty).powi(2)).sqrt();
-                all.push(e);
-                total += 1;
-                if textured(&b.truth, x, y) {
-                    sum += e;
-                    n += 1;
-                }
-            }
-        }
-    }
-    let mean_all = all.iter().sum::<f32>() / all.len() as f32;
-    all.sort_by(f32::total_cmp);
-    (
-        sum / n as f32,
-        all[all.len() / 2],
-        mean_all,
-        n as f32 / total as f32,
-    )
 }
 
 #[test]
@@ -130,23 +42,6 @@ fn alignment_finds_sub_pixel_motion_on_real_photos() {
         );
         assert!(epe_rot.is_finite());
     }
-}
-
-/// The naive baseline: the frames averaged pixel by pixel, no alignment.
-fn unaligned_average(frames: &[Frame]) -> Frame {
-    let n = frames.len() as f32;
-    let m: Vec<u16> = (0..frames[0].mosaic().len())
-        .map(|i| (frames.iter().map(|f| f.mosaic()[i] as f32).sum::<f32>() / n).round() as u16)
-        .collect();
-    Frame::from_mosaic(
-        frames[0].width(),
-        frames[0].height(),
-        m,
-        frames[0].cfa(),
-        BLACK,
-        WHITE,
-    )
-    .unwrap()
 }
 
 #[test]
@@ -413,20 +308,6 @@ fn exact_aligned_average(b: &SynthBurst) -> Frame {
     Frame::from_mosaic(f0.width(), f0.height(), m, f0.cfa(), BLACK, WHITE).unwrap()
 }
 
-/// The frame without its NoiseProfile (as from a camera that writes none).
-fn without_noise_profile(f: &Frame) -> Frame {
-    Frame::from_mosaic(
-        f.width(),
-        f.height(),
-        f.mosaic().to_vec(),
-        f.cfa(),
-        BLACK,
-        WHITE,
-    )
-    .unwrap()
-    .with_source(f.source())
-}
-
 #[test]
 fn noise_is_estimated_from_the_burst_on_textured_photos() {
     // Without a NoiseProfile the merge estimates the noise from the differences between the
@@ -530,20 +411,6 @@ fn a_static_burst_merges_at_least_as_well_as_its_exact_aligned_average() {
     }
 }
 
-/// A `w`×`h` crop of a photo from (x0, y0).
-fn crop(img: &burstpipe_tests::Rgb, x0: u32, y0: u32, w: u32, h: u32) -> burstpipe_tests::Rgb {
-    let mut data = Vec::with_capacity((w * h * 3) as usize);
-    for y in y0..y0 + h {
-        let i = ((y * img.width + x0) * 3) as usize;
-        data.extend_from_slice(&img.data[i..i + (w * 3) as usize]);
-    }
-    burstpipe_tests::Rgb {
-        width: w,
-        height: h,
-        data,
-    }
-}
-
 #[test]
 fn a_burst_merged_in_bands_equals_the_whole_merge() {
     // Bands of 48 rows (the device's binding limit forces this on frames of ~8 MP and more): the
@@ -586,31 +453,6 @@ fn a_burst_merged_in_bands_equals_the_whole_merge() {
     }
 }
 
-/// A tall, narrow photo: two Kodak photos stood on end and stacked, `w`×1536. Merged in bands,
-/// its frames are cropped above and below (the alignment's halo is some 230 gray rows, 460
-/// sensor rows, on each side of a band), which a frame of ordinary proportions this small never
-/// is — at the cost of a 0.25 MP burst.
-fn tall_photo(w: u32) -> burstpipe_tests::Rgb {
-    let mut data = Vec::new();
-    let mut height = 0;
-    for name in ["kodim23", "kodim05"] {
-        let img = kodak(name);
-        // Transposed: the photo's columns become rows.
-        for y in 0..img.width {
-            for x in 0..w {
-                let i = ((x * img.width + y) * 3) as usize;
-                data.extend_from_slice(&img.data[i..i + 3]);
-            }
-        }
-        height += img.width;
-    }
-    burstpipe_tests::Rgb {
-        width: w,
-        height,
-        data,
-    }
-}
-
 #[test]
 fn frames_larger_than_a_binding_merge_in_cropped_bands_exactly_as_whole() {
     // The binding limit forced below one frame's 16-bit mosaic: each band binds a crop of every
@@ -618,54 +460,10 @@ fn frames_larger_than_a_binding_merge_in_cropped_bands_exactly_as_whole() {
     // noise estimate (no profile: from the burst's aligned differences), merged raw, developed
     // photo — is the whole merge's, exactly (the same arithmetic on the same rows).
     let engine = engine();
-    let img = tall_photo(160);
-    let b = synth_burst(
-        &img,
-        &random_motions(3, 8.0, 0.002, 5),
-        NOISE_MEDIUM,
-        None,
-        6,
-    );
-    let burst = Burst::new(b.frames.iter().map(without_noise_profile).collect()).unwrap();
-    let frame_bytes = (img.width * img.height) as u64 * 2;
+    let burst = tall_burst(160, 5, None);
     for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
-        let whole = MergeOptions {
-            reference: None,
-            ..merge_options(method)
-        };
-        let banded = MergeOptions {
-            max_binding: Some(frame_bytes * 3 / 4),
-            ..whole.clone()
-        };
-        // The merge reports one step per frame and band (and two more).
-        let mut steps = 0;
-        let mut count = |_: usize, total: usize, _: &str| {
-            steps = total;
-            ControlFlow::Continue(())
-        };
-        let (a, c) = (
-            engine.merge_raw(&burst, &whole).unwrap(),
-            engine
-                .merge_raw_with_progress(&burst, &banded, &mut count)
-                .unwrap(),
-        );
-        let bands = (steps - 2) / burst.len();
-        let d = a
-            .mosaic()
-            .iter()
-            .zip(c.mosaic())
-            .map(|(&x, &y)| (x as i32 - y as i32).abs())
-            .max()
-            .unwrap();
-        eprintln!("{method:?}: {bands} cropped bands vs whole merge, max difference {d} of 65535");
+        let (_, bands) = assert_banded_merge_is_whole(&engine, &burst, method);
         assert!(bands >= 3, "{method:?}: {bands} bands");
-        assert_eq!(d, 0, "{method:?}: banded merge differs by {d}");
-        assert_eq!(a.noise_profile(), c.noise_profile(), "{method:?}");
-        let (a, c) = (
-            engine.merge(&burst, &whole).unwrap(),
-            engine.merge(&burst, &banded).unwrap(),
-        );
-        assert_eq!(a.data, c.data, "{method:?}: developed results differ");
     }
 }
 

@@ -1,9 +1,10 @@
-//! The `burstpipe` binary's sensor-side options: `merge --bin`, `--remosaic` on develop and merge.
+//! The `burstpipe` binary's sensor-side options: `merge --bin`, `--remosaic` on develop and merge,
+//! and merging X-Trans bursts.
 
 use assert_cmd::Command;
 use burstpipe::{Cfa, Frame};
-use burstpipe_tests::kodak;
-use burstpipe_tests::synth::{random_motions, synth_burst, NOISE_MEDIUM};
+use burstpipe_tests::synth::{random_motions, synth_burst, synth_burst_xtrans, NOISE_MEDIUM};
+use burstpipe_tests::{crop, kodak};
 
 fn burstpipe() -> Command {
     Command::cargo_bin("burstpipe").expect("binary built")
@@ -83,4 +84,60 @@ fn develop_remosaic_keeps_a_quad_bayer_dng_at_full_resolution() {
         .assert()
         .success();
     assert_eq!(image::image_dimensions(&out).unwrap(), (256, 256));
+}
+
+#[test]
+fn merge_on_a_folder_of_x_trans_dngs_writes_a_photo_and_an_x_trans_dng() {
+    let dir = tempfile::tempdir().unwrap();
+    let burst_dir = dir.path().join("burst");
+    std::fs::create_dir(&burst_dir).unwrap();
+    let layout = burstpipe::XTrans::FUJIFILM.shifted(2, 3);
+    let b = synth_burst_xtrans(
+        &crop(&kodak("kodim23"), 200, 100, 240, 180),
+        &random_motions(4, 4.0, 0.0, 3),
+        NOISE_MEDIUM,
+        None,
+        3,
+        layout,
+    );
+    b.write_dngs(&burst_dir);
+    let out = dir.path().join("merged.png");
+    let dng = dir.path().join("merged.dng");
+    // --merge wiener (the default) on X-Trans is the X-Trans merge.
+    burstpipe()
+        .arg("merge")
+        .arg(&burst_dir)
+        .args(["--reference", "0", "-o"])
+        .arg(&out)
+        .arg("--dng")
+        .arg(&dng)
+        .assert()
+        .success();
+    let img = image::open(&out).unwrap();
+    assert_eq!((img.width(), img.height()), (240, 180));
+    let back = Frame::open(&dng).unwrap();
+    assert_eq!(back.xtrans(), Some(layout));
+    assert_eq!((back.width(), back.height()), (240, 180));
+    // The merged raw is what the library merges from the same frames.
+    let engine = burstpipe::Engine::new(&burstpipe::EngineOptions::default()).unwrap();
+    let options = burstpipe::MergeOptions {
+        reference: Some(0),
+        ..burstpipe::MergeOptions::default()
+    };
+    let raw = engine
+        .merge_raw(&burstpipe::Burst::new(b.frames.clone()).unwrap(), &options)
+        .unwrap();
+    assert_eq!(back.mosaic(), raw.mosaic());
+    // Binning an X-Trans burst: an error naming a frame, no output.
+    let bad = dir.path().join("binned.png");
+    burstpipe()
+        .arg("merge")
+        .arg(&burst_dir)
+        .args(["--bin", "2", "-o"])
+        .arg(&bad)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("frame0"))
+        .stderr(predicates::str::contains("X-Trans"));
+    assert!(!bad.exists());
 }

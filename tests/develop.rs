@@ -116,13 +116,7 @@ fn banded_develop_equals_one_pass() {
                 },
             )
             .unwrap();
-        let worst = whole
-            .data
-            .iter()
-            .zip(&banded.data)
-            .map(|(a, b)| a.abs_diff(*b))
-            .max()
-            .unwrap();
+        let worst = burstpipe_tests::max_abs_diff(&whole.data, &banded.data);
         assert!(
             worst <= 1,
             "{demosaic:?} {tone:?}: banded result differs by {worst} steps"
@@ -293,13 +287,7 @@ fn binned_develop_is_the_downsampled_photo_and_banding_does_not_change_it() {
                 },
             )
             .unwrap();
-        let worst = out
-            .data
-            .iter()
-            .zip(&banded.data)
-            .map(|(a, b)| a.abs_diff(*b))
-            .max()
-            .unwrap();
+        let worst = burstpipe_tests::max_abs_diff(&out.data, &banded.data);
         assert!(worst <= 1, "{binning:?}: banded differs by {worst} steps");
     }
 }

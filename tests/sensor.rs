@@ -149,13 +149,7 @@ fn banded_remosaic_equals_one_pass() {
             },
         )
         .unwrap();
-    let worst = whole
-        .data
-        .iter()
-        .zip(&banded.data)
-        .map(|(a, b)| a.abs_diff(*b))
-        .max()
-        .unwrap();
+    let worst = burstpipe_tests::max_abs_diff(&whole.data, &banded.data);
     assert!(worst <= 1, "banded differs by {worst} steps");
     // --bin with --remosaic is a contradiction, refused.
     let err = engine

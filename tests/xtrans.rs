@@ -1,5 +1,5 @@
 //! X-Trans (Fujifilm 6×6 layout): demosaic quality on Kodak photos mosaicked with the X-Trans
-//! pattern, and X-Trans frames through the library's develop path.
+//! pattern, and X-Trans frames through the library's develop path (bursts: tests/xtrans_burst.rs).
 //!
 //! Mean CPSNR, 10-px border: the Markesteijn-class method must beat the same-colour average
 //! baseline by at least `MARGIN_DB`. The test uses 8 photos in two phases; `XTRANS_ALL=1` measures
@@ -131,13 +131,7 @@ fn an_x_trans_frame_develops_back_to_the_photo_and_bayer_methods_map_to_x_trans(
     );
     // Bands whose starts are not multiples of 6 give the same photo.
     let banded = develop(Demosaic::Markesteijn, Some(46));
-    let worst = mark
-        .data
-        .iter()
-        .zip(&banded.data)
-        .map(|(a, b)| a.abs_diff(*b))
-        .max()
-        .unwrap();
+    let worst = burstpipe_tests::max_abs_diff(&mark.data, &banded.data);
     assert!(
         worst <= 1,
         "banded X-Trans develop differs by {worst} steps"
@@ -174,9 +168,28 @@ fn wrong_methods_binning_and_bursts_of_x_trans_are_clear_errors() {
         .demosaic(&bayer, Demosaic::Markesteijn, 16)
         .unwrap_err();
     assert!(err.to_string().contains("Bayer mosaic"), "{err}");
-    let err = Burst::new(vec![frame.clone(), frame]).unwrap_err();
+    // Bursts: X-Trans frames merge, but not mixed with Bayer frames, and not binned.
+    let named = |f: &Frame, name: &str| f.clone().with_source(name);
+    let err = Burst::new(vec![named(&frame, "a.raf"), named(&bayer, "b.dng")]).unwrap_err();
+    assert!(matches!(err, Error::BurstMismatch { .. }), "{err}");
+    assert!(
+        err.to_string().starts_with("b.dng: ") && err.to_string().contains("X-Trans"),
+        "{err}"
+    );
+    let burst = Burst::new(vec![named(&frame, "a.raf"), named(&frame, "b.raf")]).unwrap();
+    let options = burstpipe::MergeOptions {
+        develop: Options {
+            binning: Binning::Bayer2,
+            ..Options::default()
+        },
+        ..burstpipe::MergeOptions::default()
+    };
+    let err = engine.merge(&burst, &options).unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err}");
-    assert!(err.to_string().contains("X-Trans"), "{err}");
+    assert!(
+        err.to_string().starts_with("a.raf: ") && err.to_string().contains("X-Trans"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -41,27 +41,8 @@ enum Command {
         /// Output file: .jpg, .png or .tif.
         #[arg(short, long)]
         output: PathBuf,
-        /// Demosaicing method: rcd (high quality), mhc or bilinear; on X-Trans raws markesteijn
-        /// or xtrans-bilinear (rcd and mhc mean markesteijn there, bilinear xtrans-bilinear).
-        #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
-        demosaic: Demosaic,
-        /// Exposure correction in EV (default: automatic).
-        #[arg(long, allow_negative_numbers = true)]
-        exposure: Option<f32>,
-        /// Bits per channel for PNG (8 or 16); JPEG is always 8, TIFF always 16.
-        #[arg(long, default_value_t = 16)]
-        bits: u8,
-        /// Pixel binning before demosaicing: 2 or 3 (same-colour mean, a 1/2 or 1/3 resolution
-        /// Bayer mosaic) or superpixel (each 2×2 quad to one RGB pixel).
-        #[arg(long, default_value = "off", value_parser = parse_binning)]
-        bin: Binning,
-        /// Quad Bayer / Nonacell raws: remosaic to a full-resolution Bayer mosaic instead of
-        /// binning the same-colour blocks (no effect on Bayer raws).
-        #[arg(long)]
-        remosaic: bool,
-        /// Tone mapping: fusion (auto HDR: short and long synthetic exposures fused) or curve.
-        #[arg(long, default_value = "fusion", value_parser = parse_tone)]
-        tone: Tone,
+        #[command(flatten)]
+        look: DevelopArgs,
     },
     /// Align and merge a raw burst (a folder, or files in capture order), then develop it.
     Merge {
@@ -74,7 +55,8 @@ enum Command {
         /// Reference frame: auto (the sharpest of the first three) or its index from 0.
         #[arg(long, default_value = "auto", value_parser = parse_reference)]
         reference: Reference,
-        /// Merge method: wiener (HDR+, frequency domain) or spatial (faster).
+        /// Merge method: wiener (HDR+, frequency domain) or spatial (faster). X-Trans bursts
+        /// (no Bayer planes) take the X-Trans merge with either.
         #[arg(long = "merge", default_value = "wiener", value_parser = parse_merge)]
         method: MergeMethod,
         /// Noise reduction strength (1 = default; larger removes more noise, risks ghosts).
@@ -86,27 +68,8 @@ enum Command {
         /// Also write the merged raw mosaic as a DNG that other raw developers open.
         #[arg(long)]
         dng: Option<PathBuf>,
-        /// Demosaicing method: rcd (high quality), mhc or bilinear; on X-Trans raws markesteijn
-        /// or xtrans-bilinear (rcd and mhc mean markesteijn there, bilinear xtrans-bilinear).
-        #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
-        demosaic: Demosaic,
-        /// Exposure correction in EV (default: automatic).
-        #[arg(long, allow_negative_numbers = true)]
-        exposure: Option<f32>,
-        /// Bits per channel for PNG (8 or 16); JPEG is always 8, TIFF always 16.
-        #[arg(long, default_value_t = 16)]
-        bits: u8,
-        /// Pixel binning of every frame before alignment: 2 or 3 (same-colour mean, a 1/2 or 1/3
-        /// resolution burst, merged faster and cleaner), or superpixel (after the merge).
-        #[arg(long, default_value = "off", value_parser = parse_binning)]
-        bin: Binning,
-        /// Quad Bayer / Nonacell bursts: remosaic every frame to full-resolution Bayer before
-        /// alignment instead of binning its blocks (no effect on Bayer bursts).
-        #[arg(long)]
-        remosaic: bool,
-        /// Tone mapping: fusion (auto HDR: short and long synthetic exposures fused) or curve.
-        #[arg(long, default_value = "fusion", value_parser = parse_tone)]
-        tone: Tone,
+        #[command(flatten)]
+        look: DevelopArgs,
     },
     /// Process every burst of a folder (sub-folders, or loose files grouped by capture time):
     /// one output per burst; existing outputs are skipped; a bad burst is reported at the end.
@@ -210,6 +173,48 @@ enum Command {
         #[arg(long)]
         no_align: bool,
     },
+}
+
+/// How a raw mosaic is developed: the options `develop` and `merge` share.
+#[derive(clap::Args)]
+struct DevelopArgs {
+    /// Demosaicing method: rcd (high quality), mhc or bilinear; on X-Trans raws markesteijn
+    /// or xtrans-bilinear (rcd and mhc mean markesteijn there, bilinear xtrans-bilinear).
+    #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
+    demosaic: Demosaic,
+    /// Exposure correction in EV (default: automatic).
+    #[arg(long, allow_negative_numbers = true)]
+    exposure: Option<f32>,
+    /// Bits per channel for PNG (8 or 16); JPEG is always 8, TIFF always 16.
+    #[arg(long, default_value_t = 16)]
+    bits: u8,
+    /// Pixel binning: 2 or 3 (same-colour means, a 1/2 or 1/3 resolution Bayer mosaic; a
+    /// burst is binned before alignment, so it merges faster and cleaner) or superpixel (each
+    /// 2×2 quad to one RGB pixel; after the merge for a burst).
+    #[arg(long, default_value = "off", value_parser = parse_binning)]
+    bin: Binning,
+    /// Quad Bayer / Nonacell raws: remosaic to a full-resolution Bayer mosaic instead of
+    /// binning the same-colour blocks (bursts: every frame, before alignment; no effect on
+    /// Bayer raws).
+    #[arg(long)]
+    remosaic: bool,
+    /// Tone mapping: fusion (auto HDR: short and long synthetic exposures fused) or curve.
+    #[arg(long, default_value = "fusion", value_parser = parse_tone)]
+    tone: Tone,
+}
+
+impl DevelopArgs {
+    fn options(&self) -> Options {
+        Options {
+            demosaic: self.demosaic,
+            exposure_ev: self.exposure,
+            bits: self.bits,
+            binning: self.bin,
+            remosaic: self.remosaic,
+            tone: self.tone,
+            ..Options::default()
+        }
+    }
 }
 
 /// Raw extensions: raw exposures are developed before fusion.
@@ -436,26 +441,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Develop {
             input,
             output,
-            demosaic,
-            exposure,
-            bits,
-            bin,
-            remosaic,
-            tone,
+            look,
         } => {
             check_output(input, output)?;
             let frame = Frame::open(input)?;
             let engine = engine(&cli)?;
-            let options = Options {
-                demosaic: *demosaic,
-                exposure_ev: *exposure,
-                bits: *bits,
-                binning: *bin,
-                remosaic: *remosaic,
-                tone: *tone,
-                ..Options::default()
-            };
-            let image = engine.develop(&frame, &options)?;
+            let image = engine.develop(&frame, &look.options())?;
             image.save(output)?;
             eprintln!(
                 "{} → {} ({}×{}, {})",
@@ -474,12 +465,7 @@ fn run(cli: Cli) -> Result<()> {
             strength,
             frames,
             dng,
-            demosaic,
-            exposure,
-            bits,
-            bin,
-            remosaic,
-            tone,
+            look,
         } => {
             let files = burst_files(inputs)?;
             for f in &files {
@@ -500,15 +486,7 @@ fn run(cli: Cli) -> Result<()> {
                 method: *method,
                 strength: *strength,
                 frames: *frames,
-                develop: Options {
-                    demosaic: *demosaic,
-                    exposure_ev: *exposure,
-                    bits: *bits,
-                    binning: *bin,
-                    remosaic: *remosaic,
-                    tone: *tone,
-                    ..Options::default()
-                },
+                develop: look.options(),
                 ..MergeOptions::default()
             };
             eprintln!("aligning and merging on {}", engine.adapter().name);

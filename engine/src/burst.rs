@@ -65,22 +65,31 @@ impl MergeOptions {
 }
 
 /// One frame's motion relative to the reference: a vector per 32×32-sensor-pixel tile (tiles
-/// overlap by half). Tile (i, j) is centred on sensor position (16i − 0.5, 16j − 0.5); the vector
-/// says where, in sensor pixels, the reference's content at that point lies in the frame.
+/// overlap by half). Tile (i, j) is centred on sensor position (16i − 0.5, 16j − 0.5) (X-Trans:
+/// 16i + 0, 16j + 0); the vector says where, in sensor pixels, the reference's content at that
+/// point lies in the frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MotionField {
     /// Tiles per row.
     pub tiles_x: u32,
     /// Tile rows.
     pub tiles_y: u32,
+    /// Sensor position of tile (0, 0)'s centre along each axis: −0.5 (Bayer), 0 (X-Trans,
+    /// whose gray pixels are 3×3 windows centred on a sensor pixel).
+    pub origin: f32,
     /// `(dx, dy)` per tile, row-major.
     pub vectors: Vec<[f32; 2]>,
 }
 
 impl MotionField {
-    /// Sensor position of the centre of tile (i, j).
+    /// Sensor position of the centre of tile (i, j) of a Bayer field.
     pub fn tile_centre(i: u32, j: u32) -> (f32, f32) {
         (16.0 * i as f32 - 0.5, 16.0 * j as f32 - 0.5)
+    }
+
+    /// Sensor position of the centre of tile (i, j) of this field.
+    pub fn centre(&self, i: u32, j: u32) -> (f32, f32) {
+        (16.0 * i as f32 + self.origin, 16.0 * j as f32 + self.origin)
     }
 }
 
@@ -194,6 +203,14 @@ impl Engine {
     /// The checked frames of a merge, binned (or remosaiced) before alignment when the options
     /// say so: a smaller, cleaner burst to align and merge.
     fn prepare(&self, burst: &Burst, options: &MergeOptions) -> Result<Prepared> {
+        if let Some(f) = burst.frames.iter().find(|f| f.xtrans.is_some()) {
+            if options.develop.binning != crate::Binning::Off {
+                return Err(Error::unsupported(
+                    &f.source,
+                    "binning an X-Trans mosaic (6×6 layout) is not supported: merge it without --bin",
+                ));
+            }
+        }
         if !(options.strength.is_finite() && options.strength > 0.0) {
             return Err(Error::InvalidInput(format!(
                 "merge strength {} must be a positive number",
@@ -226,10 +243,10 @@ impl Engine {
                 burst.len()
             )));
         }
-        let f = &burst.frames[reference];
+        let gp = merge_schedule::gray_params(&burst.frames[reference]);
         let (tiles_x, tiles_y) = (
-            crate::stages::align::tiles(f.width / 2),
-            crate::stages::align::tiles(f.height / 2),
+            crate::stages::align::tiles(gp.gw),
+            crate::stages::align::tiles(gp.gh),
         );
         let fields = merge_schedule::align_all(&self.gpu, &burst.frames, reference)?;
         Ok(fields
@@ -237,7 +254,10 @@ impl Engine {
             .map(|v| MotionField {
                 tiles_x,
                 tiles_y,
-                // Gray pixels are Bayer quads: two sensor pixels.
+                // Gray pixel g: the quad from 2g (centre 2g + 0.5) or the X-Trans 3×3 window
+                // from 2g (centre 2g + 1); tile i is centred on gray 8i − 0.5.
+                origin: if gp.xtrans == 1 { 0.0 } else { -0.5 },
+                // Gray pixels are two sensor pixels.
                 vectors: v.iter().map(|m| [2.0 * m[0], 2.0 * m[1]]).collect(),
             })
             .collect())
@@ -282,20 +302,20 @@ impl Burst {
         let first = frames
             .first()
             .ok_or_else(|| Error::InvalidInput("a burst needs at least one frame".into()))?;
-        // Alignment and merging work on Bayer mosaics; a single X-Trans frame only develops.
-        if let Some(f) = frames
-            .iter()
-            .find(|f| f.xtrans.is_some())
-            .filter(|_| frames.len() > 1)
-        {
-            return Err(Error::unsupported(
-                &f.source,
-                "merging bursts of an X-Trans sensor (6×6 layout) is not supported yet: develop the frames one by one",
-            ));
-        }
+        let sensor = |f: &Frame| match f.xtrans {
+            Some(x) => format!("an X-Trans sensor ({})", x.name()),
+            None => "a Bayer sensor".to_string(),
+        };
         for f in &frames[1..] {
             // Block CFAs are binned or remosaiced to Bayer before merging: all frames alike.
-            let what = if f.cfa_block != first.cfa_block {
+            let what = if f.xtrans != first.xtrans {
+                Some(format!(
+                    "{}, but {} is from {}",
+                    sensor(f),
+                    first.source.display(),
+                    sensor(first)
+                ))
+            } else if f.cfa_block != first.cfa_block {
                 let kind = |b: u32| match b {
                     1 => "Bayer".to_string(),
                     b => format!("{b}×{b}-block (Quad Bayer / Nonacell)"),
@@ -315,7 +335,7 @@ impl Burst {
                     first.width,
                     first.height
                 ))
-            } else if f.cfa != first.cfa {
+            } else if f.cfa != first.cfa && f.xtrans.is_none() {
                 Some(format!(
                     "Bayer layout {}, but {} has {}",
                     f.cfa.name(),
@@ -484,19 +504,40 @@ mod tests {
     }
 
     #[test]
-    fn an_x_trans_burst_is_refused_naming_the_frame_but_one_x_trans_frame_develops() {
-        let xt = || {
-            let mut f = frame("x.raf", 12, 6, Cfa::Rggb);
-            f.xtrans = Some(crate::XTrans::FUJIFILM);
+    fn a_burst_mixing_x_trans_and_bayer_frames_or_layouts_is_refused_naming_the_frame() {
+        let xt = |name: &str, layout| {
+            let mut f = frame(name, 12, 6, Cfa::Rggb);
+            f.xtrans = Some(layout);
             f
         };
-        let err = Burst::new(vec![xt(), xt()]).unwrap_err();
-        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
-        assert!(
-            err.to_string().starts_with("x.raf: ") && err.to_string().contains("X-Trans"),
-            "{err}"
+        let fuji = crate::XTrans::FUJIFILM;
+        assert_eq!(
+            Burst::new(vec![xt("a.raf", fuji), xt("b.raf", fuji)])
+                .unwrap()
+                .len(),
+            2
         );
-        assert_eq!(Burst::new(vec![xt()]).unwrap().len(), 1);
+        for (frames, needle) in [
+            (
+                vec![xt("a.raf", fuji), frame("b.dng", 12, 6, Cfa::Rggb)],
+                "a Bayer sensor, but a.raf is from an X-Trans sensor",
+            ),
+            (
+                vec![frame("a.dng", 12, 6, Cfa::Rggb), xt("b.raf", fuji)],
+                "X-Trans",
+            ),
+            (
+                vec![xt("a.raf", fuji), xt("b.raf", fuji.shifted(1, 0))],
+                "GGRGGB",
+            ),
+        ] {
+            let err = Burst::new(frames).unwrap_err();
+            assert!(matches!(err, Error::BurstMismatch { .. }), "{err}");
+            assert!(
+                err.to_string().starts_with("b.") && err.to_string().contains(needle),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -199,11 +199,7 @@ impl Engine {
         options: &Options,
         progress: &mut Progress,
     ) -> Result<Image> {
-        let bits = check_bits(options.bits)?;
-        let look = Look::Photo {
-            exposure_ev: options.exposure_ev,
-            tone: options.tone,
-        };
+        let (bits, look) = photo_look(options)?;
         let r = develop::render_binned(
             &self.gpu,
             frame,
@@ -226,11 +222,7 @@ impl Engine {
         options: &Options,
         progress: &mut Progress,
     ) -> Result<Image> {
-        let bits = check_bits(options.bits)?;
-        let look = Look::Photo {
-            exposure_ev: options.exposure_ev,
-            tone: options.tone,
-        };
+        let (bits, look) = photo_look(options)?;
         let method = develop::method_for(frame, Binning::Off, options.demosaic)?;
         let bands = develop::plan_bands(
             &self.gpu,
@@ -340,6 +332,15 @@ fn finished(r: develop::Rendered, frame: &Frame, bits: u32) -> Image {
         data,
         exif: frame.exif.clone(),
     }
+}
+
+/// The bit depth and look of a photo developed with `options`.
+fn photo_look(options: &Options) -> Result<(u32, Look)> {
+    let look = Look::Photo {
+        exposure_ev: options.exposure_ev,
+        tone: options.tone,
+    };
+    Ok((check_bits(options.bits)?, look))
 }
 
 fn check_bits(bits: u8) -> Result<u32> {

@@ -19,8 +19,17 @@ pub struct Rgb {
 
 /// Load `assets/kodak/<name>.png`.
 pub fn kodak(name: &str) -> Rgb {
-    let path = assets().join("kodak").join(format!("{name}.png"));
-    let img = image::open(&path)
+    load_rgb8(&assets().join("kodak").join(format!("{name}.png")))
+}
+
+/// Load `assets/photos2/<name>.png`: the second demosaicing set (see its README).
+pub fn photo2(name: &str) -> Rgb {
+    load_rgb8(&assets().join("photos2").join(format!("{name}.png")))
+}
+
+/// An 8-bit RGB image as [0, 1] floats.
+fn load_rgb8(path: &std::path::Path) -> Rgb {
+    let img = image::open(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .to_rgb8();
     Rgb {
@@ -30,17 +39,14 @@ pub fn kodak(name: &str) -> Rgb {
     }
 }
 
-/// Load `assets/photos2/<name>.png`: the second demosaicing set (see its README).
-pub fn photo2(name: &str) -> Rgb {
-    let path = assets().join("photos2").join(format!("{name}.png"));
-    let img = image::open(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .to_rgb8();
-    Rgb {
-        width: img.width(),
-        height: img.height(),
-        data: img.into_raw().iter().map(|&v| v as f32 / 255.0).collect(),
-    }
+/// The largest difference between two 16-bit images, in steps (banded vs whole and the like).
+pub fn max_abs_diff(a: &[u16], b: &[u16]) -> u16 {
+    assert_eq!(a.len(), b.len(), "images of different sizes");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Names of the second set's photos.
@@ -171,3 +177,42 @@ pub fn cpsnr_masked(
     10.0 * (1.0 / (se / n.max(1) as f64)).log10()
 }
 pub mod fusion;
+
+/// A `w`×`h` crop of a photo from (x0, y0).
+pub fn crop(img: &Rgb, x0: u32, y0: u32, w: u32, h: u32) -> Rgb {
+    let mut data = Vec::with_capacity((w * h * 3) as usize);
+    for y in y0..y0 + h {
+        let i = ((y * img.width + x0) * 3) as usize;
+        data.extend_from_slice(&img.data[i..i + (w * 3) as usize]);
+    }
+    Rgb {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
+/// A tall, narrow photo: two Kodak photos stood on end and stacked, `w`×1536. Merged in bands,
+/// its frames are cropped above and below (the alignment's halo is some 230 gray rows, 460
+/// sensor rows, on each side of a band), which a frame of ordinary proportions this small never
+/// is — at the cost of a 0.25 MP burst.
+pub fn tall_photo(w: u32) -> Rgb {
+    let mut data = Vec::new();
+    let mut height = 0;
+    for name in ["kodim23", "kodim05"] {
+        let img = kodak(name);
+        // Transposed: the photo's columns become rows.
+        for y in 0..img.width {
+            for x in 0..w {
+                let i = ((x * img.width + y) * 3) as usize;
+                data.extend_from_slice(&img.data[i..i + 3]);
+            }
+        }
+        height += img.width;
+    }
+    Rgb {
+        width: w,
+        height,
+        data,
+    }
+}

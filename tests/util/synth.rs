@@ -1,12 +1,16 @@
 //! Synthetic raw bursts with known truth, made from real photos: each frame sees the scene moved
 //! by a known sub-pixel motion (translation, optionally a small rotation, optionally an object
-//! moving on its own), is mosaiced as a 12-bit sensor would record it (RGGB, black 256, white
-//! 4095) and gets Poisson-Gaussian noise of a stated level. The clean photo the reference frame
-//! (frame 0) sees is returned with it.
+//! moving on its own), is mosaiced as a 12-bit sensor would record it (RGGB or an X-Trans layout,
+//! black 256, white 4095) and gets Poisson-Gaussian noise of a stated level. The clean photo the
+//! reference frame (frame 0) sees is returned with it.
 
-use burstpipe::{Cfa, Frame};
+use std::ops::ControlFlow;
 
-use crate::{srgb_to_linear, Rgb};
+use burstpipe::{
+    Burst, Cfa, Engine, Frame, MergeMethod, MergeOptions, MotionField, Options, XTrans,
+};
+
+use crate::{max_abs_diff, srgb_to_linear, Rgb};
 
 /// Sensor levels of the synthetic frames.
 pub const BLACK: f32 = 256.0;
@@ -224,6 +228,24 @@ fn render_view(
     (out, covered)
 }
 
+/// The frame without its NoiseProfile (as from a camera that writes none), layout kept.
+pub fn without_noise_profile(f: &Frame) -> Frame {
+    let g = Frame::from_mosaic(
+        f.width(),
+        f.height(),
+        f.mosaic().to_vec(),
+        f.cfa(),
+        BLACK,
+        WHITE,
+    )
+    .unwrap()
+    .with_source(f.source());
+    match f.xtrans() {
+        Some(layout) => g.with_xtrans(layout),
+        None => g,
+    }
+}
+
 /// Make a burst of `motions.len()` frames of `img` (sRGB-encoded) with `noise`. Frames carry the
 /// noise profile and are named `frame00.dng`, `frame01.dng`, ... for error messages.
 pub fn synth_burst(
@@ -233,10 +255,38 @@ pub fn synth_burst(
     object: Option<MovingObject>,
     seed: u64,
 ) -> SynthBurst {
+    synth_burst_on(img, motions, noise, object, seed, None)
+}
+
+/// [`synth_burst`] on an X-Trans sensor of the given layout (phase).
+pub fn synth_burst_xtrans(
+    img: &Rgb,
+    motions: &[Motion],
+    noise: Noise,
+    object: Option<MovingObject>,
+    seed: u64,
+    layout: XTrans,
+) -> SynthBurst {
+    synth_burst_on(img, motions, noise, object, seed, Some(layout))
+}
+
+/// A synthetic burst on an RGGB sensor (`xtrans` None) or an X-Trans one.
+fn synth_burst_on(
+    img: &Rgb,
+    motions: &[Motion],
+    noise: Noise,
+    object: Option<MovingObject>,
+    seed: u64,
+    xtrans: Option<XTrans>,
+) -> SynthBurst {
     let (w, h) = (img.width, img.height);
     let lin: Vec<f32> = img.data.iter().map(|&v| srgb_to_linear(v)).collect();
     let mut rng = Rng::new(seed ^ 0x5EED);
     let cfa = Cfa::Rggb;
+    let color = |x: usize, y: usize| match xtrans {
+        Some(layout) => layout.color_at(x, y),
+        None => cfa.color_at(x, y),
+    };
     let mut frames = Vec::new();
     let mut truth = None;
     let mut mask = object.map(|_| vec![false; (w * h) as usize]);
@@ -269,7 +319,7 @@ pub fn synth_burst(
         let range = WHITE - BLACK;
         let mosaic: Vec<u16> = (0..(w * h) as usize)
             .map(|i| {
-                let x = view[i * 3 + cfa.color_at(i % w as usize, i / w as usize)] as f64;
+                let x = view[i * 3 + color(i % w as usize, i / w as usize)] as f64;
                 let sd = (noise.scale * x + noise.offset).sqrt();
                 let v = x + sd * rng.normal();
                 (BLACK as f64 + v * range as f64)
@@ -277,8 +327,13 @@ pub fn synth_burst(
                     .clamp(0.0, WHITE as f64) as u16
             })
             .collect();
-        let frame = Frame::from_mosaic(w, h, mosaic, cfa, BLACK, WHITE)
-            .expect("synthetic frame is valid")
+        let frame =
+            Frame::from_mosaic(w, h, mosaic, cfa, BLACK, WHITE).expect("synthetic frame is valid");
+        let frame = match xtrans {
+            Some(layout) => frame.with_xtrans(layout),
+            None => frame,
+        };
+        let frame = frame
             .with_noise_profile(noise.scale, noise.offset)
             .expect("noise profile is valid")
             .with_source(format!("frame{k:02}.dng"));
@@ -291,6 +346,170 @@ pub fn synth_burst(
         object_mask: mask,
     }
 }
+
+/// Whether the clean photo has texture in both directions around (x, y) (the 32×32 px tile
+/// there): the smaller eigenvalue of its luminance structure tensor, per pixel, above 1e-4 (a
+/// mean gradient of 1 % of white per pixel in the weaker direction). Elsewhere motion is not
+/// observable — a flat sky or a straight edge looks the same moved along it — so any aligner's
+/// answer is arbitrary there (and harmless: the merge averages flat content either way).
+pub fn textured(truth: &Rgb, x: f32, y: f32) -> bool {
+    let w = truth.width as i64;
+    let lum = |x: i64, y: i64| {
+        let i = ((y * w + x) * 3) as usize;
+        (0..3)
+            .map(|c| srgb_to_linear(truth.data[i + c]))
+            .sum::<f32>()
+            / 3.0
+    };
+    let (mut gxx, mut gxy, mut gyy) = (0.0f32, 0.0f32, 0.0f32);
+    let (x0, y0) = (x as i64 - 16, y as i64 - 16);
+    for v in y0..y0 + 32 {
+        for u in x0..x0 + 32 {
+            let gx = lum(u + 1, v) - lum(u, v);
+            let gy = lum(u, v + 1) - lum(u, v);
+            gxx += gx * gx;
+            gxy += gx * gy;
+            gyy += gy * gy;
+        }
+    }
+    let (t, d) = (gxx + gyy, gxx * gyy - gxy * gxy);
+    let min_eigen = 0.5 * t - (0.25 * t * t - d).max(0.0).sqrt();
+    min_eigen / 1024.0 > 1e-4
+}
+
+/// End-point errors (sensor px) of the motion fields against the truth, over tiles whose centre
+/// is at least 48 px inside the image: the mean over textured tiles, median and mean over all
+/// tiles, and the share of tiles that are textured.
+pub fn epe_stats(b: &SynthBurst, fields: &[MotionField]) -> (f32, f32, f32, f32) {
+    let mut all = Vec::new();
+    let mut total = 0;
+    let (w, h) = (b.frames[0].width(), b.frames[0].height());
+    let (mut sum, mut n) = (0.0f32, 0);
+    for (m, f) in b.motions.iter().zip(fields).skip(1) {
+        for j in 0..f.tiles_y {
+            for i in 0..f.tiles_x {
+                let (x, y) = f.centre(i, j);
+                if x < 48.0 || y < 48.0 || x > w as f32 - 48.0 || y > h as f32 - 48.0 {
+                    continue;
+                }
+                let (tx, ty) = m.displacement(x, y, w, h);
+                let v = f.vectors[(j * f.tiles_x + i) as usize];
+                let e = ((v[0] - tx).powi(2) + (v[1] - ty).powi(2)).sqrt();
+                all.push(e);
+                total += 1;
+                if textured(&b.truth, x, y) {
+                    sum += e;
+                    n += 1;
+                }
+            }
+        }
+    }
+    let mean_all = all.iter().sum::<f32>() / all.len() as f32;
+    all.sort_by(f32::total_cmp);
+    (
+        sum / n as f32,
+        all[all.len() / 2],
+        mean_all,
+        n as f32 / total as f32,
+    )
+}
+
+/// The naive baseline: the frames averaged pixel by pixel, no alignment (same sensor layout).
+pub fn unaligned_average(frames: &[Frame]) -> Frame {
+    let n = frames.len() as f32;
+    let m: Vec<u16> = (0..frames[0].mosaic().len())
+        .map(|i| (frames.iter().map(|f| f.mosaic()[i] as f32).sum::<f32>() / n).round() as u16)
+        .collect();
+    let f = Frame::from_mosaic(
+        frames[0].width(),
+        frames[0].height(),
+        m,
+        frames[0].cfa(),
+        BLACK,
+        WHITE,
+    )
+    .unwrap();
+    match frames[0].xtrans() {
+        Some(layout) => f.with_xtrans(layout),
+        None => f,
+    }
+}
+
+/// Develop at 0 EV with the plain tone curve: the output is then directly comparable with the
+/// clean photo (exposure fusion, the default tone mapping, changes tones on purpose).
+pub fn develop_options() -> Options {
+    Options {
+        exposure_ev: Some(0.0),
+        tone: burstpipe::Tone::Curve,
+        ..Options::default()
+    }
+}
+
+/// Merge with frame 0 as the reference (the one the truth shows) and develop as
+/// [`develop_options`].
+pub fn merge_options(method: MergeMethod) -> MergeOptions {
+    MergeOptions {
+        reference: Some(0),
+        method,
+        develop: develop_options(),
+        ..MergeOptions::default()
+    }
+}
+
+/// A burst of 3 frames of [`crate::tall_photo`]`(w)` (±8 px motion, medium noise, motions from
+/// `seed`, noise from `seed + 1`) without noise profiles, on an RGGB or an X-Trans sensor: large
+/// enough that bands are cropped above and below.
+pub fn tall_burst(w: u32, seed: u64, xtrans: Option<XTrans>) -> Burst {
+    let img = crate::tall_photo(w);
+    let motions = random_motions(3, 8.0, 0.002, seed);
+    let b = synth_burst_on(&img, &motions, NOISE_MEDIUM, None, seed + 1, xtrans);
+    Burst::new(b.frames.iter().map(without_noise_profile).collect()).unwrap()
+}
+
+/// Merge `burst` with `method` whole (automatic reference) and in cropped bands, the binding
+/// limit forced to 3/4 of one frame's 16-bit mosaic, and check that the merged raw, its noise
+/// profile and the developed photo are the whole merge's, exactly. Returns the banded merged
+/// raw and its number of bands (the merge reports one step per frame and band, and two more).
+pub fn assert_banded_merge_is_whole(
+    engine: &Engine,
+    burst: &Burst,
+    method: MergeMethod,
+) -> (Frame, usize) {
+    let whole = MergeOptions {
+        reference: None,
+        ..merge_options(method)
+    };
+    let f = &burst.frames()[0];
+    let banded = MergeOptions {
+        max_binding: Some((f.width() * f.height()) as u64 * 2 * 3 / 4),
+        ..whole.clone()
+    };
+    let mut steps = 0;
+    let mut count = |_: usize, total: usize, _: &str| {
+        steps = total;
+        ControlFlow::Continue(())
+    };
+    let (a, c) = (
+        engine.merge_raw(burst, &whole).unwrap(),
+        engine
+            .merge_raw_with_progress(burst, &banded, &mut count)
+            .unwrap(),
+    );
+    let bands = (steps - 2) / burst.len();
+    let d = max_abs_diff(a.mosaic(), c.mosaic());
+    eprintln!("{method:?}: {bands} cropped bands vs whole merge, max difference {d} of 65535");
+    assert_eq!(d, 0, "{method:?}: banded merge differs by {d}");
+    assert_eq!(a.noise_profile(), c.noise_profile(), "{method:?}");
+    let (da, dc) = (
+        engine.merge(burst, &whole).unwrap(),
+        engine.merge(burst, &banded).unwrap(),
+    );
+    assert_eq!(da.data, dc.data, "{method:?}: developed results differ");
+    (c, bands)
+}
+
+/// Border excluded from quality measures: frames moved by up to 8 px repeat their edges there.
+pub const BORDER: u32 = 16;
 
 /// Linear light → sRGB-encoded, clipped to [0, 1].
 pub fn linear_to_srgb(x: f32) -> f32 {

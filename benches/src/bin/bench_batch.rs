@@ -26,62 +26,40 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::Parser;
+
 use burstpipe::{
     run_batch, BatchJob, BatchOptions, BatchReport, Engine, EngineOptions, MergeOptions, Options,
     Profile,
 };
+use burstpipe_benches::parse_size;
 use burstpipe_tests::synth::{linear_to_srgb, random_motions, synth_burst, NOISE_MEDIUM};
 use burstpipe_tests::{assets, Rgb};
 
-const USAGE: &str = "usage: bench_batch [--out DIR] [--bursts N] [--frames N] [--size WxH] \
-[--format jpg|png|tif] [--devices all|N,M] [--decode-threads N]";
-
+/// Batch throughput, sequential vs overlapped, in one run.
+#[derive(Parser)]
 struct Args {
+    /// Folder for the bursts and the outputs.
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("burstpipe-bench-batch"))]
     out: PathBuf,
+    /// Bursts in the batch.
+    #[arg(long, default_value_t = 6)]
     bursts: usize,
+    /// Frames per burst.
+    #[arg(long, default_value_t = 4)]
     frames: usize,
+    /// Frame size.
+    #[arg(long, default_value = "1632x1224", value_parser = parse_size)]
     size: (u32, u32),
+    /// Output format: jpg, png or tif.
+    #[arg(long, default_value = "jpg")]
     format: String,
+    /// GPUs: all, or indices N,M from `burstpipe devices`.
+    #[arg(long)]
     devices: Option<String>,
+    /// CPU threads decoding ahead of the GPUs.
+    #[arg(long)]
     decode_threads: Option<usize>,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        out: std::env::temp_dir().join("burstpipe-bench-batch"),
-        bursts: 6,
-        frames: 4,
-        size: (1632, 1224),
-        format: "jpg".into(),
-        devices: None,
-        decode_threads: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
-        let num = |v: String| {
-            v.parse::<usize>()
-                .map_err(|_| format!("{flag} {v}: not a number"))
-        };
-        match flag.as_str() {
-            "--out" => a.out = value()?.into(),
-            "--bursts" => a.bursts = num(value()?)?.max(1),
-            "--frames" => a.frames = num(value()?)?.max(1),
-            "--format" => a.format = value()?,
-            "--devices" => a.devices = Some(value()?),
-            "--decode-threads" => a.decode_threads = Some(num(value()?)?.max(1)),
-            "--size" => {
-                let v = value()?;
-                let (w, h) = v
-                    .split_once('x')
-                    .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
-                    .ok_or(format!("--size {v}: use WxH, e.g. 1632x1224"))?;
-                a.size = (w, h);
-            }
-            _ => return Err(format!("unknown argument {flag}\n{USAGE}")),
-        }
-    }
-    Ok(a)
 }
 
 fn engines(devices: Option<&str>) -> Result<Vec<Engine>, String> {
@@ -176,7 +154,10 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let a = parse_args()?;
+    let mut a = Args::parse();
+    a.bursts = a.bursts.max(1);
+    a.frames = a.frames.max(1);
+    a.decode_threads = a.decode_threads.map(|n| n.max(1));
     let (w, h) = a.size;
     eprintln!(
         "making {} bursts of {} frames, {w}×{h} ({:.2} MP), as DNG under {} ...",

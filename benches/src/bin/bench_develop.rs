@@ -12,87 +12,42 @@
 //! ```
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
+use serde_json::json;
+
 use burstpipe::{Binning, Cfa, Demosaic, Engine, EngineOptions, Frame, Image, Options, XTrans};
-use burstpipe_benches::{linear_photo, mosaic_rggb, psnr16, save_mosaic_png, time, Timing};
+use burstpipe_benches::{
+    linear_photo, mosaic_rggb, parse_size, psnr16, save_mosaic_png, time, Timing,
+};
 
+/// Develop speed (and demosaic quality) of every method, in one run; `bash benches/run.sh` adds
+/// the peers.
+#[derive(Parser)]
 struct Args {
+    /// Folder for the mosaic, its DNG and the truth.
+    #[arg(long)]
     out: PathBuf,
+    /// Timed runs per method (the median is reported).
+    #[arg(long, default_value_t = 7)]
     runs: usize,
+    /// Untimed runs first.
+    #[arg(long, default_value_t = 2)]
     warmup: usize,
+    /// The photo the mosaic is sampled from.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/kodak/kodim23.png"))]
     photo: PathBuf,
+    /// Mosaic size.
+    #[arg(long, default_value = "4032x3024", value_parser = parse_size)]
     size: (u32, u32),
+    /// A raw file to time instead of the sampled mosaic.
+    #[arg(long)]
     raw: Option<PathBuf>,
+    /// Also write the rows as JSON lines here.
+    #[arg(long)]
     json: Option<PathBuf>,
-}
-
-const USAGE: &str = "usage: bench_develop --out DIR [--runs N] [--warmup N] [--photo PNG] \
-[--size WxH] [--raw FILE] [--json FILE]";
-
-fn parse_args() -> Result<Args, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut a = Args {
-        out: PathBuf::new(),
-        runs: 7,
-        warmup: 2,
-        photo: root.join("assets/kodak/kodim23.png"),
-        size: (4032, 3024),
-        raw: None,
-        json: None,
-    };
-    let mut it = std::env::args().skip(1);
-    let mut out = None;
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--out" => out = Some(PathBuf::from(value()?)),
-            "--runs" => a.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
-            "--warmup" => a.warmup = value()?.parse().map_err(|e| format!("--warmup: {e}"))?,
-            "--photo" => a.photo = PathBuf::from(value()?),
-            "--raw" => a.raw = Some(PathBuf::from(value()?)),
-            "--json" => a.json = Some(PathBuf::from(value()?)),
-            "--size" => {
-                let v = value()?;
-                let (w, h) = v
-                    .split_once('x')
-                    .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
-                    .ok_or(format!("--size {v}: expected WxH, e.g. 4032x3024"))?;
-                a.size = (w, h);
-            }
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-    }
-    a.out = out.ok_or(format!("--out DIR is required\n{USAGE}"))?;
-    if a.runs == 0 {
-        return Err("--runs must be at least 1".into());
-    }
-    Ok(a)
-}
-
-fn json_str(s: &str) -> String {
-    let mut o = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-fn json_num(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_finite() => format!("{v:.4}"),
-        _ => "null".into(),
-    }
 }
 
 fn main() -> ExitCode {
@@ -100,7 +55,10 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let args = parse_args()?;
+    let args = Args::parse();
+    if args.runs == 0 {
+        return Err("--runs must be at least 1".into());
+    }
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
 
     // The input: a real raw file when given (once raw decoding supports it), else a mosaic sampled
@@ -129,15 +87,13 @@ fn run() -> Result<(), String> {
     let mosaic_path = args.out.join("mosaic.png");
     save_mosaic_png(&mosaic_path, w, h, frame.mosaic())
         .map_err(|e| format!("{}: {e}", mosaic_path.display()))?;
-    let meta = format!(
-        "{{\"width\": {w}, \"height\": {h}, \"cfa\": {}, \"black\": [{}], \"white\": {white}, \"source\": {}}}\n",
-        json_str(frame.cfa().name()),
-        black.map(|b| b.to_string()).join(", "),
-        json_str(&match &args.raw {
-            Some(p) => p.display().to_string(),
-            None => args.photo.display().to_string(),
-        }),
-    );
+    let source = args.raw.as_ref().unwrap_or(&args.photo);
+    let meta = json!({
+        "width": w, "height": h, "cfa": frame.cfa().name(), "black": black, "white": white,
+        "source": source.display().to_string(),
+    })
+    .to_string()
+        + "\n";
     let meta_path = args.out.join("mosaic.json");
     std::fs::write(&meta_path, meta).map_err(|e| format!("{}: {e}", meta_path.display()))?;
 
@@ -309,24 +265,14 @@ fn run() -> Result<(), String> {
             med / mp,
             psnr.map_or("-".into(), |p| format!("{p:.2}"))
         );
-        let _ = writeln!(
-            lines,
-            "{{\"who\": \"burstpipe\", \"method\": {}, \"ms\": {}, \"ms_min\": {}, \"ms_per_mp\": {}, \"mp\": {}, \"runs\": {}, \"psnr_db\": {}, \"threads\": null, \"adapter\": {}, \"timing\": \"wall clock incl. upload, kernels, download, unpack\"}}",
-            json_str(name),
-            json_num(Some(med)),
-            json_num(Some(min)),
-            json_num(Some(med / mp)),
-            json_num(Some(mp)),
-            args.runs,
-            json_num(psnr),
-            json_str(&format!("{} ({})", info.name, info.backend)),
-        );
+        let row = json!({
+            "who": "burstpipe", "method": name, "ms": med, "ms_min": min, "ms_per_mp": med / mp,
+            "mp": mp, "runs": args.runs, "psnr_db": psnr, "threads": null,
+            "adapter": format!("{} ({})", info.name, info.backend),
+            "timing": "wall clock incl. upload, kernels, download, unpack",
+        });
+        let _ = writeln!(lines, "{row}");
     }
 
-    println!();
-    print!("{lines}");
-    if let Some(path) = &args.json {
-        std::fs::write(path, &lines).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    Ok(())
+    burstpipe_benches::emit_rows(&lines, args.json.as_deref())
 }

@@ -20,8 +20,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use burstpipe::{Burst, Engine, EngineOptions, MergeMethod, MergeOptions, Options};
-use burstpipe_benches::{save_mosaic_png, time};
+use clap::Parser;
+use serde_json::json;
+
+use burstpipe::{Burst, Engine, EngineOptions, MergeMethod, MergeOptions, Options, Tone};
+use burstpipe_benches::{parse_size, save_mosaic_png, time};
 use burstpipe_tests::synth::{random_motions, synth_burst, BLACK, NOISE_MEDIUM, WHITE};
 use burstpipe_tests::{cpsnr, Rgb};
 use image::imageops::{self, FilterType};
@@ -29,61 +32,31 @@ use image::imageops::{self, FilterType};
 /// Border excluded from PSNR (moved frames repeat their edges there), as in tests/burst.rs.
 const BORDER: u32 = 16;
 
-const USAGE: &str = "usage: bench_merge --out DIR [--runs N] [--warmup N] [--photo PNG] \
-[--size WxH] [--frames N] [--json FILE]";
-
+/// Align and merge speed on a synthetic burst with known truth; `bash benches/run_merge.sh`
+/// adds the OpenCV peers.
+#[derive(Parser)]
 struct Args {
+    /// Folder for the burst's frames, truth and JSON.
+    #[arg(long)]
     out: PathBuf,
+    /// Timed runs per row (the median is reported).
+    #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Untimed runs first.
+    #[arg(long, default_value_t = 1)]
     warmup: usize,
+    /// The photo the burst is made from.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/kodak/kodim23.png"))]
     photo: PathBuf,
+    /// Frame size (even, at least 64×64).
+    #[arg(long, default_value = "2304x1728", value_parser = parse_size)]
     size: (u32, u32),
+    /// Frames in the burst.
+    #[arg(long, default_value_t = 8)]
     frames: usize,
+    /// Also write the rows as JSON lines here.
+    #[arg(long)]
     json: Option<PathBuf>,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut a = Args {
-        out: PathBuf::new(),
-        runs: 5,
-        warmup: 1,
-        photo: root.join("assets/kodak/kodim23.png"),
-        size: (2304, 1728),
-        frames: 8,
-        json: None,
-    };
-    let mut it = std::env::args().skip(1);
-    let mut out = None;
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
-        let num = |v: String| v.parse::<usize>().map_err(|e| format!("{flag}: {e}"));
-        match flag.as_str() {
-            "--out" => out = Some(PathBuf::from(value()?)),
-            "--runs" => a.runs = num(value()?)?,
-            "--warmup" => a.warmup = num(value()?)?,
-            "--frames" => a.frames = num(value()?)?,
-            "--photo" => a.photo = PathBuf::from(value()?),
-            "--json" => a.json = Some(PathBuf::from(value()?)),
-            "--size" => {
-                let v = value()?;
-                a.size = v
-                    .split_once('x')
-                    .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
-                    .filter(|&(w, h): &(u32, u32)| w >= 64 && h >= 64 && w % 2 == 0 && h % 2 == 0)
-                    .ok_or(format!(
-                        "--size {v}: expected even WxH >= 64, e.g. 2304x1728"
-                    ))?;
-            }
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-    }
-    a.out = out.ok_or(format!("--out DIR is required\n{USAGE}"))?;
-    if a.runs == 0 || a.frames < 2 {
-        return Err("--runs must be >= 1 and --frames >= 2".into());
-    }
-    Ok(a)
 }
 
 /// The photo (sRGB-encoded) upscaled (Catmull-Rom) to cover `w`×`h` and centre-cropped.
@@ -110,10 +83,18 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let args = parse_args()?;
+    let args = Args::parse();
+    let (w, h) = args.size;
+    if w < 64 || h < 64 || w % 2 != 0 || h % 2 != 0 {
+        return Err(format!(
+            "--size {w}x{h}: expected even WxH >= 64, e.g. 2304x1728"
+        ));
+    }
+    if args.runs == 0 || args.frames < 2 {
+        return Err("--runs must be >= 1 and --frames >= 2".into());
+    }
     let out = &args.out;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let (w, h) = args.size;
     let n = args.frames;
 
     eprintln!(
@@ -172,8 +153,11 @@ fn run() -> Result<(), String> {
 
     let burst = Burst::new(b.frames.clone()).map_err(|e| e.to_string())?;
     // Develop at 0 EV, so the output is comparable with the clean photo (as in tests/burst.rs).
+    // 0 EV and the plain curve: the photo is then comparable with the clean truth (the default
+    // fusion tone mapping changes tones on purpose).
     let develop = Options {
         exposure_ev: Some(0.0),
+        tone: Tone::Curve,
         ..Options::default()
     };
     let mopts = |method| MergeOptions {
@@ -316,27 +300,13 @@ fn run() -> Result<(), String> {
             r.d2h,
             r.acc
         );
-        let _ = writeln!(
-            lines,
-            "{{\"who\": \"burstpipe\", \"method\": \"{}\", \"ms\": {med:.3}, \"ms_min\": {min:.3}, \
-             \"ms_per_mp_frame\": {per:.4}, \"mp\": {mp:.4}, \"frames\": {}, \"runs\": {}, \
-             \"psnr_db\": {}, \"h2d_bpp\": {:.3}, \"d2h_bpp\": {:.3}, \"acc_bpp\": {}, \
-             \"adapter\": \"{} ({})\"}}",
-            r.name,
-            r.frames,
-            args.runs,
-            psnr.map_or("null".into(), |p| format!("{p:.3}")),
-            r.h2d,
-            r.d2h,
-            r.acc,
-            info.name.replace('"', "'"),
-            info.backend
-        );
+        let row = json!({
+            "who": "burstpipe", "method": r.name, "ms": med, "ms_min": min,
+            "ms_per_mp_frame": per, "mp": mp, "frames": r.frames, "runs": args.runs,
+            "psnr_db": psnr, "h2d_bpp": r.h2d, "d2h_bpp": r.d2h, "acc_bpp": r.acc,
+            "adapter": format!("{} ({})", info.name, info.backend),
+        });
+        let _ = writeln!(lines, "{row}");
     }
-    println!();
-    print!("{lines}");
-    if let Some(path) = &args.json {
-        std::fs::write(path, &lines).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    Ok(())
+    burstpipe_benches::emit_rows(&lines, args.json.as_deref())
 }

@@ -26,8 +26,8 @@ macro_rules! kernel {
 
 kernel!(NORMALIZE, "normalize");
 kernel!(DEMOSAIC, "demosaic");
-kernel!(DEMOSAIC_RCD, "demosaic_rcd");
-kernel!(DEMOSAIC_XTRANS, "demosaic_xtrans");
+kernel!(DEMOSAIC_RCD, "demosaic_rcd", after "demosaic_common");
+kernel!(DEMOSAIC_XTRANS, "demosaic_xtrans", after "demosaic_common");
 kernel!(BINNING, "binning");
 kernel!(REMOSAIC, "remosaic");
 kernel!(COLOR, "color");

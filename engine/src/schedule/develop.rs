@@ -177,15 +177,7 @@ fn linear_band(
                 normalize::record(gpu, enc, &np, &raw, &mosaic);
                 match frame.xtrans {
                     Some(layout) => {
-                        let xp = demosaic_xtrans::Params::new(
-                            w,
-                            h,
-                            layout,
-                            band.input.0,
-                            band.input_rows(),
-                            band.out.0,
-                            band.out_rows(),
-                        );
+                        let xp = xtrans_params(w, h, layout, &band);
                         demosaic_xtrans::record(gpu, enc, &xp, method, &mosaic, &rgb);
                     }
                     None => demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb),
@@ -215,7 +207,14 @@ fn linear_band(
                 let bytes = (band.input_rows() * w) as u64 * 4;
                 let mosaic = gpu.storage("binned band", bytes);
                 enc.copy_buffer_to_buffer(buffer, (band.input.0 * w) as u64 * 4, &mosaic, 0, bytes);
-                demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb);
+                // A merged X-Trans burst is an X-Trans mosaic in the reference's layout.
+                match frame.xtrans {
+                    Some(layout) => {
+                        let xp = xtrans_params(w, h, layout, &band);
+                        demosaic_xtrans::record(gpu, enc, &xp, method, &mosaic, &rgb);
+                    }
+                    None => demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb),
+                }
             }
             Source::Binned {
                 buffer, rgb: true, ..
@@ -240,6 +239,19 @@ fn linear_band(
         }
     })?;
     Ok(rgb)
+}
+
+/// The X-Trans demosaic's parameters for one band.
+fn xtrans_params(w: u32, h: u32, layout: crate::XTrans, band: &Band) -> demosaic_xtrans::Params {
+    demosaic_xtrans::Params::new(
+        w,
+        h,
+        layout,
+        band.input.0,
+        band.input_rows(),
+        band.out.0,
+        band.out_rows(),
+    )
 }
 
 /// The demosaicer for this frame: X-Trans frames take the X-Trans counterpart of a Bayer method

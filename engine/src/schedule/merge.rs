@@ -13,6 +13,7 @@ use std::ops::ControlFlow;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::raw::Frame;
+pub(crate) use crate::schedule::merge_bands::gray_params;
 use crate::schedule::merge_bands::{self, Band};
 use crate::schedule::noise::{estimate_noise, estimate_noise_from_pairs};
 use crate::stages::align;
@@ -46,15 +47,27 @@ fn bands_of(
     max_band_rows: Option<u32>,
 ) -> Result<Vec<Band>> {
     let r = &frames[0];
-    let p = Params::new(
-        r.width,
-        r.height,
-        frames.len() as u32,
-        (r.black, r.white),
-        [0.0; 4],
-    );
+    let p = params_of(r, frames.len() as u32, [0.0; 4]);
     let limit = gpu.max_binding().min(max_binding.unwrap_or(u64::MAX));
-    merge_bands::plan(&p, method, limit, max_band_rows, &r.source)
+    merge_bands::plan(&p, method_for(r, method), limit, max_band_rows, &r.source)
+}
+
+/// X-Trans has no Bayer planes for the Wiener tiles: either method merges it with the X-Trans
+/// kernel regression, whose accumulator and finish are the spatial merge's.
+fn method_for(r: &Frame, method: MergeMethod) -> MergeMethod {
+    match r.xtrans {
+        Some(_) => MergeMethod::Spatial,
+        None => method,
+    }
+}
+
+/// Merge parameters of a burst of `frames` like `r` (whole frames).
+fn params_of(r: &Frame, frames: u32, noise: [f32; 4]) -> Params {
+    let levels = (r.black, r.white);
+    match r.xtrans {
+        None => Params::new(r.width, r.height, frames, levels, noise),
+        Some(layout) => Params::xtrans(r.width, r.height, frames, levels, noise, layout),
+    }
 }
 
 /// The sharpest of the first few frames: the most gradient energy in the gray image (camera
@@ -98,6 +111,10 @@ fn noise_model(
     let r = &frames[reference];
     if let Some([s, o]) = r.noise_profile {
         return Ok(([s as f32, o as f32], Vec::new()));
+    }
+    // The burst-based estimate works per Bayer plane; X-Trans takes the single-frame one.
+    if r.xtrans.is_some() {
+        return Ok((estimate_noise(r), Vec::new()));
     }
     let alts: Vec<usize> = (0..frames.len())
         .filter(|&i| i != reference)
@@ -146,7 +163,8 @@ impl Merged {
             white: 65535.0,
             noise_profile: Some([scale as f64 / k, offset as f64 / k]),
             cfa_block: 1,
-            xtrans: None,
+            // The merged X-Trans mosaic keeps the reference's layout (a 6×6 CFA in the DNG).
+            xtrans: r.xtrans,
             ..r.clone()
         };
         frame.validate()?;
@@ -193,23 +211,19 @@ pub(crate) fn merge(
     if frames.len() == 1 {
         return Ok(Err(reference));
     }
-    let base_c = match plan.method {
+    let method = method_for(r, plan.method);
+    let base_c = match method {
         MergeMethod::Wiener => WIENER_C,
         MergeMethod::Spatial => SPATIAL_C,
     };
     let ([scale, offset], known) = noise_model(gpu, frames, reference, &bands)?;
-    let p = Params::new(
-        r.width,
-        r.height,
-        frames.len() as u32,
-        (r.black, r.white),
-        [
-            scale,
-            offset,
-            base_c * plan.strength,
-            DENOISE_C * plan.strength,
-        ],
-    );
+    let noise = [
+        scale,
+        offset,
+        base_c * plan.strength,
+        DENOISE_C * plan.strength,
+    ];
+    let p = params_of(r, frames.len() as u32, noise);
     let n = (r.width * r.height) as u64;
     let out = gpu.storage("merged mosaic", n * 4);
     let tx = p.tiles_x as usize;
@@ -222,7 +236,7 @@ pub(crate) fn merge(
         };
         let tiles = band.window.tiles[0].clone();
         let motion_bytes = (tiles.len() * tx) as u64 * 8;
-        let acc = gpu.storage("merge accumulator", pb.acc_len(plan.method) * 4);
+        let acc = gpu.storage("merge accumulator", pb.acc_len(method) * 4);
         let ref_raw = band.upload(gpu, r);
         let ref_pyr = gpu.run("merge", |enc| {
             enc.clear_buffer(&acc, 0, None);
@@ -235,7 +249,7 @@ pub(crate) fn merge(
                 // The reference is merged as a frame with zero motion.
                 let zero = gpu.storage_init("zero motion", &vec![0u8; motion_bytes as usize]);
                 gpu.run("merge", |enc| {
-                    merge::record_frame(gpu, enc, plan.method, &pf, &ref_raw, &ref_raw, &zero, &acc)
+                    merge::record_frame(gpu, enc, method, &pf, &ref_raw, &ref_raw, &zero, &acc)
                 })?;
                 "merged the reference"
             } else if let Some((_, field)) = known {
@@ -244,7 +258,7 @@ pub(crate) fn merge(
                 let motion = gpu.storage_init("motion", bytemuck::cast_slice(rows));
                 let raw = band.upload(gpu, f);
                 gpu.run("merge", |enc| {
-                    merge::record_frame(gpu, enc, plan.method, &pf, &ref_raw, &raw, &motion, &acc)
+                    merge::record_frame(gpu, enc, method, &pf, &ref_raw, &raw, &motion, &acc)
                 })?;
                 "merged a frame"
             } else {
@@ -252,7 +266,7 @@ pub(crate) fn merge(
                 gpu.run("align and merge", |enc| {
                     let pyr = band.record_pyramid(gpu, enc, f, &raw);
                     let motion = align::record_align(gpu, enc, &ref_pyr, &pyr);
-                    merge::record_frame(gpu, enc, plan.method, &pf, &ref_raw, &raw, &motion, &acc);
+                    merge::record_frame(gpu, enc, method, &pf, &ref_raw, &raw, &motion, &acc);
                 })?;
                 "aligned and merged a frame"
             };
@@ -261,11 +275,11 @@ pub(crate) fn merge(
         }
         gpu.run("merge", |enc| {
             if bands.len() == 1 {
-                merge::record_finish(gpu, enc, plan.method, &pb, &ref_raw, &acc, &out);
+                merge::record_finish(gpu, enc, method, &pb, &ref_raw, &acc, &out);
             } else {
                 let bytes = (pb.band[3] * r.width) as u64 * 4;
                 let part = gpu.storage("merged band", bytes);
-                merge::record_finish(gpu, enc, plan.method, &pb, &ref_raw, &acc, &part);
+                merge::record_finish(gpu, enc, method, &pb, &ref_raw, &acc, &part);
                 let at = (pb.band[2] * r.width) as u64 * 4;
                 enc.copy_buffer_to_buffer(&part, 0, &out, at, bytes);
             }

@@ -44,14 +44,19 @@ impl Band {
                 (y0 / 8).min(tiles_y - 1)..(y1 / 8 + 2).min(tiles_y)
             }
         };
-        let window = Window::for_tiles(p.pw, p.ph, motion_tiles);
+        let (gw, gh) = p.gray_size();
+        let window = Window::for_tiles(gw, gh, motion_tiles);
         // The alignment reaches one gray row further than the merge on every side (the
         // refinement's bicubic taps around the same largest motion), so its rows hold the
-        // merge's too; the output rows are added for the odd last row of an odd-height frame.
-        let aligned = window.mosaic_rows(p.height);
+        // merge's too (the X-Trans merge's ±3 sensor rows around a moved site as well: the
+        // tiles' rows reach 8 gray rows past the band's on each side); the output rows are
+        // added for the odd last row of an odd-height frame. A gray pixel reads 2 mosaic rows
+        // (a quad) or 3 (an X-Trans window) from row 2g.
+        let rows_read = align::rows_read(p.is_xtrans());
+        let aligned = window.mosaic_rows(p.height, rows_read);
         let rows = aligned.start.min(out.start)..aligned.end.max(out.end);
-        let gray = rows.start / 2..rows.start / 2 + rows.len() as u32 / 2;
-        let window = window.with_gray_rows(gray);
+        let crop_gh = (rows.len() as u32 + 2 - rows_read) / 2;
+        let window = window.with_gray_rows(rows.start / 2..rows.start / 2 + crop_gh);
         let p = p.with_held(rows.start, window.tiles[0].start);
         Band { p, window, rows }
     }
@@ -87,7 +92,7 @@ impl Band {
 
     /// Gray params of the band's crop of `f`.
     pub fn gray_params(&self, f: &Frame) -> GrayParams {
-        GrayParams::new(f.width, self.rows.len() as u32, f.black, f.white)
+        gray_params(f).crop(self.rows.clone())
     }
 
     /// Upload the band's crop of `f` (u16 mosaic rows).
@@ -106,6 +111,14 @@ impl Band {
         raw: &wgpu::Buffer,
     ) -> Pyramid {
         align::record_pyramid(gpu, enc, &self.gray_params(f), raw, &self.window)
+    }
+}
+
+/// The gray image alignment works on: Bayer quads, or X-Trans 3×3 windows (whole frame).
+pub(crate) fn gray_params(f: &Frame) -> GrayParams {
+    match f.xtrans {
+        None => GrayParams::new(f.width, f.height, f.black, f.white),
+        Some(layout) => GrayParams::xtrans(f.width, f.height, f.black, f.white, layout),
     }
 }
 
@@ -149,7 +162,12 @@ pub(crate) fn plan(
         MergeMethod::Wiener => (limit / per_tile_row).saturating_sub(1),
         MergeMethod::Spatial => limit / per_tile_row,
     };
-    let mut k = fit.clamp(1, p.tiles_y as u64) as u32;
+    // (Spatial and X-Trans accumulators are per pixel: bands of 16 rows, whatever the tiles.)
+    let bands = match method {
+        MergeMethod::Wiener => p.tiles_y,
+        MergeMethod::Spatial => p.height.div_ceil(TILE_ROWS),
+    };
+    let mut k = fit.clamp(1, bands as u64) as u32;
     if let Some(rows) = max_rows {
         k = k.min((rows / TILE_ROWS).max(1));
     }
@@ -229,7 +247,8 @@ pub(crate) fn motion_fields(
 /// Gradient energy of `f`'s gray image (sum over rows of squared forward differences), row by
 /// row over the bands and summed in row order: the whole image's value.
 pub(crate) fn gradient_energy(gpu: &Gpu, bands: &[Band], f: &Frame) -> Result<f64> {
-    let (gw, gh) = (f.width / 2, f.height / 2);
+    let whole = gray_params(f);
+    let (gw, gh) = (whole.gw, whole.gh);
     let mut rows = Vec::with_capacity(gh as usize);
     for band in bands {
         let out = band.out();
@@ -258,34 +277,64 @@ mod tests {
         Params::new(w, h, 4, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0])
     }
 
+    fn xtrans_params(w: u32, h: u32) -> Params {
+        let layout = crate::XTrans::FUJIFILM;
+        Params::xtrans(
+            w,
+            h,
+            4,
+            ([256.0; 4], 4095.0),
+            [1e-3, 1e-5, 4.0, 0.0],
+            layout,
+        )
+    }
+
     #[test]
     fn bands_cover_every_row_once_and_their_crops_hold_what_they_reach() {
-        for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
+        // Bayer by both methods, X-Trans (always the per-pixel accumulator).
+        let cases = [
+            (MergeMethod::Wiener, false),
+            (MergeMethod::Spatial, false),
+            (MergeMethod::Spatial, true),
+        ];
+        for (method, xtrans) in cases {
             for (w, h, k) in [
                 (128, 1536, 4),
                 (130, 1537, 1),
                 (64, 100, 3),
                 (4000, 3000, 40),
             ] {
-                let p = params(w, h);
+                let p = match xtrans {
+                    false => params(w, h),
+                    true => xtrans_params(w, h),
+                };
                 let bands = split(&p, method, k);
                 let mut next = 0;
                 for b in &bands {
                     assert_eq!(b.out().start, next);
                     next = b.out().end;
-                    // The crop starts on an even row and holds the output rows, and its quads
-                    // are the gray rows of the window.
+                    // The crop starts on an even row and holds the output rows, and its gray
+                    // pixels (quads or X-Trans 3×3 windows) are the gray rows of the window.
                     assert_eq!(b.rows.start % 2, 0);
                     assert!(b.rows.start <= b.out().start && b.rows.end >= b.out().end);
                     assert_eq!(b.window.rows[0].start * 2, b.rows.start);
-                    assert_eq!(b.window.rows[0].len() as u32, b.rows.len() as u32 / 2);
-                    // The merge's reads at the largest motion lie in the crop (plane rows, from
+                    let crop_gh = (b.rows.len() as u32 - xtrans as u32) / 2;
+                    assert_eq!(b.window.rows[0].len() as u32, crop_gh);
+                    // The merge's reads at the largest motion lie in the crop (gray rows, from
                     // the motion's tiles; clamped at the frame's edges).
                     let t = &b.window.tiles[0];
                     let m = align::MAX_MOTION;
                     let lo = (8 * t.start as i32 - 8 - m).max(0) as u32;
-                    let hi = ((8 * t.end as i32 + m) as u32).min(p.ph);
+                    let hi = ((8 * t.end as i32 + m) as u32).min(p.gray_size().1);
                     assert!(b.window.rows[0].start <= lo && b.window.rows[0].end >= hi);
+                    // X-Trans: every output site's 7×7 window around its site moved by up to
+                    // the largest motion (2 sensor px per gray px, rounded).
+                    if xtrans {
+                        let reach = 2 * m + 1 + 3;
+                        let lo = (b.out().start as i32 - reach).max(0) as u32;
+                        let hi = (b.out().end as i32 - 1 + reach + 1).min(h as i32) as u32;
+                        assert!(b.rows.start <= lo && b.rows.end >= hi, "{:?}", b.rows);
+                    }
                 }
                 assert_eq!(next, h, "{method:?} {w}×{h} k {k}");
             }

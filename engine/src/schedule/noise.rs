@@ -1,7 +1,8 @@
 //! Noise models of a burst without a DNG NoiseProfile, estimated from the frames on the CPU (a
 //! statistic, not pixel work): from the differences of the reference and a few aligned
 //! alternates (whole motion fields, so the estimate is the same however the merge is banded),
-//! or from the reference alone.
+//! or from the reference alone (X-Trans bursts always: the pairs' estimate works per Bayer
+//! plane; a single X-Trans frame is measured on its 2×2 all-green blocks).
 
 use crate::raw::Frame;
 use crate::stages::align;
@@ -163,6 +164,8 @@ fn fit_line(points: &[(f64, f64, f64)]) -> [f32; 2] {
 /// flat areas, ramps and straight horizontal or vertical edges, so it sees mostly noise, and
 /// texture only adds to it — hence a low quantile), converted to a variance and fitted with a
 /// line. Sampled on every other block: a statistic, not pixel work, so it runs on the CPU.
+/// Bayer: blocks of one plane (pixels 2 apart); X-Trans: its 2×2 all-green blocks (adjacent
+/// pixels, so even less texture leaks in).
 pub(crate) fn estimate_noise(frame: &Frame) -> [f32; 2] {
     const BINS: usize = 16;
     let (w, h) = (frame.width as usize, frame.height as usize);
@@ -170,20 +173,40 @@ pub(crate) fn estimate_noise(frame: &Frame) -> [f32; 2] {
         let b = frame.black[(y & 1) * 2 + (x & 1)];
         (frame.mosaic[y * w + x] as f32 - b) / (frame.white - b)
     };
-    let mut bins: Vec<Vec<f32>> = vec![Vec::new(); BINS];
-    for y in (0..h.saturating_sub(2)).step_by(3) {
-        for x in (0..w.saturating_sub(2)).step_by(3) {
-            let (a, b, c, d) = (
-                norm(x, y),
-                norm(x + 2, y),
-                norm(x, y + 2),
-                norm(x + 2, y + 2),
-            );
-            let mean = 0.25 * (a + b + c + d);
-            let r = 0.5 * (a - b - c + d);
-            let bin = (mean.clamp(0.0, 0.999) * BINS as f32) as usize;
-            bins[bin].push(r * r);
+    // Top-left corners of the blocks sampled, and the block's pitch.
+    let (corners, pitch): (Vec<(usize, usize)>, usize) = match frame.xtrans {
+        None => (
+            (0..h.saturating_sub(2))
+                .step_by(3)
+                .flat_map(|y| (0..w.saturating_sub(2)).step_by(3).map(move |x| (x, y)))
+                .collect(),
+            2,
+        ),
+        Some(layout) => {
+            let green = |x, y| layout.color_at(x, y) == 1;
+            (
+                (0..h.saturating_sub(1))
+                    .flat_map(|y| (0..w.saturating_sub(1)).map(move |x| (x, y)))
+                    .filter(|&(x, y)| {
+                        green(x, y) && green(x + 1, y) && green(x, y + 1) && green(x + 1, y + 1)
+                    })
+                    .collect(),
+                1,
+            )
         }
+    };
+    let mut bins: Vec<Vec<f32>> = vec![Vec::new(); BINS];
+    for (x, y) in corners {
+        let (a, b, c, d) = (
+            norm(x, y),
+            norm(x + pitch, y),
+            norm(x, y + pitch),
+            norm(x + pitch, y + pitch),
+        );
+        let mean = 0.25 * (a + b + c + d);
+        let r = 0.5 * (a - b - c + d);
+        let bin = (mean.clamp(0.0, 0.999) * BINS as f32) as usize;
+        bins[bin].push(r * r);
     }
     // For Gaussian noise r has the pixels' variance σ², and the lower quartile of r² is
     // 0.1015 σ² (the quartile of χ² with one degree of freedom).
@@ -209,8 +232,15 @@ mod tests {
     use crate::stages::testing::{kodak, Rng};
     use crate::Cfa;
 
-    /// A real photo as 12-bit sensor data with Gaussian shot + read noise of a known profile.
-    fn noisy(name: &str, scale: f64, offset: f64, seed: u64) -> Frame {
+    /// A real photo as 12-bit sensor data with Gaussian shot + read noise of a known profile,
+    /// through an RGGB or (`xtrans`) an X-Trans filter.
+    fn noisy(
+        name: &str,
+        scale: f64,
+        offset: f64,
+        seed: u64,
+        xtrans: Option<crate::XTrans>,
+    ) -> Frame {
         let (w, h, px) = kodak(name);
         let mut rng = Rng::new(seed);
         let mut normal = || {
@@ -219,12 +249,18 @@ mod tests {
         };
         let mosaic = (0..(w * h) as usize)
             .map(|i| {
-                let x = px[i][Cfa::Rggb.color_at(i % w as usize, i / w as usize)] as f64;
+                let (sx, sy) = (i % w as usize, i / w as usize);
+                let c = xtrans.map_or(Cfa::Rggb.color_at(sx, sy), |l| l.color_at(sx, sy));
+                let x = px[i][c] as f64;
                 let v = x + (scale * x + offset).sqrt() * normal();
                 (256.0 + v * 3839.0).round().clamp(0.0, 4095.0) as u16
             })
             .collect();
-        Frame::from_mosaic(w, h, mosaic, Cfa::Rggb, 256.0, 4095.0).unwrap()
+        let f = Frame::from_mosaic(w, h, mosaic, Cfa::Rggb, 256.0, 4095.0).unwrap();
+        match xtrans {
+            Some(layout) => f.with_xtrans(layout),
+            None => f,
+        }
     }
 
     #[test]
@@ -236,8 +272,16 @@ mod tests {
         // for noise: 2× too high at the medium level, 3× at the low one. Merges use it only
         // as the fallback of the burst-based estimate (differences of aligned frames, tested
         // in tests/burst.rs), and files with a NoiseProfile use neither.
-        for (name, scale, offset) in [("kodim23", 4e-3, 4e-5), ("kodim23", 1.6e-2, 4e-4)] {
-            let f = noisy(name, scale, offset, 1);
+        // X-Trans frames are measured on their 2×2 green blocks (the burst-based estimate is
+        // Bayer-only), to the same bound.
+        let xtrans = Some(crate::XTrans::FUJIFILM.shifted(1, 2));
+        for (name, scale, offset, xtrans) in [
+            ("kodim23", 4e-3, 4e-5, None),
+            ("kodim23", 1.6e-2, 4e-4, None),
+            ("kodim23", 4e-3, 4e-5, xtrans),
+            ("kodim23", 1.6e-2, 4e-4, xtrans),
+        ] {
+            let f = noisy(name, scale, offset, 1, xtrans);
             let [s, o] = estimate_noise(&f);
             for x in [0.05f64, 0.18] {
                 let (want, got) = (scale * x + offset, s as f64 * x + o as f64);

@@ -1,7 +1,7 @@
-//! Alignment (HDR+-style): gray from 2×2 quads → Gaussian pyramid → tile search per level, coarse
-//! to fine, with candidates carried down → Lucas-Kanade sub-pixel refinement at the finest level.
-//! The result is one motion vector per 16×16 gray tile (= per merge tile of each Bayer plane), in
-//! gray pixels (one gray pixel is one Bayer quad, two sensor pixels).
+//! Alignment (HDR+-style): gray from 2×2 quads (X-Trans: 3×3 windows at a stride of 2) →
+//! Gaussian pyramid → tile search per level, coarse to fine, with candidates carried down →
+//! Lucas-Kanade sub-pixel refinement at the finest level. The result is one motion vector per
+//! 16×16 gray tile (= per merge tile of each Bayer plane), in gray pixels (two sensor pixels).
 //!
 //! Frames larger than one binding are aligned a band of tile rows at a time ([`Window`]): every
 //! kernel addresses rows in whole-image coordinates (edges clamp at the image's edges, not the
@@ -64,6 +64,10 @@ pub(crate) struct GrayParams {
     pub gh: u32,
     pub black: [f32; 4],
     pub inv_range: [f32; 4],
+    /// X-Trans: the packed 6×6 layout ([`crate::XTrans::packed`]); unused for Bayer.
+    pub layout: [u32; 3],
+    /// 1: an X-Trans mosaic, 0: Bayer.
+    pub xtrans: u32,
 }
 
 impl GrayParams {
@@ -76,6 +80,58 @@ impl GrayParams {
             gh: height / 2,
             black,
             inv_range: black.map(|b| 1.0 / (white - b)),
+            layout: [0; 3],
+            xtrans: 0,
+        }
+    }
+
+    /// The gray image of an X-Trans mosaic: gray pixel g is the 3×3 window from sensor pixel
+    /// 2g, so gray pixels are two sensor pixels apart as with Bayer quads. For a crop of whole
+    /// rows from an even row y0, `layout` is the frame's as seen from the crop's first row
+    /// (`shifted(0, y0 % 6)`: colours repeat every 6 rows of the whole frame), and the crop's
+    /// gray pixel g is the whole frame's y0 / 2 + g.
+    pub fn xtrans(
+        width: u32,
+        height: u32,
+        black: [f32; 4],
+        white: f32,
+        layout: crate::XTrans,
+    ) -> GrayParams {
+        GrayParams {
+            gw: width.saturating_sub(1) / 2,
+            gh: height.saturating_sub(1) / 2,
+            layout: layout.packed(),
+            xtrans: 1,
+            ..GrayParams::new(width, height, black, white)
+        }
+    }
+
+    /// The kernel that makes this gray image.
+    fn entry(&self) -> &'static str {
+        match self.xtrans {
+            1 => "gray_from_xtrans",
+            _ => "gray_from_quads",
+        }
+    }
+
+    /// The gray image of mosaic rows `rows` (from an even row: a crop of whole rows), whose
+    /// gray pixel g is this one's `rows.start / 2 + g`. Bayer quads keep their colours at any
+    /// even row; an X-Trans crop sees the layout from its first row (colours repeat every 6 rows
+    /// of the whole frame).
+    pub fn crop(&self, rows: Range<u32>) -> GrayParams {
+        debug_assert!(rows.start.is_multiple_of(2) && rows.end <= self.height);
+        let mut layout = [0u32; 3];
+        for i in 0..36 {
+            let j = ((i / 6 + rows.start) % 6) * 6 + i % 6;
+            let c = (self.layout[(j / 12) as usize] >> (2 * (j % 12))) & 3;
+            layout[(i / 12) as usize] |= c << (2 * (i % 12));
+        }
+        let height = rows.len() as u32;
+        GrayParams {
+            height,
+            gh: (height + 2).saturating_sub(rows_read(self.xtrans == 1)) / 2,
+            layout,
+            ..*self
         }
     }
 }
@@ -159,6 +215,11 @@ pub(crate) struct RefineParams {
     pub level_y0: u32,
     pub tile_y0: u32,
     pub tile_rows: u32,
+}
+
+/// Mosaic rows one gray pixel reads from row 2g: a quad's 2, an X-Trans window's 3.
+pub(crate) const fn rows_read(xtrans: bool) -> u32 {
+    2 + xtrans as u32
 }
 
 /// Tiles along a side of `n` pixels: stride 8, the first starting half a tile outside.
@@ -256,14 +317,16 @@ impl Window {
         self
     }
 
-    /// The mosaic rows (of a mosaic `height` rows tall) whose quads are the finest level's rows:
-    /// with the odd last row when the window reaches the bottom (the merge keeps it as it is).
-    pub fn mosaic_rows(&self, height: u32) -> Range<u32> {
+    /// The mosaic rows (of a mosaic `height` rows tall) whose gray pixels (each reading
+    /// `rows_read` rows from row 2g, [`rows_read`]) are the finest level's rows:
+    /// every row to the bottom when the window reaches it (an odd last row, which the merge
+    /// keeps as it is or reads).
+    pub fn mosaic_rows(&self, height: u32, rows_read: u32) -> Range<u32> {
         let r = &self.rows[0];
         2 * r.start..if r.end == self.sizes[0].1 {
             height
         } else {
-            2 * r.end
+            2 * (r.end - 1) + rows_read
         }
     }
 }
@@ -288,14 +351,14 @@ pub(crate) fn record_pyramid(
     record_levels(gpu, enc, gray, window.clone())
 }
 
-/// Record the gray image (one pixel per Bayer quad) of the mosaic in `raw`.
+/// Record the gray image (one pixel per Bayer quad or X-Trans window) of the mosaic in `raw`.
 pub(crate) fn record_gray(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
     gp: &GrayParams,
     raw: &wgpu::Buffer,
 ) -> wgpu::Buffer {
-    let kernel = (&gpu::ALIGN, "gray_from_quads");
+    let kernel = (&gpu::ALIGN, gp.entry());
     record_gray_image(gpu, enc, kernel, gp, raw, (gp.gw, gp.gh))
 }
 
@@ -456,6 +519,33 @@ pub(crate) mod reference {
                 out[(gy * p.gw + gx) as usize] = 0.25
                     * ((sensor(x, y) + sensor(x + 1, y))
                         + (sensor(x, y + 1) + sensor(x + 1, y + 1)));
+            }
+        }
+        out
+    }
+
+    pub fn gray_from_xtrans(p: &GrayParams, raw: &[u16]) -> Vec<f32> {
+        let color = |x: u32, y: u32| {
+            let i = (y % 6) * 6 + x % 6;
+            ((p.layout[(i / 12) as usize] >> (2 * (i % 12))) & 3) as usize
+        };
+        let sensor = |x: u32, y: u32| {
+            let pos = ((y & 1) * 2 + (x & 1)) as usize;
+            (raw[(y * p.width + x) as usize] as f32 - p.black[pos]) * p.inv_range[pos]
+        };
+        let mut out = vec![0.0; (p.gw * p.gh) as usize];
+        for gy in 0..p.gh {
+            for gx in 0..p.gw {
+                let (mut sum, mut n) = ([0.0f32; 3], [0.0f32; 3]);
+                for dy in 0..3 {
+                    for dx in 0..3 {
+                        let (x, y) = (2 * gx + dx, 2 * gy + dy);
+                        sum[color(x, y)] += sensor(x, y);
+                        n[color(x, y)] += 1.0;
+                    }
+                }
+                let m = [sum[0] / n[0], sum[1] / n[1], sum[2] / n[2]];
+                out[(gy * p.gw + gx) as usize] = 0.25 * (m[0] + 2.0 * m[1] + m[2]);
             }
         }
         out
@@ -773,6 +863,49 @@ mod tests {
     }
 
     #[test]
+    fn x_trans_gray_and_pyramid_match_reference_on_random_and_real_mosaics() {
+        let mut rng = Rng::new(4);
+        // Odd and even sizes, not whole 6×6 periods, and layouts in phases whose windows hold
+        // 1, 2 or 3 reds.
+        let (w, h) = (76u32, 43u32);
+        let random: Vec<u16> = (0..w * h)
+            .map(|_| (rng.next_u32() & 0xfff) as u16)
+            .collect();
+        let (kw, kh, px) = kodak("kodim05");
+        let real = shifted_mosaic(kw, kh, &px, 0.0, 0.0, 1);
+        for (w, h, raw, layout) in [
+            (w, h, random, crate::XTrans::FUJIFILM.shifted(1, 0)),
+            (kw, kh, real, crate::XTrans::FUJIFILM.shifted(2, 5)),
+        ] {
+            let gp = GrayParams::xtrans(w, h, [256.0, 250.0, 260.0, 255.0], 4095.0, layout);
+            let gray = reference::gray_from_xtrans(&gp, &raw);
+            let cpu = reference::pyramid(&gray, gp.gw, gp.gh);
+            for (l, (g, c)) in gpu_gray_and_pyramid(&gp, &raw).iter().zip(&cpu).enumerate() {
+                let d = max_abs_diff(g, c);
+                assert!(d < 1e-5, "level {l}: max diff {d}");
+            }
+            // Crops of whole rows from even rows of every phase of the layout give the whole
+            // gray image's rows.
+            for y0 in [2u32, 4, 6, 10] {
+                let cp = gp.crop(y0..h - 3);
+                let crop = reference::gray_from_xtrans(&cp, &raw[(y0 * w) as usize..]);
+                let first = (y0 / 2 * gp.gw) as usize;
+                assert_eq!(crop, gray[first..first + crop.len()], "crop from row {y0}");
+                assert_eq!(cp.gh, (h - 3 - y0 - 1) / 2);
+            }
+        }
+        // A flat scene of any colour balance gives the same gray in every window.
+        let layout = crate::XTrans::FUJIFILM.shifted(1, 4);
+        let (w, h) = (36u32, 30u32);
+        let flat: Vec<u16> = (0..w * h)
+            .map(|i| [1000u16, 2000, 3000][layout.color_at((i % w) as usize, (i / w) as usize)])
+            .collect();
+        let gp = GrayParams::xtrans(w, h, [0.0; 4], 4000.0, layout);
+        let gray = reference::gray_from_xtrans(&gp, &flat);
+        assert!(gray.iter().all(|&g| (g - 0.5).abs() < 1e-6), "{gray:?}");
+    }
+
+    #[test]
     fn tile_search_and_refinement_match_reference_on_a_real_photo() {
         let (w, h, px) = kodak("kodim23");
         let a = shifted_mosaic(w, h, &px, 0.0, 0.0, 1);
@@ -818,17 +951,13 @@ mod tests {
     /// `gp`) that the window holds.
     fn gpu_align(gp: &GrayParams, a: &[u16], b: &[u16], window: &Window) -> Vec<[f32; 2]> {
         let gpu = gpu();
-        let rows = window.mosaic_rows(gp.height);
+        let rows = window.mosaic_rows(gp.height, rows_read(gp.xtrans == 1));
         let crop = |m: &[u16]| {
             let bytes = &m[(rows.start * gp.width) as usize..(rows.end * gp.width) as usize];
             gpu.storage_init("crop", bytemuck::cast_slice(bytes))
         };
         let (ba, bb) = (crop(a), crop(b));
-        let cp = GrayParams {
-            height: rows.len() as u32,
-            gh: rows.len() as u32 / 2,
-            ..*gp
-        };
+        let cp = gp.crop(rows);
         let motion = gpu
             .run("align", |enc| {
                 let pa = record_pyramid(gpu, enc, &cp, &ba, window);
@@ -862,21 +991,32 @@ mod tests {
     fn bands_of_tile_rows_aligned_from_crops_equal_the_whole_alignment() {
         // Windows strictly inside the frame (cropped above and below), at its top and its
         // bottom: the crop holds every row the band's tiles reach, so the motion is identical.
+        // Bayer quads and X-Trans windows, whose crops start at rows of every phase of the
+        // 6-row layout (the colours are the whole frame's, not the crop's).
         let (w, h, a) = tall_mosaic(0.0, 0.0, 1);
         let (_, _, b) = tall_mosaic(7.4, -13.2, 2);
-        let gp = GrayParams::new(w, h, [256.0; 4], 4095.0);
-        let whole = gpu_align(&gp, &a, &b, &Window::whole(gp.gw, gp.gh));
-        let (tx, ty) = (tiles(gp.gw) as usize, tiles(gp.gh));
-        let mut inside = false;
-        for band in [40..48, 0..5, ty - 7..ty, 61..62] {
-            let win = Window::for_tiles(gp.gw, gp.gh, band.clone());
-            let rows = win.mosaic_rows(h);
-            inside |= rows.start > 0 && rows.end < h;
-            let got = gpu_align(&gp, &a, &b, &win);
-            let want = &whole[band.start as usize * tx..band.end as usize * tx];
-            assert_eq!(got, want, "tile rows {band:?} from mosaic rows {rows:?}");
+        let xtrans = crate::XTrans::FUJIFILM.shifted(1, 3);
+        for gp in [
+            GrayParams::new(w, h, [256.0; 4], 4095.0),
+            GrayParams::xtrans(w, h, [256.0; 4], 4095.0, xtrans),
+        ] {
+            let whole = gpu_align(&gp, &a, &b, &Window::whole(gp.gw, gp.gh));
+            let (tx, ty) = (tiles(gp.gw) as usize, tiles(gp.gh));
+            let mut inside = false;
+            let mut phases = std::collections::BTreeSet::new();
+            for band in [40..48, 0..5, ty - 7..ty, 61..62, 20..21] {
+                let win = Window::for_tiles(gp.gw, gp.gh, band.clone());
+                let rows = win.mosaic_rows(h, rows_read(gp.xtrans == 1));
+                inside |= rows.start > 0 && rows.end < h;
+                phases.insert(rows.start % 6);
+                let got = gpu_align(&gp, &a, &b, &win);
+                let want = &whole[band.start as usize * tx..band.end as usize * tx];
+                let kind = gp.entry();
+                assert_eq!(got, want, "{kind}: tile rows {band:?} from rows {rows:?}");
+            }
+            assert!(inside, "no window was cropped at both ends");
+            assert_eq!(phases.len(), 3, "crops start at rows {phases:?} mod 6");
         }
-        assert!(inside, "no window was cropped at both ends");
     }
 
     #[test]

@@ -190,6 +190,83 @@ pub(crate) fn reference(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f3
     out
 }
 
+/// CPU-reference helpers of the band-based demosaics (RCD for Bayer, the X-Trans module): planes
+/// read as their shaders' `band_index` reads them, and the last pass both share (the 3×3 median
+/// of the colour differences, `shaders/demosaic_common.wgsl`).
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod cpu {
+    use super::Params;
+
+    /// A plane over the band's input rows, read with image coordinates: mirrored at image
+    /// edges, clamped at band edges (exactly like the shaders' `band_index`).
+    pub struct Plane<'a, T> {
+        pub p: &'a Params,
+        pub data: &'a [T],
+    }
+
+    /// Mirror without repeating the edge pixel (which keeps the CFA colour).
+    pub fn mirror(v: i64, n: i64) -> i64 {
+        let mut m = v.abs();
+        if m >= n {
+            m = 2 * n - 2 - m;
+        }
+        m.clamp(0, n - 1)
+    }
+
+    /// Index of image pixel (x, y) in a band plane.
+    pub fn band_index(p: &Params, x: i64, y: i64) -> usize {
+        let gx = mirror(x, p.width as i64);
+        let gy = mirror(y, p.height as i64);
+        let row = (gy - p.y0 as i64).clamp(0, p.rows_in as i64 - 1);
+        (row * p.width as i64 + gx) as usize
+    }
+
+    impl<T: Copy> Plane<'_, T> {
+        pub fn at(&self, x: i64, y: i64) -> T {
+            self.data[band_index(self.p, x, y)]
+        }
+    }
+
+    /// Median of nine (the shader's sorting network gives the same value).
+    pub fn median9(mut v: [f32; 9]) -> f32 {
+        v.sort_by(f32::total_cmp);
+        v[4]
+    }
+
+    /// The last pass: RGB at the output rows from the 3×3 medians of the colour differences
+    /// (R − G, B − G), anchored on the mosaic's own sample, whose colour `color(x, y)` gives.
+    pub fn median_refine(
+        p: &Params,
+        m: &Plane<f32>,
+        diffs: &Plane<[f32; 2]>,
+        color: impl Fn(i64, i64) -> usize,
+    ) -> Vec<[f32; 3]> {
+        let mut out = vec![[0.0; 3]; (p.width * p.out_rows) as usize];
+        for r in 0..p.out_rows as i64 {
+            let y = p.out_y0 as i64 + r;
+            for x in 0..p.width as i64 {
+                let med = |k: usize| {
+                    let mut v = [0.0f32; 9];
+                    for (j, item) in v.iter_mut().enumerate() {
+                        let (dx, dy) = (j as i64 % 3 - 1, j as i64 / 3 - 1);
+                        *item = diffs.at(x + dx, y + dy)[k];
+                    }
+                    median9(v)
+                };
+                let (rg, bg) = (med(0), med(1));
+                let s = m.at(x, y);
+                let g = match color(x, y) {
+                    0 => s - rg,
+                    1 => s,
+                    _ => s - bg,
+                };
+                out[(r * p.width as i64 + x) as usize] = [g + rg, g, g + bg];
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

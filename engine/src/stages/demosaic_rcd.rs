@@ -21,6 +21,7 @@
 //! Intermediates live on the band's input rows; reads mirror at the image edges (as the other
 //! demosaicers do) and clamp at band edges, whose wrong rows stay inside [`HALO`].
 
+use super::demosaic::cpu::{median_refine, Plane};
 use super::demosaic::Params;
 use crate::gpu::{self, Gpu};
 
@@ -76,37 +77,6 @@ pub(crate) fn record(
         &[mosaic, &diffs, out],
         output,
     );
-}
-
-/// A plane over the band's input rows, read with image coordinates: mirrored at image edges,
-/// clamped at band edges (exactly like the shader's `band_index`).
-#[cfg_attr(not(test), allow(dead_code))]
-struct Plane<'a, T> {
-    p: &'a Params,
-    data: &'a [T],
-}
-
-#[cfg_attr(not(test), allow(dead_code))]
-fn mirror(v: i64, n: i64) -> i64 {
-    let mut m = v.abs();
-    if m >= n {
-        m = 2 * n - 2 - m;
-    }
-    m.clamp(0, n - 1)
-}
-
-#[cfg_attr(not(test), allow(dead_code))]
-fn band_index(p: &Params, x: i64, y: i64) -> usize {
-    let gx = mirror(x, p.width as i64);
-    let gy = mirror(y, p.height as i64);
-    let row = (gy - p.y0 as i64).clamp(0, p.rows_in as i64 - 1);
-    (row * p.width as i64 + gx) as usize
-}
-
-impl<T: Copy> Plane<'_, T> {
-    fn at(&self, x: i64, y: i64) -> T {
-        self.data[band_index(self.p, x, y)]
-    }
 }
 
 #[cfg_attr(not(test), allow(dead_code))]
@@ -267,42 +237,6 @@ fn rb_cardinal(
     out
 }
 
-/// Median of nine (the shader's sorting network gives the same value).
-#[cfg_attr(not(test), allow(dead_code))]
-fn median9(mut v: [f32; 9]) -> f32 {
-    v.sort_by(f32::total_cmp);
-    v[4]
-}
-
-/// Pass 5: RGB at the output rows from the 3×3 medians of the colour differences, anchored on
-/// the mosaic's own sample.
-#[cfg_attr(not(test), allow(dead_code))]
-fn median_refine(p: &Params, m: &Plane<f32>, diffs: &Plane<[f32; 2]>) -> Vec<[f32; 3]> {
-    let mut out = vec![[0.0; 3]; (p.width * p.out_rows) as usize];
-    for r in 0..p.out_rows as i64 {
-        let y = p.out_y0 as i64 + r;
-        for x in 0..p.width as i64 {
-            let med = |k: usize| {
-                let mut v = [0.0f32; 9];
-                for (j, item) in v.iter_mut().enumerate() {
-                    let (dx, dy) = (j as i64 % 3 - 1, j as i64 / 3 - 1);
-                    *item = diffs.at(x + dx, y + dy)[k];
-                }
-                median9(v)
-            };
-            let (rg, bg) = (med(0), med(1));
-            let s = m.at(x, y);
-            let g = match color(p, x, y) {
-                0 => s - rg,
-                1 => s,
-                _ => s - bg,
-            };
-            out[(r * p.width as i64 + x) as usize] = [g + rg, g, g + bg];
-        }
-    }
-    out
-}
-
 /// CPU reference: the five passes, pixel by pixel, in f32.
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn reference(p: &Params, mosaic: &[f32]) -> Vec<[f32; 3]> {
@@ -314,7 +248,10 @@ pub(crate) fn reference(p: &Params, mosaic: &[f32]) -> Vec<[f32; 3]> {
     let opposite = rb_diagonal(p, &m, &d, &g);
     let o = Plane { p, data: &opposite };
     let diffs = rb_cardinal(p, &m, &d, &g, &o);
-    median_refine(p, &m, &Plane { p, data: &diffs })
+    // Pass 5, shared with the X-Trans demosaic.
+    median_refine(p, &m, &Plane { p, data: &diffs }, |x, y| {
+        color(p, x, y) as usize
+    })
 }
 
 #[cfg(test)]

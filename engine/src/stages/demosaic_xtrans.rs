@@ -27,7 +27,8 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::Demosaic;
+use super::demosaic::cpu::{median_refine, mirror, Plane};
+use super::{demosaic, Demosaic};
 use crate::gpu::{self, Gpu};
 use crate::raw::XTrans;
 
@@ -48,15 +49,17 @@ const DIRS: [(i64, i64); 4] = [(1, 0), (0, 1), (1, 1), (1, -1)];
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub(crate) struct Params {
-    pub width: u32,
-    pub rows_in: u32,
-    pub y0: u32,
-    pub height: u32,
-    pub out_y0: u32,
-    pub out_rows: u32,
-    pub _pad: [u32; 2],
+    /// The band's rows, as the Bayer demosaics have them (the CFA word is unused: 0).
+    pub rows: demosaic::Params,
     /// The 6×6 layout, 2 bits per site (see `XTrans::packed`), and a pad word.
     pub pattern: [u32; 4],
+}
+
+impl std::ops::Deref for Params {
+    type Target = demosaic::Params;
+    fn deref(&self) -> &demosaic::Params {
+        &self.rows
+    }
 }
 
 impl Params {
@@ -71,14 +74,17 @@ impl Params {
         out_rows: u32,
     ) -> Params {
         let [a, b, c] = xtrans.packed();
-        Params {
+        let rows = demosaic::Params::new(
             width,
-            rows_in,
-            y0,
             height,
+            crate::Cfa::Rggb,
+            y0,
+            rows_in,
             out_y0,
             out_rows,
-            _pad: [0; 2],
+        );
+        Params {
+            rows: demosaic::Params { cfa: 0, ..rows },
             pattern: [a, b, c, 0],
         }
     }
@@ -129,24 +135,6 @@ pub(crate) fn record(
     );
 }
 
-#[cfg_attr(not(test), allow(dead_code))]
-fn mirror(v: i64, n: i64) -> i64 {
-    let mut m = v.abs();
-    if m >= n {
-        m = 2 * n - 2 - m;
-    }
-    m.clamp(0, n - 1)
-}
-
-/// Index of image pixel (x, y) in a band plane: mirrored at image edges, clamped at band edges.
-#[cfg_attr(not(test), allow(dead_code))]
-fn band_index(p: &Params, x: i64, y: i64) -> usize {
-    let gx = mirror(x, p.width as i64);
-    let gy = mirror(y, p.height as i64);
-    let row = (gy - p.y0 as i64).clamp(0, p.rows_in as i64 - 1);
-    (row * p.width as i64 + gx) as usize
-}
-
 /// Colour of the site that (x, y) reads: the mirrored one's.
 #[cfg_attr(not(test), allow(dead_code))]
 fn color(p: &Params, x: i64, y: i64) -> usize {
@@ -154,18 +142,6 @@ fn color(p: &Params, x: i64, y: i64) -> usize {
     let gy = mirror(y, p.height as i64);
     let i = ((gy % 6) * 6 + gx % 6) as usize;
     (p.pattern[i / 12] >> (2 * (i % 12)) & 3) as usize
-}
-
-#[cfg_attr(not(test), allow(dead_code))]
-struct Plane<'a, T> {
-    p: &'a Params,
-    data: &'a [T],
-}
-
-impl<T: Copy> Plane<'_, T> {
-    fn at(&self, x: i64, y: i64) -> T {
-        self.data[band_index(self.p, x, y)]
-    }
 }
 
 /// Baseline: the mean of each missing colour's samples in the 3×3 neighbourhood, else the 5×5.
@@ -425,42 +401,6 @@ fn select(
     out
 }
 
-/// Median of nine (the shader's sorting network gives the same value).
-#[cfg_attr(not(test), allow(dead_code))]
-fn median9(mut v: [f32; 9]) -> f32 {
-    v.sort_by(f32::total_cmp);
-    v[4]
-}
-
-/// Pass 6: RGB at the output rows from the 3×3 medians of the colour differences, anchored on the
-/// mosaic's own sample (as the RCD module does for Bayer).
-#[cfg_attr(not(test), allow(dead_code))]
-fn median_refine(p: &Params, m: &Plane<f32>, diffs: &Plane<[f32; 2]>) -> Vec<[f32; 3]> {
-    let mut out = vec![[0.0; 3]; (p.width * p.out_rows) as usize];
-    for r in 0..p.out_rows as i64 {
-        let y = p.out_y0 as i64 + r;
-        for x in 0..p.width as i64 {
-            let med = |k: usize| {
-                let mut v = [0.0f32; 9];
-                for (j, item) in v.iter_mut().enumerate() {
-                    let (dx, dy) = (j as i64 % 3 - 1, j as i64 / 3 - 1);
-                    *item = diffs.at(x + dx, y + dy)[k];
-                }
-                median9(v)
-            };
-            let (rg, bg) = (med(0), med(1));
-            let s = m.at(x, y);
-            let g = match color(p, x, y) {
-                0 => s - rg,
-                1 => s,
-                _ => s - bg,
-            };
-            out[(r * p.width as i64 + x) as usize] = [g + rg, g, g + bg];
-        }
-    }
-    out
-}
-
 /// CPU reference of `method` (an X-Trans one), pass for pass, in f32.
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn reference(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f32; 3]> {
@@ -475,7 +415,8 @@ pub(crate) fn reference(p: &Params, method: Demosaic, mosaic: &[f32]) -> Vec<[f3
     let drv = derivative(p, &g, &rb);
     let homo = homogeneity(p, &Plane { p, data: &drv });
     let diffs = select(p, &g, &rb, &Plane { p, data: &homo });
-    median_refine(p, &m, &Plane { p, data: &diffs })
+    // Pass 6, shared with RCD.
+    median_refine(p, &m, &Plane { p, data: &diffs }, |x, y| color(p, x, y))
 }
 
 #[cfg(test)]

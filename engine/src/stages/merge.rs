@@ -1,5 +1,6 @@
 //! Merge: the aligned frames of a burst, per Bayer plane, into one mosaic — Wiener shrinkage of
-//! overlapped DFT tiles towards the reference (HDR+), or a faster per-pixel robust average.
+//! overlapped DFT tiles towards the reference (HDR+), or a faster per-pixel robust average; X-Trans
+//! mosaics (no Bayer planes) by a robust kernel regression over same-colour sites.
 //! One dispatch per frame adds it into an accumulator (the reference is merged as a frame with
 //! zero motion); a finishing dispatch writes the merged, normalised f32 mosaic.
 
@@ -68,6 +69,8 @@ pub(crate) struct Params {
     /// What the frame and motion buffers hold: from mosaic row `held[0]` (even) and from tile
     /// row `held[1]` on (frames larger than a binding are bound a crop at a time); then padding.
     pub held: [u32; 4],
+    /// X-Trans merge: the packed 6×6 layout ([`crate::XTrans::packed`]), then 0.
+    pub xtrans: [u32; 4],
 }
 
 /// Sensor levels of one frame: black per 2×2 position, white.
@@ -93,6 +96,48 @@ impl Params {
             noise,
             band: [0, tiles(ph), 0, height],
             held: [0; 4],
+            xtrans: [0; 4],
+        }
+    }
+
+    /// Parameters of an X-Trans merge: motion tiles of its gray image (3×3 windows at a stride of
+    /// 2: `(width − 1) / 2` pixels wide), the spatial
+    /// merge's accumulator and finish over every pixel (`pw`, `ph` cover the whole mosaic, so no
+    /// column or row is left to the reference alone).
+    pub fn xtrans(
+        width: u32,
+        height: u32,
+        frames: u32,
+        reference: Levels,
+        noise: [f32; 4],
+        layout: crate::XTrans,
+    ) -> Params {
+        let [a, b, c] = layout.packed();
+        let (pw, ph) = (width.div_ceil(2), height.div_ceil(2));
+        Params {
+            pw,
+            ph,
+            tiles_x: tiles(width.saturating_sub(1) / 2),
+            tiles_y: tiles(height.saturating_sub(1) / 2),
+            xtrans: [a, b, c, 0],
+            ..Params::new(width, height, frames, reference, noise)
+        }
+    }
+
+    /// Whether this is an X-Trans merge (a layout is never all red, i.e. all zero).
+    pub fn is_xtrans(&self) -> bool {
+        self.xtrans != [0; 4]
+    }
+
+    /// Size of the gray image the motion tiles cover: one pixel per Bayer quad (the planes), or
+    /// per X-Trans 3×3 window at a stride of 2.
+    pub fn gray_size(&self) -> (u32, u32) {
+        match self.is_xtrans() {
+            true => (
+                self.width.saturating_sub(1) / 2,
+                self.height.saturating_sub(1) / 2,
+            ),
+            false => (self.pw, self.ph),
         }
     }
 
@@ -134,7 +179,9 @@ impl Params {
     }
 }
 
-/// Record the merge of one frame (`alt`, with its per-tile motion) into `acc`.
+/// Record the merge of one frame (`alt`, with its per-tile motion) into `acc`: an X-Trans merge
+/// (`p` from [`Params::xtrans`]) takes the kernel regression into the spatial (sum, weight)
+/// accumulator whatever `method` (finish it with [`MergeMethod::Spatial`]).
 #[allow(clippy::too_many_arguments)] // one per binding of the kernel, named as in the shader
 pub(crate) fn record_frame(
     gpu: &Gpu,
@@ -146,12 +193,14 @@ pub(crate) fn record_frame(
     motion: &wgpu::Buffer,
     acc: &wgpu::Buffer,
 ) {
+    let per_pixel = |entry, columns| {
+        let groups = (gpu::groups(columns, 16), gpu::groups(p.band[3], 16));
+        (entry, groups)
+    };
     let (entry, groups) = match method {
+        _ if p.is_xtrans() => per_pixel("merge_xtrans_frame", p.width),
         MergeMethod::Wiener => ("merge_wiener_frame", (p.tiles_x, p.band[1] * 4)),
-        MergeMethod::Spatial => (
-            "merge_spatial_frame",
-            (gpu::groups(p.pw * 2, 16), gpu::groups(p.band[3], 16)),
-        ),
+        MergeMethod::Spatial => per_pixel("merge_spatial_frame", p.pw * 2),
     };
     let params = gpu.uniform(p);
     let buffers = [reference, alt, motion, acc];
@@ -463,6 +512,73 @@ pub(crate) mod reference {
         }
     }
 
+    /// As the shader's constants.
+    const XT_RADIUS: i32 = 3;
+    const XT_KERNEL: [f32; 3] = [1.0204, 2.0, 1.0204];
+    const XT_WIDE: f32 = 0.2222;
+
+    pub fn xtrans_frame(
+        p: &Params,
+        reference: &[u16],
+        alt: &[u16],
+        motion: &[[f32; 2]],
+        acc: &mut [f32],
+    ) {
+        let color = |x: i32, y: i32| {
+            let i = ((y % 6) * 6 + x % 6) as usize;
+            ((p.xtrans[i / 12] >> (2 * (i % 12))) & 3) as usize
+        };
+        let sensor = |raw: &[u16], black: &[f32; 4], inv: &[f32; 4], x: i32, y: i32| {
+            let c = ((y & 1) * 2 + (x & 1)) as usize;
+            (raw[(y as u32 * p.width + x as u32) as usize] as f32 - black[c]) * inv[c]
+        };
+        let inside = |x: i32, y: i32| x >= 0 && y >= 0 && x < p.width as i32 && y < p.height as i32;
+        for sy in 0..p.height as i32 {
+            for sx in 0..p.width as i32 {
+                let c = color(sx, sy);
+                let m = motion_at(p, motion, (sx as f32 - 1.0) / 2.0, (sy as f32 - 1.0) / 2.0);
+                let q = [sx as f32 + 2.0 * m[0], sy as f32 + 2.0 * m[1]];
+                let qi = [(q[0] + 0.5).floor() as i32, (q[1] + 0.5).floor() as i32];
+                let k = XT_KERNEL[c];
+                let (mut r, mut a) = ([0.0f32; 3], [0.0f32; 3]);
+                let (mut kv, mut kw) = (0.0f32, 0.0f32);
+                for dy in -XT_RADIUS..=XT_RADIUS {
+                    for dx in -XT_RADIUS..=XT_RADIUS {
+                        let (rx, ry) = (sx + dx, sy + dy);
+                        if inside(rx, ry) && color(rx, ry) == c {
+                            let g = (-((dx * dx + dy * dy) as f32) * XT_WIDE).exp();
+                            let v = sensor(reference, &p.ref_black, &p.ref_inv_range, rx, ry);
+                            r = [r[0] + g * v, r[1] + g, r[2] + g * g];
+                        }
+                        let (ax, ay) = (qi[0] + dx, qi[1] + dy);
+                        if inside(ax, ay) && color(ax, ay) == c {
+                            let d = [ax as f32 - q[0], ay as f32 - q[1]];
+                            let d2 = d[0] * d[0] + d[1] * d[1];
+                            let v = sensor(alt, &p.alt_black, &p.alt_inv_range, ax, ay);
+                            let g = (-d2 * XT_WIDE).exp();
+                            a = [a[0] + g * v, a[1] + g, a[2] + g * g];
+                            let kernel = (-d2 * k).exp();
+                            kv += kernel * v;
+                            kw += kernel;
+                        }
+                    }
+                }
+                if a[1] <= 0.0 {
+                    continue;
+                }
+                let mean_ref = r[0] / r[1];
+                let diff = a[0] / a[1] - mean_ref;
+                let var_diff = (noise_variance(p, mean_ref)
+                    * (r[2] / (r[1] * r[1]) + a[2] / (a[1] * a[1])))
+                    .max(1e-20);
+                let weight = (-diff * diff / (p.noise[2] * var_diff)).exp();
+                let i = ((sy as u32 * p.width + sx as u32) * 2) as usize;
+                acc[i] += weight * kv;
+                acc[i + 1] += weight * kw;
+            }
+        }
+    }
+
     pub fn spatial_finish(p: &Params, reference: &[u16], acc: &[f32]) -> Vec<f32> {
         let r = planes(p, reference, false);
         let mut out = vec![0.0; (p.width * p.height) as usize];
@@ -486,7 +602,9 @@ mod tests {
     use crate::gpu::testing::gpu;
     use crate::stages::testing::{kodak, max_abs_diff, Rng};
 
-    /// Merge `frames` (the first is the reference) with the given motions on GPU and CPU.
+    /// Merge `frames` (the first is the reference) with the given motions on GPU and CPU: the
+    /// X-Trans merge (finished as `Spatial`) when `p` has a layout (`Params::xtrans`; a layout is
+    /// never all red, i.e. all zero).
     fn both(
         method: MergeMethod,
         p: &Params,
@@ -495,9 +613,11 @@ mod tests {
     ) -> (Vec<f32>, Vec<f32>) {
         let gpu = gpu();
         let n = (p.width * p.height) as usize;
+        let xtrans = p.is_xtrans();
         let mut acc = vec![0.0f32; p.acc_len(method) as usize];
         for (f, m) in frames.iter().zip(motions) {
             match method {
+                _ if xtrans => reference::xtrans_frame(p, &frames[0], f, m, &mut acc),
                 MergeMethod::Wiener => reference::wiener_frame(p, &frames[0], f, m, &mut acc),
                 MergeMethod::Spatial => reference::spatial_frame(p, &frames[0], f, m, &mut acc),
             }
@@ -533,14 +653,37 @@ mod tests {
         (g, cpu)
     }
 
-    fn random_motion(p: &Params, rng: &mut Rng, zero: bool) -> Vec<[f32; 2]> {
+    /// Motion per tile uniform in ±`max` (zero for the reference).
+    fn random_motion(p: &Params, rng: &mut Rng, zero: bool, max: f32) -> Vec<[f32; 2]> {
         (0..p.tiles_x * p.tiles_y)
             .map(|_| {
                 if zero {
                     [0.0, 0.0]
                 } else {
-                    [rng.unit() * 6.0 - 3.0, rng.unit() * 6.0 - 3.0]
+                    [rng.unit() * 2.0 * max - max, rng.unit() * 2.0 * max - max]
                 }
+            })
+            .collect()
+    }
+
+    /// Motions of `n` frames, the first the reference.
+    fn motions(p: &Params, rng: &mut Rng, n: usize, max: f32) -> Vec<Vec<[f32; 2]>> {
+        (0..n).map(|i| random_motion(p, rng, i == 0, max)).collect()
+    }
+
+    /// X-Trans merge parameters of the tests: 12-bit frames (black 256), spatial c = 4.
+    fn xtrans_params(w: u32, h: u32, frames: u32, layout: crate::XTrans) -> Params {
+        let noise = [1e-3, 1e-5, SPATIAL_C, 0.0];
+        Params::xtrans(w, h, frames, ([256.0; 4], 4095.0), noise, layout)
+    }
+
+    /// `n` frames of random 12-bit values (black 256).
+    fn random_frames(rng: &mut Rng, n: usize, w: u32, h: u32) -> Vec<Vec<u16>> {
+        (0..n)
+            .map(|_| {
+                (0..w * h)
+                    .map(|_| 256 + (rng.next_u32() % 3840) as u16)
+                    .collect()
             })
             .collect()
     }
@@ -557,7 +700,7 @@ mod tests {
             .into_iter()
             .map(|method| {
                 let p = Params::new(w, h, n, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0]);
-                let motions: Vec<_> = (0..n).map(|i| random_motion(&p, rng, i == 0)).collect();
+                let motions = motions(&p, rng, n as usize, 3.0);
                 let (g, c) = both(method, &p, frames, &motions);
                 let d = max_abs_diff(&g, &c);
                 assert!(d < 1e-4, "{method:?}: max diff {d}");
@@ -566,38 +709,42 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn gpu_matches_reference_on_random_frames_and_motion() {
-        let mut rng = Rng::new(11);
-        // Odd sizes: an unpaired last column and row, and partial tiles.
-        let (w, h) = (53u32, 37u32);
-        let frames: Vec<Vec<u16>> = (0..3)
-            .map(|_| {
-                (0..w * h)
-                    .map(|_| 256 + (rng.next_u32() % 3840) as u16)
-                    .collect()
-            })
-            .collect();
-        check_both_methods((w, h), &frames, &mut rng);
-    }
-
-    #[test]
-    fn gpu_matches_reference_on_a_real_photo_and_one_frame_is_identity() {
-        let (w, h, px) = kodak("kodim23");
-        let (w, h) = (w / 2, h / 2);
-        let mut rng = Rng::new(5);
-        let frames: Vec<Vec<u16>> = (0..2)
+    /// `n` noisy 12-bit mosaics (black 256, ±20 levels) of kodim23 at half size through the
+    /// colour filter `color(x, y)`, with their size.
+    fn photo_frames(
+        rng: &mut Rng,
+        n: usize,
+        color: impl Fn(usize, usize) -> usize,
+    ) -> (u32, u32, Vec<Vec<u16>>) {
+        let (kw, kh, px) = kodak("kodim23");
+        let (w, h) = (kw / 2, kh / 2);
+        let frames = (0..n)
             .map(|_| {
                 (0..w * h)
                     .map(|i| {
                         let (x, y) = (i % w, i / w);
-                        let v = px[(2 * y * 2 * w + 2 * x) as usize]
-                            [crate::Cfa::Rggb.color_at(x as usize, y as usize)];
+                        let v = px[(2 * y * kw + 2 * x) as usize][color(x as usize, y as usize)];
                         (256.0 + v * 3839.0 + (rng.unit() - 0.5) * 40.0) as u16
                     })
                     .collect()
             })
             .collect();
+        (w, h, frames)
+    }
+
+    #[test]
+    fn gpu_matches_reference_on_random_frames_and_motion() {
+        let mut rng = Rng::new(11);
+        // Odd sizes: an unpaired last column and row, and partial tiles.
+        let (w, h) = (53u32, 37u32);
+        let frames = random_frames(&mut rng, 3, w, h);
+        check_both_methods((w, h), &frames, &mut rng);
+    }
+
+    #[test]
+    fn gpu_matches_reference_on_a_real_photo_and_one_frame_is_identity() {
+        let mut rng = Rng::new(5);
+        let (w, h, frames) = photo_frames(&mut rng, 2, |x, y| crate::Cfa::Rggb.color_at(x, y));
         for (method, p, motions) in check_both_methods((w, h), &frames, &mut rng) {
             // The reference alone merges to itself (on the merged mosaic's levels, which clip
             // the test data's few values above white): the windows add back to exactly one.
@@ -614,5 +761,50 @@ mod tests {
             let d = max_abs_diff(&g1, &norm);
             assert!(d < 1e-4, "{method:?}: one frame changed by {d}");
         }
+    }
+
+    #[test]
+    fn gpu_matches_reference_on_random_and_real_x_trans_frames() {
+        let mut rng = Rng::new(12);
+        // Odd sizes, not whole 6×6 periods; motion up to ±3 gray px (±6 px) moves windows off
+        // the edges.
+        let (w, h) = (53u32, 37u32);
+        let random = random_frames(&mut rng, 3, w, h);
+        let layout = crate::XTrans::FUJIFILM.shifted(2, 1);
+        let p = xtrans_params(w, h, 3, layout);
+        let m = motions(&p, &mut rng, 3, 3.0);
+        let (g, c) = both(MergeMethod::Spatial, &p, &random, &m);
+        let d = max_abs_diff(&g, &c);
+        assert!(d < 1e-4, "random: max diff {d}");
+        // A real photo (half size) with noise, sub-pixel motion.
+        let layout = crate::XTrans::FUJIFILM.shifted(4, 3);
+        let (w, h, real) = photo_frames(&mut rng, 3, |x, y| layout.color_at(x, y));
+        let p = xtrans_params(w, h, 3, layout);
+        let m = motions(&p, &mut rng, 3, 0.4);
+        let (g, c) = both(MergeMethod::Spatial, &p, &real, &m);
+        let d = max_abs_diff(&g, &c);
+        assert!(d < 1e-4, "kodim23: max diff {d}");
+    }
+
+    #[test]
+    fn a_flat_scene_merges_to_itself_under_any_motion() {
+        // Kernel regression is normalised: whatever the motion and however few same-colour
+        // sites the kernel finds, a scene of one colour stays that colour (to the levels of
+        // the merged mosaic).
+        let layout = crate::XTrans::FUJIFILM;
+        let (w, h) = (48u32, 42u32);
+        let levels = [900u16, 2100, 3300];
+        let flat: Vec<u16> = (0..w * h)
+            .map(|i| levels[layout.color_at((i % w) as usize, (i / w) as usize)])
+            .collect();
+        let p = xtrans_params(w, h, 4, layout);
+        let m = motions(&p, &mut Rng::new(3), 4, 1.5);
+        let (g, _) = both(MergeMethod::Spatial, &p, &vec![flat.clone(); 4], &m);
+        let want: Vec<f32> = flat
+            .iter()
+            .map(|&v| reference::stored_level((v as f32 - 256.0) / 3839.0))
+            .collect();
+        let d = max_abs_diff(&g, &want);
+        assert!(d < 1e-4, "flat scene changed by {d}");
     }
 }
