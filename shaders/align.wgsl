@@ -7,9 +7,14 @@
 // tiles overlap by half and the first one sticks out by half a tile: at the finest level (gray =
 // one pixel per Bayer quad) these are exactly the merge tiles of each Bayer plane. Pixels outside
 // the image repeat the edge. Motion vectors are in pixels of their level.
+//
+// Windows: frames larger than one binding are aligned a band of tile rows at a time. Rows are
+// addressed in whole-image coordinates (clamped at the image's edges), then read from a buffer
+// that holds the level's rows from `*_y0` on; tile rows likewise. The host sizes each window to
+// everything the band's tiles reach (stages/align.rs, Window::for_tiles), so a band computes
+// exactly what the whole image would.
 
-const TILE: i32 = 16;
-const STRIDE: i32 = 8;
+// TILE, STRIDE, clamped_index and cubic_weights: tiles_common.wgsl (prepended).
 
 struct GrayParams {
     width: u32,      // mosaic
@@ -23,10 +28,14 @@ struct GrayParams {
 }
 
 struct LevelParams {
-    w_in: u32,
+    w_in: u32,       // whole levels
     h_in: u32,
     w_out: u32,
     h_out: u32,
+    in_y0: u32,      // first row held by the input buffer
+    out_y0: u32,     // first output row computed (first in the output buffer)
+    out_rows: u32,   // output rows computed
+    _pad: u32,
 }
 
 struct TileParams {
@@ -38,6 +47,10 @@ struct TileParams {
     coarse_y: u32,
     radius: i32,     // search ± radius around the best candidate
     l1: u32,         // 1: L1 cost (finest level), 0: L2
+    level_y0: u32,   // first level row held by the level buffers
+    tile_y0: u32,    // first tile row computed (first in the motion buffer)
+    tile_rows: u32,  // tile rows computed
+    coarse_y0: u32,  // first tile row held by the coarse motion buffer
 }
 
 struct RefineParams {
@@ -46,9 +59,9 @@ struct RefineParams {
     tiles_x: u32,
     tiles_y: u32,
     iterations: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    level_y0: u32,   // as in TileParams
+    tile_y0: u32,
+    tile_rows: u32,
 }
 
 // ---- gray from Bayer quads -------------------------------------------------------------------
@@ -119,13 +132,14 @@ fn gray_from_xtrans(@builtin(global_invocation_id) id: vec3<u32>) {
 // pixel x sits at input position 2x + 0.5, so a motion of m output pixels is 2m input pixels.
 @compute @workgroup_size(16, 16)
 fn downsample(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= lp.w_out || id.y >= lp.h_out) {
+    if (id.x >= lp.w_out || id.y >= lp.out_rows) {
         return;
     }
+    let oy = i32(id.y + lp.out_y0);
     let k = array<f32, 4>(0.125, 0.375, 0.375, 0.125);
     var acc = 0.0;
     for (var j = 0; j < 4; j++) {
-        let y = clamp(2 * i32(id.y) + j - 1, 0, i32(lp.h_in) - 1);
+        let y = clamp(2 * oy + j - 1, 0, i32(lp.h_in) - 1) - i32(lp.in_y0);
         var row = 0.0;
         for (var i = 0; i < 4; i++) {
             let x = clamp(2 * i32(id.x) + i - 1, 0, i32(lp.w_in) - 1);
@@ -144,16 +158,9 @@ fn downsample(@builtin(global_invocation_id) id: vec3<u32>) {
 @group(0) @binding(3) var<storage, read> coarse_motion: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> motion: array<vec2<f32>>;
 
-fn at_ref(x: i32, y: i32) -> f32 {
-    let cx = clamp(x, 0, i32(tp.width) - 1);
-    let cy = clamp(y, 0, i32(tp.height) - 1);
-    return ref_level[u32(cy) * tp.width + u32(cx)];
-}
-
-fn at_alt(x: i32, y: i32) -> f32 {
-    let cx = clamp(x, 0, i32(tp.width) - 1);
-    let cy = clamp(y, 0, i32(tp.height) - 1);
-    return alt_level[u32(cy) * tp.width + u32(cx)];
+// Index in the level buffers of pixel (x, y), edges repeated.
+fn level_index(x: i32, y: i32) -> u32 {
+    return clamped_index(x, y, tp.width, tp.height, tp.level_y0);
 }
 
 fn tile_cost(ox: i32, oy: i32, d: vec2<i32>) -> f32 {
@@ -161,7 +168,8 @@ fn tile_cost(ox: i32, oy: i32, d: vec2<i32>) -> f32 {
     for (var v = 0; v < TILE; v++) {
         var row = 0.0;
         for (var u = 0; u < TILE; u++) {
-            let e = at_alt(ox + u + d.x, oy + v + d.y) - at_ref(ox + u, oy + v);
+            let e = alt_level[level_index(ox + u + d.x, oy + v + d.y)]
+                - ref_level[level_index(ox + u, oy + v)];
             if (tp.l1 == 1u) {
                 row += abs(e);
             } else {
@@ -176,17 +184,18 @@ fn tile_cost(ox: i32, oy: i32, d: vec2<i32>) -> f32 {
 // The coarser level's motion of coarse tile (cx, cy), clamped to the grid, in this level's pixels.
 fn carried(cx: i32, cy: i32) -> vec2<i32> {
     let x = clamp(cx, 0, i32(tp.coarse_x) - 1);
-    let y = clamp(cy, 0, i32(tp.coarse_y) - 1);
-    return 2 * vec2<i32>(round(coarse_motion[u32(y) * tp.coarse_x + u32(x)]));
+    let y = u32(clamp(cy, 0, i32(tp.coarse_y) - 1)) - tp.coarse_y0;
+    return 2 * vec2<i32>(round(coarse_motion[y * tp.coarse_x + u32(x)]));
 }
 
 @compute @workgroup_size(8, 8)
 fn align_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= tp.tiles_x || id.y >= tp.tiles_y) {
+    if (id.x >= tp.tiles_x || id.y >= tp.tile_rows) {
         return;
     }
+    let ty = id.y + tp.tile_y0;
     let ox = STRIDE * i32(id.x) - STRIDE;
-    let oy = STRIDE * i32(id.y) - STRIDE;
+    let oy = STRIDE * i32(ty) - STRIDE;
     // Candidates from the coarser level: the motions of the coarse tile nearest this tile's
     // centre and of its eight neighbours (a tile straddling two motions gets both, and one whose
     // coarse tile went astray gets its neighbours' answer).
@@ -196,7 +205,7 @@ fn align_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
         best_cost = tile_cost(ox, oy, best);
     } else {
         // Tile centres: this level 8i (minus half a pixel), coarse level 4i of its pixels.
-        let c2 = vec2<f32>(4.0 * f32(id.x), 4.0 * f32(id.y));
+        let c2 = vec2<f32>(4.0 * f32(id.x), 4.0 * f32(ty));
         let near = vec2<i32>(round(c2 / 8.0));
         for (var j = -1; j <= 1; j++) {
             for (var i = -1; i <= 1; i++) {
@@ -230,22 +239,22 @@ fn align_tiles(@builtin(global_invocation_id) id: vec3<u32>) {
 @group(0) @binding(2) var<storage, read> alt_gray: array<f32>;
 @group(0) @binding(3) var<storage, read_write> fine_motion: array<vec2<f32>>;
 
+// Index in the finest level's buffers of pixel (x, y), edges repeated.
+fn gray_index(x: i32, y: i32) -> u32 {
+    return clamped_index(x, y, rp.width, rp.height, rp.level_y0);
+}
+
 fn ref_px(x: i32, y: i32) -> f32 {
-    let cx = clamp(x, 0, i32(rp.width) - 1);
-    let cy = clamp(y, 0, i32(rp.height) - 1);
-    return ref_gray[u32(cy) * rp.width + u32(cx)];
+    return ref_gray[gray_index(x, y)];
 }
 
 fn alt_px(x: i32, y: i32) -> f32 {
-    let cx = clamp(x, 0, i32(rp.width) - 1);
-    let cy = clamp(y, 0, i32(rp.height) - 1);
-    return alt_gray[u32(cy) * rp.width + u32(cx)];
+    return alt_gray[gray_index(x, y)];
 }
 
-fn cubic_weights(t: f32) -> vec4<f32> {
-    let t2 = t * t;
-    let t3 = t2 * t;
-    return 0.5 * vec4<f32>(-t3 + 2.0 * t2 - t, 3.0 * t3 - 5.0 * t2 + 2.0, -3.0 * t3 + 4.0 * t2 + t, t3 - t2);
+// Central differences of the reference.
+fn ref_gradient(x: i32, y: i32) -> vec2<f32> {
+    return 0.5 * vec2<f32>(ref_px(x + 1, y) - ref_px(x - 1, y), ref_px(x, y + 1) - ref_px(x, y - 1));
 }
 
 // Catmull-Rom: bilinear sampling would low-pass the alternate by an amount that depends on the
@@ -271,12 +280,12 @@ fn alt_bicubic(p: vec2<f32>) -> f32 {
 // integer motion, and the refinement may move at most one pixel from it.
 @compute @workgroup_size(8, 8)
 fn align_refine(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= rp.tiles_x || id.y >= rp.tiles_y) {
+    if (id.x >= rp.tiles_x || id.y >= rp.tile_rows) {
         return;
     }
     let t = id.y * rp.tiles_x + id.x;
     let ox = STRIDE * i32(id.x) - STRIDE;
-    let oy = STRIDE * i32(id.y) - STRIDE;
+    let oy = STRIDE * i32(id.y + rp.tile_y0) - STRIDE;
     let start = fine_motion[t];
     var m = start;
     // The structure tensor does not depend on the motion: accumulate it once.
@@ -285,13 +294,10 @@ fn align_refine(@builtin(global_invocation_id) id: vec3<u32>) {
     var gyy = 0.0;
     for (var v = 0; v < TILE; v++) {
         for (var u = 0; u < TILE; u++) {
-            let x = ox + u;
-            let y = oy + v;
-            let gx = 0.5 * (ref_px(x + 1, y) - ref_px(x - 1, y));
-            let gy = 0.5 * (ref_px(x, y + 1) - ref_px(x, y - 1));
-            gxx += gx * gx;
-            gxy += gx * gy;
-            gyy += gy * gy;
+            let g = ref_gradient(ox + u, oy + v);
+            gxx += g.x * g.x;
+            gxy += g.x * g.y;
+            gyy += g.y * g.y;
         }
     }
     let det = gxx * gyy - gxy * gxy;
@@ -306,11 +312,10 @@ fn align_refine(@builtin(global_invocation_id) id: vec3<u32>) {
             for (var u = 0; u < TILE; u++) {
                 let x = ox + u;
                 let y = oy + v;
-                let gx = 0.5 * (ref_px(x + 1, y) - ref_px(x - 1, y));
-                let gy = 0.5 * (ref_px(x, y + 1) - ref_px(x, y - 1));
+                let g = ref_gradient(x, y);
                 let e = alt_bicubic(vec2<f32>(f32(x), f32(y)) + m) - ref_px(x, y);
-                bx += gx * e;
-                by += gy * e;
+                bx += g.x * e;
+                by += g.y * e;
             }
         }
         let delta = vec2<f32>(gxy * by - gyy * bx, gxy * bx - gxx * by) / det;
@@ -326,21 +331,23 @@ fn align_refine(@builtin(global_invocation_id) id: vec3<u32>) {
 @group(0) @binding(2) var<storage, read_write> row_energy: array<f32>;
 
 // Sum over each row of the squared forward differences: the gradient energy of the gray image,
-// summed per row here and over rows on the CPU (a few hundred numbers).
+// summed per row here and over rows on the CPU (a few hundred numbers). Rows out_y0.. of a gray
+// image (h_in rows) whose buffer holds rows from in_y0.
 @compute @workgroup_size(64)
 fn gradient_energy(@builtin(global_invocation_id) id: vec3<u32>) {
-    let y = id.x;
-    if (y >= sp.h_in) {
+    if (id.x >= sp.out_rows) {
         return;
     }
-    let y1 = min(y + 1u, sp.h_in - 1u);
+    let y = id.x + sp.out_y0;
+    let row = (y - sp.in_y0) * sp.w_in;
+    let row1 = (min(y + 1u, sp.h_in - 1u) - sp.in_y0) * sp.w_in;
     var acc = 0.0;
     for (var x = 0u; x < sp.w_in; x++) {
         let x1 = min(x + 1u, sp.w_in - 1u);
-        let c = sharp_gray[y * sp.w_in + x];
-        let dx = sharp_gray[y * sp.w_in + x1] - c;
-        let dy = sharp_gray[y1 * sp.w_in + x] - c;
+        let c = sharp_gray[row + x];
+        let dx = sharp_gray[row + x1] - c;
+        let dy = sharp_gray[row1 + x] - c;
         acc += dx * dx + dy * dy;
     }
-    row_energy[y] = acc;
+    row_energy[id.x] = acc;
 }

@@ -37,6 +37,10 @@ struct MergeParams {
     // frames larger than one binding merge a band at a time): first tile row, tile rows in the
     // Wiener accumulator, first mosaic row, mosaic rows of output (spatial accumulator rows).
     band: vec4<u32>,
+    // What the buffers hold (a crop of each frame, with the rows the band's motion can reach):
+    // frames from mosaic row held.x (even), motion from tile row held.y. Rows are addressed in
+    // whole-frame coordinates and clamped at the frame's edges, as when the frame is bound whole.
+    held: vec4<u32>,
     // X-Trans merge: the packed 6×6 layout (2 bits per site, site y·6 + x in word i / 12).
     xtrans: vec4<u32>,
 }
@@ -59,20 +63,32 @@ fn u16_at(i: u32, word: u32) -> f32 {
     return f32((word >> ((i & 1u) * 16u)) & 0xffffu);
 }
 
-// Normalised value of plane `c` (index (y & 1) * 2 + (x & 1)) at plane pixel (x, y), edges
-// repeated.
-fn ref_plane(c: u32, x: i32, y: i32) -> f32 {
+// Index in the frame buffers of mosaic pixel (sx, sy).
+fn held_index(sx: u32, sy: u32) -> u32 {
+    return (sy - p.held.x) * p.width + sx;
+}
+
+// Index of plane `c` (index (y & 1) * 2 + (x & 1)) at plane pixel (x, y), edges repeated.
+fn plane_index(c: u32, x: i32, y: i32) -> u32 {
     let sx = u32(clamp(x, 0, i32(p.pw) - 1)) * 2u + (c & 1u);
     let sy = u32(clamp(y, 0, i32(p.ph) - 1)) * 2u + (c >> 1u);
-    let i = sy * p.width + sx;
+    return held_index(sx, sy);
+}
+
+// Normalised value of plane `c` at plane pixel (x, y), edges repeated.
+fn ref_plane(c: u32, x: i32, y: i32) -> f32 {
+    let i = plane_index(c, x, y);
     return (u16_at(i, ref_raw[i >> 1u]) - p.ref_black[c]) * p.ref_inv_range[c];
 }
 
 fn alt_plane(c: u32, x: i32, y: i32) -> f32 {
-    let sx = u32(clamp(x, 0, i32(p.pw) - 1)) * 2u + (c & 1u);
-    let sy = u32(clamp(y, 0, i32(p.ph) - 1)) * 2u + (c >> 1u);
-    let i = sy * p.width + sx;
+    let i = plane_index(c, x, y);
     return (u16_at(i, alt_raw[i >> 1u]) - p.alt_black[c]) * p.alt_inv_range[c];
+}
+
+// Motion of tile (tx, ty).
+fn tile_motion(tx: u32, ty: u32) -> vec2<f32> {
+    return motion[(ty - p.held.y) * p.tiles_x + tx];
 }
 
 fn noise_variance(x: f32) -> f32 {
@@ -121,6 +137,31 @@ fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
 }
 
+// Inverse DFT of a tile whose thread (u, v) (k = 16v + u) holds frequency bin (u, v): the real
+// part of pixel (u, v), unnormalised (divide by 256). Along columns (thread (u, v) = column u,
+// output row v), then along rows, through the workgroup arrays (ref_* holds the bins, alt_* the
+// columns). Called by every thread of the workgroup (it has barriers).
+fn inverse_dft(bin: vec2<f32>, u: i32, v: i32, k: u32) -> f32 {
+    workgroupBarrier();
+    ref_re[k] = bin.x;
+    ref_im[k] = bin.y;
+    workgroupBarrier();
+    var col = vec2<f32>(0.0);
+    for (var n = 0; n < TILE; n++) {
+        col += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), twiddle(-v * n));
+    }
+    workgroupBarrier();
+    alt_re[k] = col.x;
+    alt_im[k] = col.y;
+    workgroupBarrier();
+    var px = 0.0;
+    for (var n = 0; n < TILE; n++) {
+        let t = twiddle(-u * n);
+        px += alt_re[v * TILE + n] * t.x - alt_im[v * TILE + n] * t.y;
+    }
+    return px;
+}
+
 // Workgroup = one 16×16 tile of one plane; thread (u, v) = pixel and then frequency (u, v).
 // Groups: x = tile column, y = tile row · 4 + plane.
 @compute @workgroup_size(16, 16)
@@ -135,7 +176,7 @@ fn merge_wiener_frame(
     let u = i32(lid.x);
     let v = i32(lid.y);
     let k = lid.y * 16u + lid.x;
-    let m = motion[ty * p.tiles_x + tx];
+    let m = tile_motion(tx, ty);
     let whole = vec2<i32>(round(m));
     let frac = m - vec2<f32>(whole);
     let ox = STRIDE * i32(tx) - STRIDE;
@@ -182,25 +223,7 @@ fn merge_wiener_frame(
     let d2 = dot(d, d);
     let shrink = d2 / (d2 + p.noise.z * sigma2);
     let merged_bin = fz + shrink * d;
-    workgroupBarrier();
-    ref_re[k] = merged_bin.x;
-    ref_im[k] = merged_bin.y;
-    workgroupBarrier();
-    // Inverse DFT: along columns (thread (u, v) = column u, output row v), then along rows.
-    var col = vec2<f32>(0.0);
-    for (var n = 0; n < TILE; n++) {
-        let t = twiddle(-v * n);
-        col += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), t);
-    }
-    workgroupBarrier();
-    alt_re[k] = col.x;
-    alt_im[k] = col.y;
-    workgroupBarrier();
-    var px = 0.0;
-    for (var n = 0; n < TILE; n++) {
-        let t = twiddle(-u * n);
-        px += alt_re[v * TILE + n] * t.x - alt_im[v * TILE + n] * t.y;
-    }
+    let px = inverse_dft(merged_bin, u, v, k);
     let slot = ((c * p.band.y + band_ty) * p.tiles_x + tx) * 256u + k;
     acc[slot] += px / 256.0;
 }
@@ -248,7 +271,7 @@ fn stored_level(v: f32) -> f32 {
 }
 
 fn ref_plane_any(x: u32, y: u32) -> f32 {
-    let i = y * p.width + x;
+    let i = held_index(x, y);
     let c = (y & 1u) * 2u + (x & 1u);
     return (u16_at(i, ref_raw[i >> 1u]) - p.ref_black[c]) * p.ref_inv_range[c];
 }
@@ -265,10 +288,10 @@ fn motion_at(x: f32, y: f32) -> vec2<f32> {
     let f = tc - t0;
     let i0 = vec2<u32>(t0);
     let i1 = min(i0 + 1u, vec2<u32>(p.tiles_x - 1u, p.tiles_y - 1u));
-    let m00 = motion[i0.y * p.tiles_x + i0.x];
-    let m10 = motion[i0.y * p.tiles_x + i1.x];
-    let m01 = motion[i1.y * p.tiles_x + i0.x];
-    let m11 = motion[i1.y * p.tiles_x + i1.x];
+    let m00 = tile_motion(i0.x, i0.y);
+    let m10 = tile_motion(i1.x, i0.y);
+    let m01 = tile_motion(i0.x, i1.y);
+    let m11 = tile_motion(i1.x, i1.y);
     return mix(mix(m00, m10, f.x), mix(m01, m11, f.x), f.y);
 }
 
@@ -373,24 +396,7 @@ fn merge_wiener_denoise(
     if (k == 0u) {
         shrink = 1.0;
     }
-    let g = shrink * f;
-    workgroupBarrier();
-    ref_re[k] = g.x;
-    ref_im[k] = g.y;
-    workgroupBarrier();
-    var col = vec2<f32>(0.0);
-    for (var n = 0; n < TILE; n++) {
-        col += cmul(vec2<f32>(ref_re[n * TILE + u], ref_im[n * TILE + u]), twiddle(-v * n));
-    }
-    workgroupBarrier();
-    alt_re[k] = col.x;
-    alt_im[k] = col.y;
-    workgroupBarrier();
-    var px = 0.0;
-    for (var n = 0; n < TILE; n++) {
-        let t = twiddle(-u * n);
-        px += alt_re[v * TILE + n] * t.x - alt_im[v * TILE + n] * t.y;
-    }
+    let px = inverse_dft(shrink * f, u, v, k);
     tiles_acc[slot] = px / 256.0 * f32(p.frames);
 }
 
@@ -411,14 +417,15 @@ fn xtrans_color_at(x: i32, y: i32) -> u32 {
     return (p.xtrans[i / 12u] >> (2u * (i % 12u))) & 3u;
 }
 
+// Sensor value at whole-frame site (x, y) (inside the frame and the held crop).
 fn ref_sensor(x: i32, y: i32) -> f32 {
-    let i = u32(y) * p.width + u32(x);
+    let i = held_index(u32(x), u32(y));
     let c = (u32(y) & 1u) * 2u + (u32(x) & 1u);
     return (u16_at(i, ref_raw[i >> 1u]) - p.ref_black[c]) * p.ref_inv_range[c];
 }
 
 fn alt_sensor(x: i32, y: i32) -> f32 {
-    let i = u32(y) * p.width + u32(x);
+    let i = held_index(u32(x), u32(y));
     let c = (u32(y) & 1u) * 2u + (u32(x) & 1u);
     return (u16_at(i, alt_raw[i >> 1u]) - p.alt_black[c]) * p.alt_inv_range[c];
 }
@@ -428,7 +435,9 @@ fn inside(x: i32, y: i32) -> bool {
 }
 
 // One thread per reference pixel (band rows). The motion field is in gray pixels (align.wgsl:
-// gray pixel g is the 3×3 window from sensor pixel 2g, centred on 2g + 1).
+// gray pixel g is the 3×3 window from sensor pixel 2g, centred on 2g + 1). Sites are in
+// whole-frame coordinates (colours repeat every 6 rows of the whole frame, whatever crop the
+// buffers hold; the host's crop holds every row the window reaches at the largest motion).
 @compute @workgroup_size(16, 16)
 fn merge_xtrans_frame(@builtin(global_invocation_id) id: vec3<u32>) {
     let sy = id.y + p.band.z;

@@ -4,8 +4,7 @@
 // unorm words (the fusion's input format), sRGB-encoded. Tiles are the burst alignment's: 16×16
 // at stride 8, tile i centred on pixel 8i − 0.5 (see align.wgsl).
 
-const STRIDE: i32 = 8;
-const TILE: i32 = 16;
+// TILE, STRIDE, clamped_index and cubic_weights: tiles_common.wgsl (prepended).
 
 fn srgb_eotf(v: f32) -> f32 {
     if (v <= 0.04045) {
@@ -70,15 +69,11 @@ struct TileParams {
 @group(0) @binding(4) var<storage, read_write> confidence: array<vec2<f32>>;
 
 fn conf_at_ref(x: i32, y: i32) -> f32 {
-    let cx = clamp(x, 0, i32(cp.width) - 1);
-    let cy = clamp(y, 0, i32(cp.height) - 1);
-    return conf_ref[u32(cy) * cp.width + u32(cx)];
+    return conf_ref[clamped_index(x, y, cp.width, cp.height, 0u)];
 }
 
 fn conf_at_alt(x: i32, y: i32) -> f32 {
-    let cx = clamp(x, 0, i32(cp.width) - 1);
-    let cy = clamp(y, 0, i32(cp.height) - 1);
-    return conf_alt[u32(cy) * cp.width + u32(cx)];
+    return conf_alt[clamped_index(x, y, cp.width, cp.height, 0u)];
 }
 
 // (texture, residual) of each tile: the reference's sum of squared deviations from its mean, and
@@ -128,31 +123,17 @@ fn tile_confidence(@builtin(global_invocation_id) id: vec3<u32>) {
 @group(0) @binding(3) var<storage, read_write> warp_out: array<vec2<u32>>;
 
 fn tile_vector(i: i32, j: i32) -> vec2<f32> {
-    let x = clamp(i, 0, i32(wp.tiles_x) - 1);
-    let y = clamp(j, 0, i32(wp.tiles_y) - 1);
-    return warp_motion[u32(y) * wp.tiles_x + u32(x)];
+    return warp_motion[clamped_index(i, j, wp.tiles_x, wp.tiles_y, 0u)];
 }
 
 fn src_px(x: i32, y: i32) -> vec3<f32> {
-    let cx = clamp(x, 0, i32(wp.width) - 1);
-    let cy = clamp(y, 0, i32(wp.height) - 1);
-    return unpack_rgb(warp_src[u32(cy) * wp.width + u32(cx)]);
+    return unpack_rgb(warp_src[clamped_index(x, y, wp.width, wp.height, 0u)]);
 }
 
-// Catmull-Rom weights (as align.wgsl's refinement): sharper than bilinear, which would blur each
-// exposure by an amount that depends on its fractional shift. Lanczos-3 (36 taps) measured the
+// The exposure is resampled with Catmull-Rom weights (as align.wgsl's refinement; cubic_weights
+// in tiles_common.wgsl): sharper than bilinear, which would blur each exposure by an amount that depends on its fractional shift. Lanczos-3 (36 taps) measured the
 // same on tests/bracket.rs (36.8 / 31.1 dB against 36.6 / 31.3 dB): the loss left there is the
 // resampling of texture near Nyquist, which no 16- or 36-tap filter undoes.
-fn cubic_weights(t: f32) -> vec4<f32> {
-    let t2 = t * t;
-    let t3 = t2 * t;
-    return 0.5 * vec4<f32>(
-        -t3 + 2.0 * t2 - t,
-        3.0 * t3 - 5.0 * t2 + 2.0,
-        -3.0 * t3 + 4.0 * t2 + t,
-        t3 - t2
-    );
-}
 
 // Each output pixel samples the exposure where the motion field says the reference's content lies:
 // the tile vectors interpolated bilinearly between tile centres (8i − 0.5, clamped at the outer

@@ -5,11 +5,12 @@ use std::ops::ControlFlow;
 
 use burstpipe::{Burst, Engine, EngineOptions, Error, Frame, MergeMethod, MergeOptions};
 use burstpipe_tests::synth::{
-    develop_options, epe_stats, merge_options, unaligned_average, BORDER,
+    assert_banded_merge_is_whole, develop_options, epe_stats, merge_options, tall_burst,
+    unaligned_average, BORDER,
 };
 use burstpipe_tests::synth::{
-    random_motions, synth_burst, Motion, MovingObject, Noise, SynthBurst, BLACK, NOISE_HIGH,
-    NOISE_LOW, NOISE_MEDIUM, WHITE,
+    random_motions, synth_burst, without_noise_profile, Motion, MovingObject, Noise, SynthBurst,
+    BLACK, NOISE_HIGH, NOISE_LOW, NOISE_MEDIUM, WHITE,
 };
 use burstpipe_tests::{cpsnr, cpsnr_masked, crop, kodak};
 
@@ -307,20 +308,6 @@ fn exact_aligned_average(b: &SynthBurst) -> Frame {
     Frame::from_mosaic(f0.width(), f0.height(), m, f0.cfa(), BLACK, WHITE).unwrap()
 }
 
-/// The frame without its NoiseProfile (as from a camera that writes none).
-fn without_noise_profile(f: &Frame) -> Frame {
-    Frame::from_mosaic(
-        f.width(),
-        f.height(),
-        f.mosaic().to_vec(),
-        f.cfa(),
-        BLACK,
-        WHITE,
-    )
-    .unwrap()
-    .with_source(f.source())
-}
-
 #[test]
 fn noise_is_estimated_from_the_burst_on_textured_photos() {
     // Without a NoiseProfile the merge estimates the noise from the differences between the
@@ -463,5 +450,37 @@ fn a_burst_merged_in_bands_equals_the_whole_merge() {
             engine.merge(&burst, &banded).unwrap(),
         );
         assert_eq!(a.data, b.data, "{method:?}: developed results differ");
+    }
+}
+
+#[test]
+fn frames_larger_than_a_binding_merge_in_cropped_bands_exactly_as_whole() {
+    // The binding limit forced below one frame's 16-bit mosaic: each band binds a crop of every
+    // frame (with the rows its alignment and merge reach), and the result — reference choice,
+    // noise estimate (no profile: from the burst's aligned differences), merged raw, developed
+    // photo — is the whole merge's, exactly (the same arithmetic on the same rows).
+    let engine = engine();
+    let burst = tall_burst(160, 5, None);
+    for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
+        let (_, bands) = assert_banded_merge_is_whole(&engine, &burst, method);
+        assert!(bands >= 3, "{method:?}: {bands} bands");
+    }
+}
+
+#[test]
+fn frames_too_wide_for_even_one_band_give_a_clear_error() {
+    let engine = engine();
+    let img = crop(&kodak("kodim05"), 0, 0, 256, 128);
+    let b = synth_burst(&img, &random_motions(2, 4.0, 0.0, 1), NOISE_LOW, None, 2);
+    let burst = Burst::new(b.frames).unwrap();
+    let options = MergeOptions {
+        max_binding: Some(16 << 10),
+        ..merge_options(MergeMethod::Wiener)
+    };
+    let err = engine.merge_raw(&burst, &options).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Limits { .. }), "{msg}");
+    for needle in ["frame00.dng", "256×128", "16384-byte", "Bin the frames"] {
+        assert!(msg.contains(needle), "{msg}");
     }
 }

@@ -4,8 +4,9 @@
 
 use burstpipe::{Burst, Engine, EngineOptions, MergeMethod, XTrans};
 use burstpipe_tests::synth::{
-    develop_options, epe_stats, merge_options, random_motions, synth_burst_xtrans,
-    unaligned_average, MovingObject, BORDER, NOISE_HIGH, NOISE_LOW, NOISE_MEDIUM,
+    assert_banded_merge_is_whole, develop_options, epe_stats, merge_options, random_motions,
+    synth_burst_xtrans, tall_burst, unaligned_average, MovingObject, BORDER, NOISE_HIGH, NOISE_LOW,
+    NOISE_MEDIUM,
 };
 use burstpipe_tests::{cpsnr, cpsnr_masked, crop, kodak};
 
@@ -157,4 +158,18 @@ fn a_merged_x_trans_raw_keeps_its_layout_and_develops_as_the_merge_does() {
     let back = burstpipe::Frame::open(&path).unwrap();
     assert_eq!(back.xtrans(), Some(layout));
     assert_eq!(back.mosaic(), raw.mosaic());
+}
+
+#[test]
+fn x_trans_frames_larger_than_a_binding_merge_in_cropped_bands_exactly_as_whole() {
+    // As for Bayer (tests/burst.rs): the binding limit forced below one frame's mosaic, each band
+    // binds a crop of every frame, whose first rows fall at every phase of the 6-row layout (the
+    // kernels take colours in whole-frame rows); reference choice, noise estimate (no profile:
+    // the X-Trans single-frame estimate), merged raw and developed photo are the whole merge's.
+    let engine = engine();
+    let layout = XTrans::FUJIFILM.shifted(2, 1);
+    let burst = tall_burst(96, 11, Some(layout));
+    let (merged, bands) = assert_banded_merge_is_whole(&engine, &burst, MergeMethod::Spatial);
+    assert!(bands >= 3, "{bands} bands");
+    assert_eq!(merged.xtrans(), Some(layout));
 }

@@ -28,6 +28,11 @@ pub struct MergeOptions {
     /// Merge at most this many mosaic rows at a time (default: as many as the device's
     /// buffers allow; frames larger than one binding are merged in bands).
     pub max_band_rows: Option<u32>,
+    /// Treat the device's storage-binding limit as at most this many bytes (default: the
+    /// device's own, [`crate::AdapterInfo::max_storage_binding`]): the merge then binds every
+    /// frame, pyramid and accumulator in bands within it. For tests, and to leave room on a
+    /// shared GPU.
+    pub max_binding: Option<u64>,
 }
 
 impl Default for MergeOptions {
@@ -39,6 +44,7 @@ impl Default for MergeOptions {
             frames: None,
             develop: Options::default(),
             max_band_rows: None,
+            max_binding: None,
         }
     }
 }
@@ -279,6 +285,7 @@ fn plan<'a>(frames: &'a [Frame], options: &MergeOptions) -> merge_schedule::Plan
         method: options.method,
         strength: options.strength,
         max_band_rows: options.max_band_rows,
+        max_binding: options.max_binding,
     }
 }
 

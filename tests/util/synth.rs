@@ -4,9 +4,13 @@
 //! black 256, white 4095) and gets Poisson-Gaussian noise of a stated level. The clean photo the
 //! reference frame (frame 0) sees is returned with it.
 
-use burstpipe::{Cfa, Frame, MergeMethod, MergeOptions, MotionField, Options, XTrans};
+use std::ops::ControlFlow;
 
-use crate::{srgb_to_linear, Rgb};
+use burstpipe::{
+    Burst, Cfa, Engine, Frame, MergeMethod, MergeOptions, MotionField, Options, XTrans,
+};
+
+use crate::{max_abs_diff, srgb_to_linear, Rgb};
 
 /// Sensor levels of the synthetic frames.
 pub const BLACK: f32 = 256.0;
@@ -224,6 +228,24 @@ fn render_view(
     (out, covered)
 }
 
+/// The frame without its NoiseProfile (as from a camera that writes none), layout kept.
+pub fn without_noise_profile(f: &Frame) -> Frame {
+    let g = Frame::from_mosaic(
+        f.width(),
+        f.height(),
+        f.mosaic().to_vec(),
+        f.cfa(),
+        BLACK,
+        WHITE,
+    )
+    .unwrap()
+    .with_source(f.source());
+    match f.xtrans() {
+        Some(layout) => g.with_xtrans(layout),
+        None => g,
+    }
+}
+
 /// Make a burst of `motions.len()` frames of `img` (sRGB-encoded) with `noise`. Frames carry the
 /// noise profile and are named `frame00.dng`, `frame01.dng`, ... for error messages.
 pub fn synth_burst(
@@ -432,6 +454,58 @@ pub fn merge_options(method: MergeMethod) -> MergeOptions {
         develop: develop_options(),
         ..MergeOptions::default()
     }
+}
+
+/// A burst of 3 frames of [`crate::tall_photo`]`(w)` (±8 px motion, medium noise, motions from
+/// `seed`, noise from `seed + 1`) without noise profiles, on an RGGB or an X-Trans sensor: large
+/// enough that bands are cropped above and below.
+pub fn tall_burst(w: u32, seed: u64, xtrans: Option<XTrans>) -> Burst {
+    let img = crate::tall_photo(w);
+    let motions = random_motions(3, 8.0, 0.002, seed);
+    let b = synth_burst_on(&img, &motions, NOISE_MEDIUM, None, seed + 1, xtrans);
+    Burst::new(b.frames.iter().map(without_noise_profile).collect()).unwrap()
+}
+
+/// Merge `burst` with `method` whole (automatic reference) and in cropped bands, the binding
+/// limit forced to 3/4 of one frame's 16-bit mosaic, and check that the merged raw, its noise
+/// profile and the developed photo are the whole merge's, exactly. Returns the banded merged
+/// raw and its number of bands (the merge reports one step per frame and band, and two more).
+pub fn assert_banded_merge_is_whole(
+    engine: &Engine,
+    burst: &Burst,
+    method: MergeMethod,
+) -> (Frame, usize) {
+    let whole = MergeOptions {
+        reference: None,
+        ..merge_options(method)
+    };
+    let f = &burst.frames()[0];
+    let banded = MergeOptions {
+        max_binding: Some((f.width() * f.height()) as u64 * 2 * 3 / 4),
+        ..whole.clone()
+    };
+    let mut steps = 0;
+    let mut count = |_: usize, total: usize, _: &str| {
+        steps = total;
+        ControlFlow::Continue(())
+    };
+    let (a, c) = (
+        engine.merge_raw(burst, &whole).unwrap(),
+        engine
+            .merge_raw_with_progress(burst, &banded, &mut count)
+            .unwrap(),
+    );
+    let bands = (steps - 2) / burst.len();
+    let d = max_abs_diff(a.mosaic(), c.mosaic());
+    eprintln!("{method:?}: {bands} cropped bands vs whole merge, max difference {d} of 65535");
+    assert_eq!(d, 0, "{method:?}: banded merge differs by {d}");
+    assert_eq!(a.noise_profile(), c.noise_profile(), "{method:?}");
+    let (da, dc) = (
+        engine.merge(burst, &whole).unwrap(),
+        engine.merge(burst, &banded).unwrap(),
+    );
+    assert_eq!(da.data, dc.data, "{method:?}: developed results differ");
+    (c, bands)
 }
 
 /// Border excluded from quality measures: frames moved by up to 8 px repeat their edges there.

@@ -33,13 +33,13 @@ kernel!(REMOSAIC, "remosaic");
 kernel!(COLOR, "color");
 kernel!(TONE, "tone");
 kernel!(STATS, "stats");
-kernel!(ALIGN, "align");
+kernel!(ALIGN, "align", after "tiles_common");
 kernel!(MERGE, "merge");
 kernel!(MERTENS, "mertens", after "fusion_common");
 kernel!(WEIGHT_MAP, "weight_map", after "fusion_common");
 kernel!(PYRAMID, "pyramid", after "fusion_common");
 kernel!(EXPOSE, "expose", after "fusion_common");
-kernel!(WARP, "warp");
+kernel!(WARP, "warp", after "tiles_common");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]

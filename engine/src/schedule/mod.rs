@@ -7,4 +7,6 @@ pub(crate) mod bracket;
 pub(crate) mod develop;
 pub(crate) mod fuse;
 pub(crate) mod merge;
+pub(crate) mod merge_bands;
+pub(crate) mod noise;
 pub(crate) mod prepare;

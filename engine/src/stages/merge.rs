@@ -66,6 +66,9 @@ pub(crate) struct Params {
     /// mosaic row, mosaic rows of output (and of the spatial accumulator). The whole image is
     /// one band.
     pub band: [u32; 4],
+    /// What the frame and motion buffers hold: from mosaic row `held[0]` (even) and from tile
+    /// row `held[1]` on (frames larger than a binding are bound a crop at a time); then padding.
+    pub held: [u32; 4],
     /// X-Trans merge: the packed 6×6 layout ([`crate::XTrans::packed`]), then 0.
     pub xtrans: [u32; 4],
 }
@@ -92,6 +95,7 @@ impl Params {
             alt_inv_range: inv(reference),
             noise,
             band: [0, tiles(ph), 0, height],
+            held: [0; 4],
             xtrans: [0; 4],
         }
     }
@@ -120,11 +124,38 @@ impl Params {
         }
     }
 
+    /// Whether this is an X-Trans merge (a layout is never all red, i.e. all zero).
+    pub fn is_xtrans(&self) -> bool {
+        self.xtrans != [0; 4]
+    }
+
+    /// Size of the gray image the motion tiles cover: one pixel per Bayer quad (the planes), or
+    /// per X-Trans 3×3 window at a stride of 2.
+    pub fn gray_size(&self) -> (u32, u32) {
+        match self.is_xtrans() {
+            true => (
+                self.width.saturating_sub(1) / 2,
+                self.height.saturating_sub(1) / 2,
+            ),
+            false => (self.pw, self.ph),
+        }
+    }
+
     /// The same for one band: output mosaic rows `[16·tile0, 16·tile0 + rows)`, Wiener tiles
     /// `[tile0, tile0 + tile_rows)`.
     pub fn with_band(&self, tile0: u32, tile_rows: u32, rows: u32) -> Params {
         Params {
             band: [tile0, tile_rows, 16 * tile0, rows],
+            ..*self
+        }
+    }
+
+    /// The same reading frames that hold mosaic rows from `row0` (even) and motion that holds
+    /// tile rows from `tile0`.
+    pub fn with_held(&self, row0: u32, tile0: u32) -> Params {
+        debug_assert!(row0 % 2 == 0);
+        Params {
+            held: [row0, tile0, 0, 0],
             ..*self
         }
     }
@@ -148,7 +179,9 @@ impl Params {
     }
 }
 
-/// Record the merge of one frame (`alt`, with its per-tile motion) into `acc`.
+/// Record the merge of one frame (`alt`, with its per-tile motion) into `acc`: an X-Trans merge
+/// (`p` from [`Params::xtrans`]) takes the kernel regression into the spatial (sum, weight)
+/// accumulator whatever `method` (finish it with [`MergeMethod::Spatial`]).
 #[allow(clippy::too_many_arguments)] // one per binding of the kernel, named as in the shader
 pub(crate) fn record_frame(
     gpu: &Gpu,
@@ -160,45 +193,18 @@ pub(crate) fn record_frame(
     motion: &wgpu::Buffer,
     acc: &wgpu::Buffer,
 ) {
+    let per_pixel = |entry, columns| {
+        let groups = (gpu::groups(columns, 16), gpu::groups(p.band[3], 16));
+        (entry, groups)
+    };
+    let (entry, groups) = match method {
+        _ if p.is_xtrans() => per_pixel("merge_xtrans_frame", p.width),
+        MergeMethod::Wiener => ("merge_wiener_frame", (p.tiles_x, p.band[1] * 4)),
+        MergeMethod::Spatial => per_pixel("merge_spatial_frame", p.pw * 2),
+    };
     let params = gpu.uniform(p);
     let buffers = [reference, alt, motion, acc];
-    match method {
-        MergeMethod::Wiener => gpu.dispatch(
-            enc,
-            &gpu::MERGE,
-            "merge_wiener_frame",
-            &params,
-            &buffers,
-            (p.tiles_x, p.band[1] * 4),
-        ),
-        MergeMethod::Spatial => gpu.dispatch(
-            enc,
-            &gpu::MERGE,
-            "merge_spatial_frame",
-            &params,
-            &buffers,
-            (gpu::groups(p.pw * 2, 16), gpu::groups(p.band[3], 16)),
-        ),
-    }
-}
-
-/// Record the X-Trans merge of one frame (`alt`, with its per-tile motion in gray pixels) into
-/// the (sum, weight) accumulator `acc`; [`record_finish`] with [`MergeMethod::Spatial`] finishes.
-pub(crate) fn record_xtrans_frame(
-    gpu: &Gpu,
-    enc: &mut wgpu::CommandEncoder,
-    p: &Params,
-    buffers: [&wgpu::Buffer; 4],
-) {
-    let params = gpu.uniform(p);
-    gpu.dispatch(
-        enc,
-        &gpu::MERGE,
-        "merge_xtrans_frame",
-        &params,
-        &buffers,
-        (gpu::groups(p.width, 16), gpu::groups(p.band[3], 16)),
-    );
+    gpu.dispatch(enc, &gpu::MERGE, entry, &params, &buffers, groups);
 }
 
 /// Record the finishing pass: `acc` → merged normalised f32 mosaic `out`.
@@ -607,7 +613,7 @@ mod tests {
     ) -> (Vec<f32>, Vec<f32>) {
         let gpu = gpu();
         let n = (p.width * p.height) as usize;
-        let xtrans = p.xtrans != [0; 4];
+        let xtrans = p.is_xtrans();
         let mut acc = vec![0.0f32; p.acc_len(method) as usize];
         for (f, m) in frames.iter().zip(motions) {
             match method {
@@ -638,10 +644,7 @@ mod tests {
         gpu.run("merge", |enc| {
             enc.clear_buffer(&acc, 0, None);
             for (b, m) in bufs.iter().zip(&mbufs) {
-                match xtrans {
-                    true => record_xtrans_frame(gpu, enc, p, [&bufs[0], b, m, &acc]),
-                    false => record_frame(gpu, enc, method, p, &bufs[0], b, m, &acc),
-                }
+                record_frame(gpu, enc, method, p, &bufs[0], b, m, &acc);
             }
             record_finish(gpu, enc, method, p, &bufs[0], &acc, &out);
         })
@@ -685,6 +688,27 @@ mod tests {
             .collect()
     }
 
+    /// Merge `frames` (the first is the reference, with zero motion) with random motion by both
+    /// methods on GPU and CPU, check they agree, and return each method's params and motions.
+    fn check_both_methods(
+        (w, h): (u32, u32),
+        frames: &[Vec<u16>],
+        rng: &mut Rng,
+    ) -> Vec<(MergeMethod, Params, Vec<Vec<[f32; 2]>>)> {
+        let n = frames.len() as u32;
+        [MergeMethod::Wiener, MergeMethod::Spatial]
+            .into_iter()
+            .map(|method| {
+                let p = Params::new(w, h, n, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0]);
+                let motions = motions(&p, rng, n as usize, 3.0);
+                let (g, c) = both(method, &p, frames, &motions);
+                let d = max_abs_diff(&g, &c);
+                assert!(d < 1e-4, "{method:?}: max diff {d}");
+                (method, p, motions)
+            })
+            .collect()
+    }
+
     /// `n` noisy 12-bit mosaics (black 256, ±20 levels) of kodim23 at half size through the
     /// colour filter `color(x, y)`, with their size.
     fn photo_frames(
@@ -714,25 +738,14 @@ mod tests {
         // Odd sizes: an unpaired last column and row, and partial tiles.
         let (w, h) = (53u32, 37u32);
         let frames = random_frames(&mut rng, 3, w, h);
-        for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
-            let p = Params::new(w, h, 3, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0]);
-            let motions = motions(&p, &mut rng, 3, 3.0);
-            let (g, c) = both(method, &p, &frames, &motions);
-            let d = max_abs_diff(&g, &c);
-            assert!(d < 1e-4, "{method:?}: max diff {d}");
-        }
+        check_both_methods((w, h), &frames, &mut rng);
     }
 
     #[test]
     fn gpu_matches_reference_on_a_real_photo_and_one_frame_is_identity() {
         let mut rng = Rng::new(5);
         let (w, h, frames) = photo_frames(&mut rng, 2, |x, y| crate::Cfa::Rggb.color_at(x, y));
-        for method in [MergeMethod::Wiener, MergeMethod::Spatial] {
-            let p = Params::new(w, h, 2, ([256.0; 4], 4095.0), [1e-3, 1e-5, 8.0, 1.0]);
-            let motions = motions(&p, &mut rng, 2, 3.0);
-            let (g, c) = both(method, &p, &frames, &motions);
-            let d = max_abs_diff(&g, &c);
-            assert!(d < 1e-4, "{method:?}: max diff {d}");
+        for (method, p, motions) in check_both_methods((w, h), &frames, &mut rng) {
             // The reference alone merges to itself (on the merged mosaic's levels, which clip
             // the test data's few values above white): the windows add back to exactly one.
             let p1 = Params {

@@ -61,41 +61,17 @@ impl TileParams {
     }
 }
 
-/// Record the alignment grey of `img` and its Gaussian pyramid (the burst alignment's
-/// `downsample` kernel, level sizes as [`align::level_sizes`]).
+/// Record the alignment grey of `img` and its Gaussian pyramid (the burst alignment's levels,
+/// [`align::record_levels`], over the whole image).
 pub(crate) fn record_pyramid(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
     p: &GreyParams,
     img: &wgpu::Buffer,
 ) -> align::Pyramid {
-    let grey = gpu.storage("alignment grey", (p.width * p.height) as u64 * 4);
-    let params = gpu.uniform(p);
-    gpu.dispatch(
-        enc,
-        &gpu::WARP,
-        "exposure_grey",
-        &params,
-        &[img, &grey],
-        (gpu::groups(p.width, 16), gpu::groups(p.height, 16)),
-    );
-    let sizes = align::level_sizes(p.width, p.height);
-    let mut levels = vec![grey];
-    for l in 1..sizes.len() {
-        let lp = align::LevelParams::half_of(sizes[l - 1].0, sizes[l - 1].1);
-        let out = gpu.storage("grey level", (lp.w_out * lp.h_out) as u64 * 4);
-        let params = gpu.uniform(&lp);
-        gpu.dispatch(
-            enc,
-            &gpu::ALIGN,
-            "downsample",
-            &params,
-            &[&levels[l - 1], &out],
-            (gpu::groups(lp.w_out, 16), gpu::groups(lp.h_out, 16)),
-        );
-        levels.push(out);
-    }
-    align::Pyramid { sizes, levels }
+    let kernel = (&gpu::WARP, "exposure_grey");
+    let grey = align::record_gray_image(gpu, enc, kernel, p, img, (p.width, p.height));
+    align::record_levels(gpu, enc, grey, align::Window::whole(p.width, p.height))
 }
 
 /// Record the (texture, residual) of every tile of `motion` (see warp.wgsl).
@@ -145,6 +121,7 @@ pub(crate) fn record_warp(
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod reference {
     use super::*;
+    use crate::stages::align::reference::cubic_weights;
     use crate::stages::fusion::{pack_unorm, unpack_unorm};
 
     pub fn srgb_eotf(v: f32) -> f32 {
@@ -169,9 +146,7 @@ pub(crate) mod reference {
     }
 
     fn at(img: &[f32], p: &TileParams, x: i32, y: i32) -> f32 {
-        let cx = x.clamp(0, p.width as i32 - 1) as u32;
-        let cy = y.clamp(0, p.height as i32 - 1) as u32;
-        img[(cy * p.width + cx) as usize]
+        align::reference::at(img, (p.width, p.height, 0), x, y)
     }
 
     fn mix(a: f32, b: f32, t: f32) -> f32 {
@@ -211,16 +186,6 @@ pub(crate) mod reference {
             }
         }
         out
-    }
-
-    fn cubic_weights(t: f32) -> [f32; 4] {
-        let (t2, t3) = (t * t, t * t * t);
-        [
-            0.5 * (-t3 + 2.0 * t2 - t),
-            0.5 * (3.0 * t3 - 5.0 * t2 + 2.0),
-            0.5 * (-3.0 * t3 + 4.0 * t2 + t),
-            0.5 * (t3 - t2),
-        ]
     }
 
     pub fn warp_image(p: &TileParams, img: &[[u32; 2]], motion: &[[f32; 2]]) -> Vec<[u32; 2]> {
