@@ -422,8 +422,8 @@ impl Frame {
     /// 2×2-block periods.
     pub fn with_cfa_block(mut self, block: u32) -> Result<Frame> {
         if !(1..=3).contains(&block)
-            || self.width % (2 * block) != 0
-            || self.height % (2 * block) != 0
+            || !self.width.is_multiple_of(2 * block)
+            || !self.height.is_multiple_of(2 * block)
         {
             return Err(Error::InvalidInput(format!(
                 "{}: {block}×{block} same-colour blocks: the block must be 1, 2 or 3 and {}×{} a whole number of {p}×{p} CFA periods",

@@ -98,6 +98,9 @@ pub(crate) fn align_all(
 /// NoiseProfile): each is aligned before merging (its motion is kept for the merge).
 const NOISE_FRAMES: usize = 3;
 
+/// One frame's whole motion field (vectors per tile), by frame index.
+type Motion = (usize, Vec<[f32; 2]>);
+
 /// Noise model (variance = scale·x + offset, normalised signal) of the reference: its DNG
 /// NoiseProfile, or else estimated from the differences between it and a few aligned frames
 /// (and, should those give too few flat samples, from the reference alone). Also returns the
@@ -107,7 +110,7 @@ fn noise_model(
     frames: &[Frame],
     reference: usize,
     bands: &[Band],
-) -> Result<([f32; 2], Vec<(usize, Vec<[f32; 2]>)>)> {
+) -> Result<([f32; 2], Vec<Motion>)> {
     let r = &frames[reference];
     if let Some([s, o]) = r.noise_profile {
         return Ok(([s as f32, o as f32], Vec::new()));

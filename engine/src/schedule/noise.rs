@@ -7,6 +7,9 @@
 use crate::raw::Frame;
 use crate::stages::align;
 
+/// One sample of the noise regression: frame difference, gradient x, gradient y, brightness.
+type Sample = (f64, f64, f64, f64);
+
 /// Estimate shot + read noise from the reference and aligned alternates: their difference, once
 /// the alternate is moved by the motion, is noise of variance 2σ² whatever the texture — unlike
 /// any single-frame statistic, which cannot tell fine texture from noise. The motion's whole
@@ -62,7 +65,7 @@ pub(crate) fn estimate_noise_from_pairs(
                     let a = |u: i64, v: i64| norm(r, 2 * u + cx, 2 * v + cy);
                     let b = |u: i64, v: i64| norm(alt, 2 * (u + dx) + cx, 2 * (v + dy) + cy);
                     let mean2 = |u: i64, v: i64| 0.5 * (a(u, v) + b(u, v));
-                    let mut rows = Vec::with_capacity(64);
+                    let mut rows: Vec<Sample> = Vec::with_capacity(64);
                     for v in y0..y0 + 8 {
                         for u in x0..x0 + 8 {
                             let gx = 0.5 * (mean2(u + 1, v) - mean2(u - 1, v));
@@ -70,11 +73,9 @@ pub(crate) fn estimate_noise_from_pairs(
                             rows.push((a(u, v) - b(u, v), gx, gy, a(u, v)));
                         }
                     }
-                    let avg = |f: &dyn Fn(&(f64, f64, f64, f64)) -> f64| {
-                        rows.iter().map(f).sum::<f64>() / N
-                    };
+                    let avg = |f: fn(&Sample) -> f64| rows.iter().map(f).sum::<f64>() / N;
                     let (md, mx, my, brightness) =
-                        (avg(&|r| r.0), avg(&|r| r.1), avg(&|r| r.2), avg(&|r| r.3));
+                        (avg(|r| r.0), avg(|r| r.1), avg(|r| r.2), avg(|r| r.3));
                     let (mut sxx, mut sxy, mut syy, mut sxd, mut syd, mut sdd) =
                         (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
                     for &(d, gx, gy, _) in &rows {

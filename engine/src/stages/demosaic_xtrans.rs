@@ -283,15 +283,15 @@ fn rb(p: &Params, m: &Plane<f32>, g: &Plane<[f32; 4]>) -> Vec<[f32; 8]> {
                     }
                 }
             }
-            for d in 0..4 {
+            for (d, &g0) in g0.iter().enumerate() {
                 for k in 0..2 {
                     let slot = 2 * d + k;
                     out[i][slot] = if c0 == 2 * k {
                         m.at(x, y)
                     } else if wsum[slot] > 0.0 {
-                        g0[d] + sum[slot] / wsum[slot]
+                        g0 + sum[slot] / wsum[slot]
                     } else {
-                        g0[d]
+                        g0
                     };
                 }
             }

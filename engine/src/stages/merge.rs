@@ -153,7 +153,7 @@ impl Params {
     /// The same reading frames that hold mosaic rows from `row0` (even) and motion that holds
     /// tile rows from `tile0`.
     pub fn with_held(&self, row0: u32, tile0: u32) -> Params {
-        debug_assert!(row0 % 2 == 0);
+        debug_assert!(row0.is_multiple_of(2));
         Params {
             held: [row0, tile0, 0, 0],
             ..*self
@@ -688,13 +688,16 @@ mod tests {
             .collect()
     }
 
+    /// A method, its params and the motion of each frame.
+    type MethodRun = (MergeMethod, Params, Vec<Vec<[f32; 2]>>);
+
     /// Merge `frames` (the first is the reference, with zero motion) with random motion by both
     /// methods on GPU and CPU, check they agree, and return each method's params and motions.
     fn check_both_methods(
         (w, h): (u32, u32),
         frames: &[Vec<u16>],
         rng: &mut Rng,
-    ) -> Vec<(MergeMethod, Params, Vec<Vec<[f32; 2]>>)> {
+    ) -> Vec<MethodRun> {
         let n = frames.len() as u32;
         [MergeMethod::Wiener, MergeMethod::Spatial]
             .into_iter()
