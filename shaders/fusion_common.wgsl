@@ -55,3 +55,29 @@ fn in_block(b: Block, q: u32) -> bool {
     return ((q & 1u) == 0u || b.second.x) && (q < 2u || b.second.y);
 }
 
+// Reductions (pyr_down_*): a block's two outputs of a row read seven source columns
+// (2·x0 - 2 .. 2·x0 + 4; five for a one-column block), mirrored once here.
+fn reduce_columns(b: Block) -> array<u32, 7> {
+    var sx: array<u32, 7>;
+    let n = select(5, 7, b.second.x);
+    for (var k = 0; k < n; k++) {
+        sx[k] = u32(reflect101(2 * i32(b.x0) + k - 2, i32(p.other_width)));
+    }
+    return sx;
+}
+
+// How many source rows a reduction block reads (seven; five for a one-row block).
+fn reduce_rows(b: Block) -> i32 {
+    return select(5, 7, b.second.y);
+}
+
+// Where source row k of a reduction block starts in the band's binding of the finer level.
+fn reduce_row(b: Block, k: i32) -> u32 {
+    let y = reflect101(2 * i32(b.r0 + p.row0) + k - 2, i32(p.other_height));
+    return u32(y - i32(p.other_row0)) * p.other_width;
+}
+
+// The vertical taps of source row k for the block's first and second output row.
+fn reduce_taps(k: i32) -> vec2<f32> {
+    return vec2<f32>(select(0.0, TAPS[min(k, 4)], k < 5), select(0.0, TAPS[max(k - 2, 0)], k >= 2));
+}

@@ -106,38 +106,24 @@ fn pyr_down_image(@builtin(global_invocation_id) id: vec3<u32>) {
     if (b.x0 >= p.width || b.r0 >= p.rows) {
         return;
     }
-    let ow = i32(p.other_width);
-    let oh = i32(p.other_height);
-    // Seven source columns serve both outputs of a row (2·x0 - 2 .. 2·x0 + 4), mirrored once.
-    let ncols = select(5, 7, b.second.x);
-    var sx: array<u32, 7>;
-    for (var k = 0; k < ncols; k++) {
-        sx[k] = u32(reflect101(2 * i32(b.x0) + k - 2, ow));
-    }
+    var sx = reduce_columns(b);
     var acc = array<vec3<f32>, 4>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
-    let nrows = select(5, 7, b.second.y);
-    let y2 = 2 * i32(b.r0 + p.row0);
-    for (var k = 0; k < nrows; k++) {
-        let row = u32(reflect101(y2 + k - 2, oh) - i32(p.other_row0)) * p.other_width;
+    for (var k = 0; k < reduce_rows(b); k++) {
+        let row = reduce_row(b, k);
         // Each output's horizontal taps, in tap order.
         var h0 = vec3<f32>(0.0);
         var h1 = vec3<f32>(0.0);
         for (var t = 0; t < 5; t++) {
             h0 += TAPS[t] * unpack_unorm(src[row + sx[t]]);
-        }
-        if (b.second.x) {
-            for (var t = 0; t < 5; t++) {
+            if (b.second.x) {
                 h1 += TAPS[t] * unpack_unorm(src[row + sx[t + 2]]);
             }
         }
-        if (k < 5) {
-            acc[0] += TAPS[k] * h0;
-            acc[1] += TAPS[k] * h1;
-        }
-        if (k >= 2) {
-            acc[2] += TAPS[k - 2] * h0;
-            acc[3] += TAPS[k - 2] * h1;
-        }
+        let v = reduce_taps(k);
+        acc[0] += v.x * h0;
+        acc[1] += v.x * h1;
+        acc[2] += v.y * h0;
+        acc[3] += v.y * h1;
     }
     for (var q = 0u; q < 4u; q++) {
         if (in_block(b, q)) {

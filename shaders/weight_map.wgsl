@@ -31,36 +31,19 @@ fn pyr_down_weight(@builtin(global_invocation_id) id: vec3<u32>) {
     if (b.x0 >= p.width || b.r0 >= p.rows) {
         return;
     }
-    let ow = i32(p.other_width);
-    let oh = i32(p.other_height);
-    let ncols = select(5, 7, b.second.x);
-    var sx: array<u32, 7>;
-    for (var k = 0; k < ncols; k++) {
-        sx[k] = u32(reflect101(2 * i32(b.x0) + k - 2, ow));
-    }
+    var sx = reduce_columns(b);
     var acc = vec4<f32>(0.0);
-    let nrows = select(5, 7, b.second.y);
-    let y2 = 2 * i32(b.r0 + p.row0);
-    for (var k = 0; k < nrows; k++) {
-        let row = u32(reflect101(y2 + k - 2, oh) - i32(p.other_row0)) * p.other_width;
-        var h0 = 0.0;
-        var h1 = 0.0;
+    for (var k = 0; k < reduce_rows(b); k++) {
+        let row = reduce_row(b, k);
+        var h = vec2<f32>(0.0);
         for (var t = 0; t < 5; t++) {
-            h0 += TAPS[t] * src[row + sx[t]];
-        }
-        if (b.second.x) {
-            for (var t = 0; t < 5; t++) {
-                h1 += TAPS[t] * src[row + sx[t + 2]];
+            h.x += TAPS[t] * src[row + sx[t]];
+            if (b.second.x) {
+                h.y += TAPS[t] * src[row + sx[t + 2]];
             }
         }
-        if (k < 5) {
-            acc.x += TAPS[k] * h0;
-            acc.y += TAPS[k] * h1;
-        }
-        if (k >= 2) {
-            acc.z += TAPS[k - 2] * h0;
-            acc.w += TAPS[k - 2] * h1;
-        }
+        let v = reduce_taps(k);
+        acc += vec4<f32>(v.x * h, v.y * h);
     }
     for (var q = 0u; q < 4u; q++) {
         if (in_block(b, q)) {
