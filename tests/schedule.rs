@@ -21,16 +21,7 @@ fn engine() -> Engine {
 fn crop(name: &str, w: u32, h: u32) -> Rgb {
     let img = kodak(name);
     let (x0, y0) = ((img.width - w) / 2, (img.height - h) / 2);
-    let mut data = Vec::with_capacity((w * h * 3) as usize);
-    for y in y0..y0 + h {
-        let row = ((y * img.width + x0) * 3) as usize;
-        data.extend_from_slice(&img.data[row..row + (w * 3) as usize]);
-    }
-    Rgb {
-        width: w,
-        height: h,
-        data,
-    }
+    burstpipe_tests::crop(&img, x0, y0, w, h)
 }
 
 fn frame(name: &str) -> Frame {
