@@ -1,8 +1,10 @@
 // Handheld brackets: the alignment grey of one exposure (linearized, brought to the reference's
-// exposure, clamped to the range both exposures record), the confidence of each aligned tile, and
-// the warp that resamples an exposure by its motion field before fusion. Images are RGBA 16-bit
-// unorm words (the fusion's input format), sRGB-encoded. Tiles are the burst alignment's: 16×16
-// at stride 8, tile i centred on pixel 8i − 0.5 (see align.wgsl).
+// exposure, clamped to the range both exposures record, averaged over 2×2 pixel blocks), the
+// confidence of each aligned tile, and the warp that resamples an exposure by its motion field
+// before fusion. Images are RGBA 16-bit unorm words (the fusion's input format), sRGB-encoded.
+// Tiles are the burst alignment's on the half-resolution grey: 16×16 grey pixels at stride 8,
+// tile i centred on grey pixel 8i − 0.5 (see align.wgsl), which is image pixel 16i − 0.5 (grey
+// pixel g covers image pixels 2g and 2g + 1, centre 2g + 0.5).
 
 // TILE, STRIDE, clamped_index and cubic_weights: tiles_common.wgsl (prepended).
 
@@ -20,46 +22,63 @@ fn unpack_rgb(px: vec2<u32>) -> vec3<f32> {
 // ---- alignment grey --------------------------------------------------------------------------
 
 struct GreyParams {
+    // The exposure's size and the grey's (⌈width/2⌉ × ⌈height/2⌉).
     width: u32,
     height: u32,
-    _pad0: u32,
-    _pad1: u32,
+    gw: u32,
+    gh: u32,
     // 2^-ΔEV: brings this exposure's linear values to the reference's exposure.
     scale: f32,
     // The scene range both exposures of the pair record (reference units): outside it one of them
     // is clipped or in the noise, so values are clamped there and flat areas do not drive the search.
     lo: f32,
     hi: f32,
-    _pad2: f32,
+    _pad: f32,
 }
 
 @group(0) @binding(0) var<uniform> gp: GreyParams;
 @group(0) @binding(1) var<storage, read> grey_src: array<vec2<u32>>;
 @group(0) @binding(2) var<storage, read_write> grey_out: array<f32>;
 
+// One grey pixel per 2×2 block, as the burst alignment's one per Bayer quad: the search, the
+// pyramid and the confidence then run on a quarter of the pixels, and the shake a bracket has
+// (a few to tens of pixels) is still found to a fraction of a pixel. Each channel of each pixel
+// is clamped before the mean (a clipped pixel next to a dark one must not average into the range
+// both exposures record). An odd last row or column repeats its edge pixels.
 // sqrt of the clamped linear mean: a perceptual scale, so shadow texture counts in the search as
 // much as it does to the eye (the search minimizes differences of these values).
 @compute @workgroup_size(16, 16)
 fn exposure_grey(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= gp.width || id.y >= gp.height) {
+    if (id.x >= gp.gw || id.y >= gp.gh) {
         return;
     }
-    let i = id.y * gp.width + id.x;
-    let rgb = unpack_rgb(grey_src[i]);
     var s = 0.0;
-    for (var c = 0; c < 3; c++) {
-        s += clamp(srgb_eotf(rgb[c]) * gp.scale, gp.lo, gp.hi);
+    for (var dy = 0u; dy < 2u; dy++) {
+        let y = min(2u * id.y + dy, gp.height - 1u);
+        for (var dx = 0u; dx < 2u; dx++) {
+            let x = min(2u * id.x + dx, gp.width - 1u);
+            let rgb = unpack_rgb(grey_src[y * gp.width + x]);
+            for (var c = 0; c < 3; c++) {
+                s += clamp(srgb_eotf(rgb[c]) * gp.scale, gp.lo, gp.hi);
+            }
+        }
     }
-    grey_out[i] = sqrt(s / 3.0);
+    grey_out[id.y * gp.gw + id.x] = sqrt(s / 12.0);
 }
 
 // ---- tile confidence -------------------------------------------------------------------------
 
 struct TileParams {
+    // The confidence's grey, or the warp's image, and the grey's tile grid.
     width: u32,
     height: u32,
     tiles_x: u32,
     tiles_y: u32,
+    // Pixels of `width` × `height` between tile centres: STRIDE on the grey, 2·STRIDE on the image.
+    stride: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> cp: TileParams;
@@ -132,19 +151,19 @@ fn src_px(x: i32, y: i32) -> vec3<f32> {
 
 // The exposure is resampled with Catmull-Rom weights (as align.wgsl's refinement; cubic_weights
 // in tiles_common.wgsl): sharper than bilinear, which would blur each exposure by an amount that depends on its fractional shift. Lanczos-3 (36 taps) measured the
-// same on tests/bracket.rs (36.8 / 31.1 dB against 36.6 / 31.3 dB): the loss left there is the
+// same on tests/bracket.rs (36.8 / 31.1 dB against 36.6 / 31.3 dB, with the full-resolution grey of then): the loss left there is the
 // resampling of texture near Nyquist, which no 16- or 36-tap filter undoes.
 
 // Each output pixel samples the exposure where the motion field says the reference's content lies:
-// the tile vectors interpolated bilinearly between tile centres (8i − 0.5, clamped at the outer
-// centres), the exposure sampled bicubically with clamped borders.
+// the tile vectors (image pixels) interpolated bilinearly between tile centres (stride·i − 0.5,
+// clamped at the outer centres), the exposure sampled bicubically with clamped borders.
 @compute @workgroup_size(16, 16)
 fn warp_image(@builtin(global_invocation_id) id: vec3<u32>) {
     if (id.x >= wp.width || id.y >= wp.height) {
         return;
     }
-    let tx = clamp((f32(id.x) + 0.5) / f32(STRIDE), 0.0, f32(wp.tiles_x - 1u));
-    let ty = clamp((f32(id.y) + 0.5) / f32(STRIDE), 0.0, f32(wp.tiles_y - 1u));
+    let tx = clamp((f32(id.x) + 0.5) / f32(wp.stride), 0.0, f32(wp.tiles_x - 1u));
+    let ty = clamp((f32(id.y) + 0.5) / f32(wp.stride), 0.0, f32(wp.tiles_y - 1u));
     let i = i32(floor(tx));
     let j = i32(floor(ty));
     let a = tx - f32(i);

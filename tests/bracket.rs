@@ -66,9 +66,10 @@ fn handheld_bracket_fuses_like_the_bracket_without_shake() {
             eprintln!(
                 "{name} (EXIF {exif}): aligned {good:.2} dB, not aligned {bad:.2} dB against the steady bracket"
             );
-            // Measured 36.6 dB (kodim21) and 31.3 dB (kodim05, fine texture everywhere), with or
-            // without EXIF; 19.4 and 14.5 dB without alignment. With whole-pixel shakes the
-            // aligned figures are 51 and 42 dB: what is left is the resampling of texture near
+            // Measured 36.1 dB (kodim21) and 30.8 dB (kodim05, fine texture everywhere), with or
+            // without EXIF (36.6 and 31.3 dB when the alignment grey had full resolution, at four
+            // times the cost); 19.4 and 14.5 dB without alignment. With whole-pixel shakes the
+            // aligned figures were 51 and 42 dB (full-resolution grey): what is left is the resampling of texture near
             // Nyquist (shaken by Lanczos-3 here, warped back by Catmull-Rom), which also changes
             // the contrast weights a little.
             assert!(good >= 30.0, "{name}: aligned only {good:.2} dB");

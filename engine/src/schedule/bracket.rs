@@ -4,8 +4,10 @@
 //! (their value distributions, which a few pixels of camera shake hardly change). The burst
 //! alignment (stages::align) then searches a grey made from the linearized, rescaled exposure,
 //! clamped to the range both exposures of the pair record, so clipped or black areas do not drive
-//! the search. Tiles whose match is unreliable take the bracket's typical motion; each exposure is
-//! warped by its field (stages::warp) and the bracket fused (schedule::fuse).
+//! the search. As for a burst, the grey has one pixel per 2×2 block (a quarter of the work, and
+//! still a fraction of a pixel's precision); its motion, twice over, is the image's. Tiles whose
+//! match is unreliable take the bracket's typical motion; each exposure is warped at full
+//! resolution by its field (stages::warp) and the bracket fused (schedule::fuse).
 
 use crate::error::Result;
 use crate::gpu::Gpu;
@@ -27,13 +29,18 @@ const WHITE: f32 = 0.6;
 /// at most a tenth of a stop.
 const ESTIMATE_BLACK: f32 = 0.02;
 /// A tile is trusted when its grey varies by at least this much (RMS, on the sqrt scale of the
-/// alignment grey; quantization of an 8-bit file is about a fifth of it)…
+/// alignment grey; quantization of an 8-bit file is about a fifth of it in one pixel, half that
+/// in the grey's mean of 2×2 pixels, so flat tiles stay below it as before, while a tile, now
+/// 32×32 pixels, holds more of the scene's texture)…
 const MIN_TILE_RMS: f32 = 0.005;
 /// …and the match removes most of that variation: the residual is below this share of it.
 const MAX_RESIDUAL_SHARE: f32 = 0.5;
-/// Motion is smoothed over (2r + 1)² tiles, here 5×5 (48 pixels wide at stride 8).
+/// Motion is smoothed over (2r + 1)² tiles, here 5×5 (48 grey pixels wide at stride 8, 96 image
+/// pixels: camera shake's field varies over hundreds of pixels, a turn linearly, which a centred
+/// median keeps).
 const SMOOTH_RADIUS: usize = 2;
-/// Smallest side the 4-level alignment pyramid can search (its coarsest level is 1/8 of it).
+/// Smallest side of the grey the 4-level alignment pyramid can search (its coarsest level is 1/8
+/// of it), 128 image pixels.
 const MIN_ALIGN_SIDE: u32 = 64;
 
 /// Exposures of a bracket in EV relative to its reference, and which one that is.
@@ -258,26 +265,44 @@ pub(crate) fn trust_motion(
     count
 }
 
+/// The grey pyramid of the reference for each clamp range (lo, hi) used so far: exposures whose
+/// pairs clamp alike (e.g. two at the same EV) share one, bit for bit what each would build.
+type ReferencePyramids = Vec<((u32, u32), align::Pyramid)>;
+
 /// The motion of exposure `alt` (RGBA unorm16, `dims`) against `reference`, `ev` stops brighter,
-/// one vector per alignment tile, unreliable tiles already replaced ([`trust_motion`]).
+/// one vector per alignment tile ([`TileParams::image`]), in image pixels, unreliable tiles
+/// already replaced ([`trust_motion`]).
 fn motion_field(
     gpu: &Gpu,
     dims: Dims,
-    reference: &wgpu::Buffer,
+    (reference, pyramids): (&wgpu::Buffer, &mut ReferencePyramids),
     alt: &wgpu::Buffer,
     ev: f32,
 ) -> Result<Vec<[f32; 2]>> {
-    let tp = TileParams::new(dims);
+    let gd = warp::grey_dims(dims);
+    let tp = TileParams::new(gd);
     let k = ev.exp2();
     // The scene range (in reference units) that both exposures record between black and white.
     let (lo, hi) = (BLACK.max(BLACK / k), WHITE.min(WHITE / k));
-    if dims.0.min(dims.1) < MIN_ALIGN_SIDE || !ev.is_finite() || hi <= 2.0 * lo {
+    if gd.0.min(gd.1) < MIN_ALIGN_SIDE || !ev.is_finite() || hi <= 2.0 * lo {
         return Ok(vec![[0.0; 2]; tp.tiles()]);
     }
+    let key = (lo.to_bits(), hi.to_bits());
+    if !pyramids.iter().any(|(k, _)| *k == key) {
+        let p = GreyParams::new(dims, 1.0, lo, hi);
+        let pyr = gpu.run("bracket reference grey", |enc| {
+            warp::record_pyramid(gpu, enc, &p, reference)
+        })?;
+        pyramids.push((key, pyr));
+    }
+    let r = &pyramids
+        .iter()
+        .find(|(k, _)| *k == key)
+        .expect("just made")
+        .1;
     let (motion, confidence) = gpu.run("bracket alignment", |enc| {
-        let r = warp::record_pyramid(gpu, enc, &GreyParams::new(dims, 1.0, lo, hi), reference);
         let a = warp::record_pyramid(gpu, enc, &GreyParams::new(dims, 1.0 / k, lo, hi), alt);
-        let motion = align::record_align(gpu, enc, &r, &a);
+        let motion = align::record_align(gpu, enc, r, &a);
         let confidence =
             warp::record_confidence(gpu, enc, &tp, &r.levels[0], &a.levels[0], &motion);
         (motion, confidence)
@@ -288,6 +313,11 @@ fn motion_field(
     let confidence: Vec<[f32; 2]> =
         bytemuck::cast_slice(&gpu.read("tile confidence", &confidence, bytes)?).to_vec();
     trust_motion(&mut motion, &confidence, tp.tiles_x as usize);
+    // A grey pixel is two image pixels (grey pixel g's centre is image pixel 2g + 0.5, so a
+    // displacement d of the grey is 2d of the image).
+    for m in &mut motion {
+        *m = m.map(|v| 2.0 * v);
+    }
     Ok(motion)
 }
 
@@ -301,14 +331,16 @@ pub(crate) fn align_exposures(
     let dims = (images[0].width, images[0].height);
     fuse::check_fits(gpu, dims)?;
     let exp = exposures(images);
-    let tp = TileParams::new(dims);
+    let tp = TileParams::image(dims);
+    let mut pyramids = ReferencePyramids::new();
     let mut aligned: Vec<wgpu::Buffer> = Vec::with_capacity(inputs.len());
     for (i, img) in inputs.iter().enumerate() {
         if i == exp.reference {
             aligned.push(img.clone());
             continue;
         }
-        let motion = motion_field(gpu, dims, &inputs[exp.reference], img, exp.ev[i])?;
+        let reference = (&inputs[exp.reference], &mut pyramids);
+        let motion = motion_field(gpu, dims, reference, img, exp.ev[i])?;
         let motion = gpu.storage_init("motion", bytemuck::cast_slice(&motion));
         let out = gpu.storage("aligned exposure", dims.0 as u64 * dims.1 as u64 * 8);
         gpu.run("warp exposure", |enc| {
@@ -407,6 +439,53 @@ mod tests {
                     .fold(0.0f32, f32::max);
             eprintln!("{name}: estimated {:?}, worst error {worst:.3} EV", e.ev);
             assert!(worst <= 0.2, "{name}: {:?} vs {evs:?}", e.ev);
+        }
+    }
+
+    #[test]
+    fn half_resolution_search_finds_the_shake_in_image_pixels() {
+        // Odd whole-pixel shakes are half-pixel motions of the grey: the field, in image pixels,
+        // must bring each tile's content back (alt(x + m) = reference(x), so m = −shift) to a
+        // fraction of a pixel, at -2 and +2 EV and on an odd-sized crop.
+        use crate::gpu::testing::gpu;
+        use crate::schedule::fuse::to_rgba_unorm16;
+        let gpu = gpu();
+        let crop = |mut img: Image, (w, h): Dims| {
+            let data = (0..h)
+                .flat_map(|y| (0..w * 3).map(move |i| (y * img.width * 3 + i) as usize))
+                .map(|i| img.data[i])
+                .collect();
+            (img.width, img.height, img.data) = (w, h, data);
+            img
+        };
+        for (name, ev, shift, dims) in [
+            ("kodim21", -2.0f32, (7, 3), (256, 192)),
+            ("kodim05", 2.0, (5, 8), (255, 191)),
+        ] {
+            let reference = crop(image(name, 0.0, (0, 0), None), dims);
+            let alt = crop(image(name, ev, shift, None), dims);
+            let up = |img: &Image| {
+                gpu.storage_init("exposure", bytemuck::cast_slice(&to_rgba_unorm16(img)))
+            };
+            let mut pyramids = ReferencePyramids::new();
+            let motion =
+                motion_field(gpu, dims, (&up(&reference), &mut pyramids), &up(&alt), ev).unwrap();
+            let want = [-(shift.0 as f32), -(shift.1 as f32)];
+            // The outer ring of tiles lies half outside the image, where both exposures repeat
+            // their edge rows and columns (which do not move), and the next ring's medians take
+            // it in; inside those, every tile.
+            let tp = TileParams::image(dims);
+            let (tx, ty) = (tp.tiles_x as usize, tp.tiles_y as usize);
+            let errors: Vec<f32> = (0..motion.len())
+                .filter(|t| (2..tx - 2).contains(&(t % tx)) && (2..ty - 2).contains(&(t / tx)))
+                .map(|t| (motion[t][0] - want[0]).hypot(motion[t][1] - want[1]))
+                .collect();
+            let worst = errors.iter().fold(0.0f32, |a, &b| a.max(b));
+            let mean = errors.iter().sum::<f32>() / errors.len() as f32;
+            eprintln!("{name} {ev:+} EV, shake {shift:?}: error {mean:.3} px on average, {worst:.3} px at worst");
+            // Half a grey pixel of shake is where the refinement's interpolation errs most; a
+            // wrong scale or tile geometry would be off by a pixel or more.
+            assert!(mean < 0.15 && worst < 0.5, "{name}: {motion:?}");
         }
     }
 }

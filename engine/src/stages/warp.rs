@@ -14,25 +14,33 @@ use crate::stages::fusion::Dims;
 pub(crate) struct GreyParams {
     pub width: u32,
     pub height: u32,
-    pub _pad0: u32,
-    pub _pad1: u32,
+    pub gw: u32,
+    pub gh: u32,
     pub scale: f32,
     pub lo: f32,
     pub hi: f32,
-    pub _pad2: f32,
+    pub _pad: f32,
+}
+
+/// The alignment grey's size for a `dims` exposure: one grey pixel per 2×2 block, an odd last
+/// row or column making one of its own.
+pub(crate) fn grey_dims(dims: Dims) -> Dims {
+    (dims.0.div_ceil(2), dims.1.div_ceil(2))
 }
 
 impl GreyParams {
+    /// The grey of a `dims` exposure, its linear values times `scale`, clamped to [`lo`, `hi`].
     pub fn new(dims: Dims, scale: f32, lo: f32, hi: f32) -> GreyParams {
+        let (gw, gh) = grey_dims(dims);
         GreyParams {
             width: dims.0,
             height: dims.1,
-            _pad0: 0,
-            _pad1: 0,
+            gw,
+            gh,
             scale,
             lo,
             hi,
-            _pad2: 0.0,
+            _pad: 0.0,
         }
     }
 }
@@ -44,6 +52,9 @@ pub(crate) struct TileParams {
     pub height: u32,
     pub tiles_x: u32,
     pub tiles_y: u32,
+    /// Pixels between tile centres (of `width` × `height`).
+    pub stride: u32,
+    pub _pad: [u32; 3],
 }
 
 impl TileParams {
@@ -54,15 +65,29 @@ impl TileParams {
             height: dims.1,
             tiles_x: align::tiles(dims.0),
             tiles_y: align::tiles(dims.1),
+            stride: align::STRIDE as u32,
+            _pad: [0; 3],
         }
     }
+
+    /// The same grid (that of the grey of a `dims` exposure, [`grey_dims`]) over the exposure
+    /// itself, for the warp: tiles twice as far apart.
+    pub fn image(dims: Dims) -> TileParams {
+        TileParams {
+            width: dims.0,
+            height: dims.1,
+            stride: 2 * align::STRIDE as u32,
+            ..TileParams::new(grey_dims(dims))
+        }
+    }
+
     pub fn tiles(&self) -> usize {
         (self.tiles_x * self.tiles_y) as usize
     }
 }
 
-/// Record the alignment grey of `img` and its Gaussian pyramid (the burst alignment's levels,
-/// [`align::record_levels`], over the whole image).
+/// Record the alignment grey of `img` (half resolution, [`grey_dims`]) and its Gaussian pyramid
+/// (the burst alignment's levels, [`align::record_levels`], over the whole grey).
 pub(crate) fn record_pyramid(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
@@ -70,11 +95,12 @@ pub(crate) fn record_pyramid(
     img: &wgpu::Buffer,
 ) -> align::Pyramid {
     let kernel = (&gpu::WARP, "exposure_grey");
-    let grey = align::record_gray_image(gpu, enc, kernel, p, img, (p.width, p.height));
-    align::record_levels(gpu, enc, grey, align::Window::whole(p.width, p.height))
+    let grey = align::record_gray_image(gpu, enc, kernel, p, img, (p.gw, p.gh));
+    align::record_levels(gpu, enc, grey, align::Window::whole(p.gw, p.gh))
 }
 
-/// Record the (texture, residual) of every tile of `motion` (see warp.wgsl).
+/// Record the (texture, residual) of every tile of `motion` (see warp.wgsl); `p` is the grey's
+/// grid ([`TileParams::new`]), `motion` in grey pixels.
 pub(crate) fn record_confidence(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
@@ -96,7 +122,8 @@ pub(crate) fn record_confidence(
     out
 }
 
-/// Record the warp of `img` by `motion` (one vector per tile of `p`) into `out`.
+/// Record the warp of `img` by `motion` (one vector per tile of `p`, [`TileParams::image`], in
+/// image pixels) into `out`.
 pub(crate) fn record_warp(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
@@ -133,16 +160,23 @@ pub(crate) mod reference {
     }
 
     pub fn exposure_grey(p: &GreyParams, img: &[[u32; 2]]) -> Vec<f32> {
-        img.iter()
-            .map(|&px| {
-                let rgb = unpack_unorm(px);
+        let mut out = Vec::with_capacity((p.gw * p.gh) as usize);
+        for gy in 0..p.gh {
+            for gx in 0..p.gw {
                 let mut s = 0.0;
-                for c in rgb {
-                    s += (srgb_eotf(c) * p.scale).clamp(p.lo, p.hi);
+                for dy in 0..2 {
+                    let y = (2 * gy + dy).min(p.height - 1);
+                    for dx in 0..2 {
+                        let x = (2 * gx + dx).min(p.width - 1);
+                        for c in unpack_unorm(img[(y * p.width + x) as usize]) {
+                            s += (srgb_eotf(c) * p.scale).clamp(p.lo, p.hi);
+                        }
+                    }
                 }
-                (s / 3.0).sqrt()
-            })
-            .collect()
+                out.push((s / 12.0f32).sqrt());
+            }
+        }
+        out
     }
 
     fn at(img: &[f32], p: &TileParams, x: i32, y: i32) -> f32 {
@@ -188,12 +222,27 @@ pub(crate) mod reference {
         out
     }
 
-    pub fn warp_image(p: &TileParams, img: &[[u32; 2]], motion: &[[f32; 2]]) -> Vec<[u32; 2]> {
+    /// The motion at image pixel (x, y): the tile vectors interpolated bilinearly between tile
+    /// centres (stride·i − 0.5), clamped at the outer ones.
+    pub fn motion_at(p: &TileParams, motion: &[[f32; 2]], x: u32, y: u32) -> [f32; 2] {
         let vector = |i: i32, j: i32| {
             let x = i.clamp(0, p.tiles_x as i32 - 1) as u32;
             let y = j.clamp(0, p.tiles_y as i32 - 1) as u32;
             motion[(y * p.tiles_x + x) as usize]
         };
+        let s = p.stride as f32;
+        let tx = ((x as f32 + 0.5) / s).clamp(0.0, (p.tiles_x - 1) as f32);
+        let ty = ((y as f32 + 0.5) / s).clamp(0.0, (p.tiles_y - 1) as f32);
+        let (i, j) = (tx.floor() as i32, ty.floor() as i32);
+        let (a, b) = (tx - i as f32, ty - j as f32);
+        [0, 1].map(|c| {
+            let top = mix(vector(i, j)[c], vector(i + 1, j)[c], a);
+            let bottom = mix(vector(i, j + 1)[c], vector(i + 1, j + 1)[c], a);
+            mix(top, bottom, b)
+        })
+    }
+
+    pub fn warp_image(p: &TileParams, img: &[[u32; 2]], motion: &[[f32; 2]]) -> Vec<[u32; 2]> {
         let src = |x: i32, y: i32| {
             let cx = x.clamp(0, p.width as i32 - 1) as u32;
             let cy = y.clamp(0, p.height as i32 - 1) as u32;
@@ -202,15 +251,7 @@ pub(crate) mod reference {
         let mut out = Vec::with_capacity((p.width * p.height) as usize);
         for y in 0..p.height {
             for x in 0..p.width {
-                let tx = ((x as f32 + 0.5) / 8.0).clamp(0.0, (p.tiles_x - 1) as f32);
-                let ty = ((y as f32 + 0.5) / 8.0).clamp(0.0, (p.tiles_y - 1) as f32);
-                let (i, j) = (tx.floor() as i32, ty.floor() as i32);
-                let (a, b) = (tx - i as f32, ty - j as f32);
-                let m = [0, 1].map(|c| {
-                    let top = mix(vector(i, j)[c], vector(i + 1, j)[c], a);
-                    let bottom = mix(vector(i, j + 1)[c], vector(i + 1, j + 1)[c], a);
-                    mix(top, bottom, b)
-                });
+                let m = motion_at(p, motion, x, y);
                 let pos = [x as f32 + m[0], y as f32 + m[1]];
                 let f = [pos[0].floor(), pos[1].floor()];
                 let (wx, wy) = (cubic_weights(pos[0] - f[0]), cubic_weights(pos[1] - f[1]));
@@ -238,7 +279,7 @@ mod tests {
     use super::*;
     use crate::gpu::testing::gpu;
     use crate::stages::fusion::tests::{kodak_exposure, random_image, unorms};
-    use crate::stages::fusion::unpack_unorm;
+    use crate::stages::fusion::{pack_unorm, unpack_unorm};
     use crate::stages::testing::{max_abs_diff, Rng};
 
     fn upload(img: &[[u32; 2]]) -> wgpu::Buffer {
@@ -273,25 +314,52 @@ mod tests {
     #[test]
     fn exposure_grey_and_pyramid_gpu_match_reference() {
         let gpu = gpu();
+        // Odd sizes (the last row and column repeat) and even ones.
         for (dims, _, img) in inputs() {
             let p = GreyParams::new(dims, 4.0, 1.0 / 128.0, 0.6);
+            assert_eq!((p.gw, p.gh), (dims.0.div_ceil(2), dims.1.div_ceil(2)));
             let buf = upload(&img);
             let pyr = gpu
                 .run("test", |enc| record_pyramid(gpu, enc, &p, &buf))
                 .unwrap();
             let want = r::exposure_grey(&p, &img);
-            // The clamps are exercised: random values reach both bounds, the photo (a -2 EV
-            // exposure brought up 2 stops) its highlights' bound.
-            let reaches = |b: f32| want.iter().any(|&v| (v - b.sqrt()).abs() < 1e-6);
-            assert!(reaches(p.hi), "{dims:?}");
-            assert!(reaches(p.lo) || dims == (96, 80), "{dims:?}");
-            let want_pyr = align::reference::pyramid(&want, dims.0, dims.1);
+            // The clamps are exercised: without either bound the grey differs in many pixels
+            // (random values reach both, the photo, a -2 EV exposure brought up 2 stops, its
+            // highlights' bound).
+            let changed = |q: GreyParams| {
+                let other = r::exposure_grey(&q, &img);
+                want.iter().zip(&other).filter(|(a, b)| a != b).count()
+            };
+            let n = want.len();
+            assert!(changed(GreyParams { hi: 4.0, ..p }) > n / 20, "{dims:?}");
+            assert!(changed(GreyParams { lo: 0.0, ..p }) > n / 20 || dims == (96, 80));
+            let want_pyr = align::reference::pyramid(&want, p.gw, p.gh);
             for (l, (buf, want)) in pyr.levels.iter().zip(&want_pyr).enumerate() {
                 let got = read_f32(buf, want.len());
                 // pow on the GPU is within a few ulps of Rust's powf.
                 let d = max_abs_diff(&got, want);
                 assert!(d < 1e-5, "{dims:?} level {l}: {d}");
             }
+        }
+    }
+
+    #[test]
+    fn grey_is_the_mean_of_2x2_blocks_edges_repeated() {
+        // A 3×3 image: grey pixel (0, 0) averages four pixels, (1, 0) its column twice, (1, 1)
+        // the corner four times.
+        let v = [0.1f32, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+        let img: Vec<[u32; 2]> = v.iter().map(|&v| pack_unorm([v; 3])).collect();
+        let p = GreyParams::new((3, 3), 1.0, 0.0, 1.0);
+        let got = r::exposure_grey(&p, &img);
+        let lin = |i: usize| r::srgb_eotf(unpack_unorm(img[i])[0]);
+        let want = [
+            (lin(0) + lin(1) + lin(3) + lin(4)) / 4.0,
+            (2.0 * lin(2) + 2.0 * lin(5)) / 4.0,
+            (lin(6) + lin(7) + lin(6) + lin(7)) / 4.0,
+            lin(8),
+        ];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w.sqrt()).abs() < 1e-6, "{got:?} vs {want:?}");
         }
     }
 
@@ -307,7 +375,10 @@ mod tests {
         let gpu = gpu();
         let mut rng = Rng::new(72);
         for (dims, a, b) in inputs() {
-            let p = TileParams::new(dims);
+            // The confidence on the half-resolution grey, the warp on the image, one tile grid.
+            let p = TileParams::new(grey_dims(dims));
+            let wp = TileParams::image(dims);
+            assert_eq!(p.tiles(), wp.tiles());
             let motion = random_motion(&mut rng, &p);
             let gp = GreyParams::new(dims, 1.0, 0.0, 1.0);
             let (ga, gb) = (r::exposure_grey(&gp, &a), r::exposure_grey(&gp, &b));
@@ -320,7 +391,7 @@ mod tests {
             let out = gpu.storage("warped", (dims.0 * dims.1) as u64 * 8);
             let conf = gpu
                 .run("test", |enc| {
-                    record_warp(gpu, enc, &p, &img, &bm, &out);
+                    record_warp(gpu, enc, &wp, &img, &bm, &out);
                     record_confidence(gpu, enc, &p, &ba, &bb, &bm)
                 })
                 .unwrap();
@@ -339,7 +410,7 @@ mod tests {
                 .read("test", &out, (dims.0 * dims.1) as u64 * 8)
                 .unwrap();
             let got: Vec<[u32; 2]> = bytemuck::cast_slice(&bytes).to_vec();
-            let want = r::warp_image(&p, &a, &motion);
+            let want = r::warp_image(&wp, &a, &motion);
             // Both round to 16 bits; a sum rounded the other way moves one step.
             let d = max_abs_diff(&unorms(&got), &unorms(&want));
             assert!(d <= 1.5 / 65535.0, "{dims:?}: warp differs by {d}");
@@ -350,7 +421,7 @@ mod tests {
     fn zero_motion_warp_is_the_identity_and_a_whole_pixel_shift_moves_the_image() {
         let dims = (64, 48);
         let img = kodak_exposure("kodim21", 0.0, dims);
-        let p = TileParams::new(dims);
+        let p = TileParams::image(dims);
         let same = r::warp_image(&p, &img, &vec![[0.0; 2]; p.tiles()]);
         assert_eq!(same, img);
         let moved = r::warp_image(&p, &img, &vec![[3.0, -2.0]; p.tiles()]);
@@ -359,6 +430,35 @@ mod tests {
                 let got = unpack_unorm(moved[(y * dims.0 + x) as usize]);
                 let want = unpack_unorm(img[((y - 2) * dims.0 + x + 3) as usize]);
                 assert_eq!(got, want, "({x}, {y})");
+            }
+        }
+    }
+
+    #[test]
+    fn warp_reads_the_half_resolution_tile_grid_at_image_positions() {
+        // Grey tile i is centred on grey pixel 8i − 0.5, i.e. image pixel 16i − 0.5 (grey pixel g
+        // covers image pixels 2g and 2g + 1). A field linear in those centres must come out
+        // linear in the image pixel (the grid reaches past the image's far edges: tiles_x − 1
+        // centres at 16·(tiles_x − 1) − 0.5 ≥ width, so no clamp is reached inside it).
+        for dims in [(100, 70), (101, 67)] {
+            let p = TileParams::image(dims);
+            let centre = |i: u32| 16.0 * i as f32 - 0.5;
+            let motion: Vec<[f32; 2]> = (0..p.tiles())
+                .map(|t| {
+                    let (i, j) = (t as u32 % p.tiles_x, t as u32 / p.tiles_x);
+                    [0.01 * centre(i), -0.02 * centre(j)]
+                })
+                .collect();
+            assert!(
+                centre(p.tiles_x - 1) >= dims.0 as f32 && centre(p.tiles_y - 1) >= dims.1 as f32
+            );
+            for y in 0..dims.1 {
+                for x in 0..dims.0 {
+                    let got = r::motion_at(&p, &motion, x, y);
+                    let want = [0.01 * x as f32, -0.02 * y as f32];
+                    let d = (got[0] - want[0]).abs().max((got[1] - want[1]).abs());
+                    assert!(d < 1e-5, "{dims:?} ({x}, {y}): {got:?} vs {want:?}");
+                }
             }
         }
     }
