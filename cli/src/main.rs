@@ -12,6 +12,7 @@ use burstpipe::{
     FuseOptions, Image, MergeMethod, MergeOptions, Options, Tone, XTrans,
 };
 use clap::{Parser, Subcommand};
+use rayon::prelude::*;
 
 #[derive(Parser)]
 #[command(
@@ -663,8 +664,9 @@ fn run(cli: Cli) -> Result<()> {
                 _ => {}
             }
             let engine = engine(&cli)?;
+            // Decoded side by side: each exposure is a whole file to decompress.
             let images = files
-                .iter()
+                .par_iter()
                 .map(|f| open_exposure(&engine, f))
                 .collect::<Result<Vec<_>>>()?;
             for (f, img) in files.iter().zip(&images) {
