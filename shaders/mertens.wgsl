@@ -3,7 +3,7 @@
 //   contrast      |Laplacian| of the grey image (3×3 kernel [0 1 0; 1 -4 1; 0 1 0], Rec.601 grey),
 //   saturation    spread of R, G, B: sqrt(Σ (c - mean)²),
 //   exposedness   Π over channels of exp(-(c - 0.5)² / (2·0.2²)),
-// each raised to its exponent and multiplied, plus 1e-12 so that the normalizing sum is never 0.
+// each raised to its exponent and multiplied (weight_normalize adds OpenCV's 1e-12 floor).
 // These are the definitions OpenCV's MergeMertens uses, so results can be compared with it.
 
 @group(0) @binding(1) var<storage, read> img: array<vec2<u32>>; // RGBA 16-bit unorm
@@ -46,11 +46,11 @@ fn mertens_weight(@builtin(global_invocation_id) id: vec3<u32>) {
         - 4.0 * dot(c, vec3<f32>(0.299, 0.587, 0.114));
     // Σ (c - mean)² written as pairwise differences, (Σ (ci - cj)²) / 3: exactly 0 for grey on
     // every implementation. Through the mean, rounding left some backends a tiny non-zero value on
-    // grey pixels, which outweighs the 1e-12 floor and flipped their weights between backends.
+    // grey pixels, which outweighs the normalization's 1e-12 floor and flipped their weights between backends.
     let d = vec3<f32>(c.r - c.g, c.g - c.b, c.b - c.r);
     let saturation = sqrt(dot(d, d) / 3.0);
     let e = (c - vec3<f32>(0.5)) * (c - vec3<f32>(0.5));
     let exposedness = exp(-e.r / 0.08) * exp(-e.g / 0.08) * exp(-e.b / 0.08);
     weight[id.y * p.width + id.x] = power(abs(lap), p.k.x) * power(saturation, p.k.y)
-        * power(exposedness, p.k.z) + 1e-12;
+        * power(exposedness, p.k.z);
 }

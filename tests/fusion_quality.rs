@@ -16,24 +16,33 @@ fn engine() -> Engine {
         .expect("GPU tests need an adapter (apt-get install mesa-vulkan-drivers)")
 }
 
-/// OpenCV's settings: the paper's exponents (1, 1, 1), as the reference script passes them, and
-/// no alignment (MergeMertens does not align; the stored brackets are aligned).
+/// OpenCV's settings: the paper's exponents (1, 1, 1), as the reference script passes them, no
+/// alignment (MergeMertens does not align; the stored brackets are aligned), and equal weights
+/// where every exposure is flat or neutral (what MergeMertens does there, but for rounding).
 fn opencv_settings() -> FuseOptions {
     FuseOptions {
-        contrast: 1.0,
-        saturation: 1.0,
-        exposedness: 1.0,
         bits: Some(8),
         align: false,
+        opencv_neutral: true,
+        ..FuseOptions::default()
     }
 }
 
-fn fuse_stored(engine: &Engine, name: &str) -> (Vec<Image>, Image) {
+/// Our defaults, less alignment (the stored brackets are aligned).
+fn our_settings() -> FuseOptions {
+    FuseOptions {
+        bits: Some(8),
+        align: false,
+        ..FuseOptions::default()
+    }
+}
+
+fn fuse_stored(engine: &Engine, name: &str, options: &FuseOptions) -> (Vec<Image>, Image) {
     let bracket: Vec<Image> = stored_bracket(name)
         .iter()
         .map(|p| Image::open(p).unwrap())
         .collect();
-    let fused = engine.fuse(&bracket, &opencv_settings()).unwrap();
+    let fused = engine.fuse(&bracket, options).unwrap();
     (bracket, fused)
 }
 
@@ -50,7 +59,7 @@ fn opencv_result(name: &str) -> Vec<f32> {
 fn fusion_agrees_with_opencv_merge_mertens_on_real_brackets() {
     let engine = engine();
     for name in BRACKETS {
-        let (_, fused) = fuse_stored(&engine, name);
+        let (_, fused) = fuse_stored(&engine, name, &opencv_settings());
         let db = psnr_unit(&unit(&fused.data, fused.bits), &opencv_result(name));
         eprintln!("{name}: {db:.2} dB against OpenCV MergeMertens");
         // Measured 59.9 dB (kodim21) and 49.1 dB (kodim08): the same method, differing in the
@@ -67,7 +76,7 @@ fn fusion_agrees_with_opencv_merge_mertens_on_real_brackets() {
 fn fusion_scores_at_least_opencv_on_mef_ssim() {
     let engine = engine();
     for name in BRACKETS {
-        let (bracket, fused) = fuse_stored(&engine, name);
+        let (bracket, fused) = fuse_stored(&engine, name, &our_settings());
         let seq: Vec<Vec<f32>> = bracket.iter().map(|i| unit(&i.data, i.bits)).collect();
         let seq_refs: Vec<&[f32]> = seq.iter().map(|s| s.as_slice()).collect();
         let (w, h) = (fused.width, fused.height);
@@ -82,23 +91,14 @@ fn fusion_scores_at_least_opencv_on_mef_ssim() {
             opencv > middle + 0.01,
             "{name}: MEF-SSIM does not rank fusion above one exposure"
         );
-        // Measured: kodim21 ours 0.98307 vs OpenCV 0.98306; kodim08 ours 0.97605 vs OpenCV 0.97623.
-        // KNOWN SHORTFALL on kodim08 (1.8e-4), open in the issue: the gap is on exactly grey pixels,
-        // where the saturation measure is 0 in every exposure and the 1e-12 floor decides; a NumPy
-        // reimplementation of the paper with OpenCV's own pyramids scores 0.97605 there, like ours.
-        // No tolerance is fitted to hide it: kodim08 is held to beating its best single exposure
-        // until the algorithm is fixed, kodim21 to OpenCV's score.
-        if name == "kodim08" {
-            assert!(
-                ours > middle + 0.01,
-                "{name}: MEF-SSIM {ours:.5} not above one exposure"
-            );
-        } else {
-            assert!(
-                ours >= opencv,
-                "{name}: MEF-SSIM {ours:.5} below OpenCV's {opencv:.5}"
-            );
-        }
+        // Measured: kodim21 ours 0.98307 vs OpenCV 0.98306; kodim08 ours 0.97675 vs OpenCV
+        // 0.97623. With OpenCV's equal weights on pixels neutral in every exposure (4.5 % of
+        // kodim08) ours scored 0.97605 there: OpenCV's float rounding gives those pixels tiny
+        // arbitrary weights, ours equal ones; weights taken from the pixels around do better.
+        assert!(
+            ours >= opencv,
+            "{name}: MEF-SSIM {ours:.5} below OpenCV's {opencv:.5}"
+        );
     }
 }
 

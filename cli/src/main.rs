@@ -173,6 +173,11 @@ enum Command {
         /// Do not align the exposures (a tripod bracket: saves the alignment's time).
         #[arg(long)]
         no_align: bool,
+        /// Where every exposure is flat or exactly grey (Mertens' weights all 0), weigh the
+        /// exposures equally, as OpenCV's MergeMertens does, instead of taking the weights of the
+        /// pixels around (the default).
+        #[arg(long)]
+        opencv_neutral: bool,
     },
 }
 
@@ -650,6 +655,7 @@ fn run(cli: Cli) -> Result<()> {
             exposedness,
             bits,
             no_align,
+            opencv_neutral,
         } => {
             let files = exposure_files(inputs)?;
             for f in &files {
@@ -688,6 +694,7 @@ fn run(cli: Cli) -> Result<()> {
                 exposedness: *exposedness,
                 bits: *bits,
                 align: !*no_align,
+                opencv_neutral: *opencv_neutral,
             };
             let image = engine.fuse(&images, &options)?;
             image.save(output)?;

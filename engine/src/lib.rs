@@ -280,6 +280,12 @@ pub struct FuseOptions {
     /// no reliable match is found an exposure follows the bracket's typical motion, or stays put.
     /// Off: the exposures are taken as already aligned (tripod).
     pub align: bool,
+    /// Where every exposure is flat or exactly neutral (grey), all of Mertens' weights are 0
+    /// and say nothing: by default such a pixel takes the weights of the pixels around it (5×5,
+    /// the footprint of the pyramid's kernel), so a grey patch follows the exposures chosen
+    /// around it. True weighs the exposures equally there instead, which is what OpenCV's
+    /// MergeMertens does (but for its float rounding): for comparisons with it.
+    pub opencv_neutral: bool,
 }
 
 impl Default for FuseOptions {
@@ -290,6 +296,7 @@ impl Default for FuseOptions {
             exposedness: 1.0,
             bits: None,
             align: true,
+            opencv_neutral: false,
         }
     }
 }
@@ -317,6 +324,7 @@ impl Engine {
             contrast: options.contrast,
             saturation: options.saturation,
             exposedness: options.exposedness,
+            from_neighbours: !options.opencv_neutral,
         };
         schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, options.align, None, progress)
     }

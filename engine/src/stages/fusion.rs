@@ -51,12 +51,17 @@ pub(crate) fn levels(width: u32, height: u32) -> Vec<Dims> {
     dims
 }
 
-/// Exponents of the three Mertens measures; 0 switches a measure off.
+/// Exponents of the three Mertens measures (0 switches a measure off), and how pixels where
+/// every input's weight is 0 are weighed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Exponents {
     pub contrast: f32,
     pub saturation: f32,
     pub exposedness: f32,
+    /// Where every exposure is flat or exactly neutral (all weights 0, Mertens' measures say
+    /// nothing): true takes the weights of the pixels around (5×5), false weighs the inputs
+    /// equally, as OpenCV's MergeMertens does (but for its float rounding).
+    pub from_neighbours: bool,
 }
 
 /// Rows `[start, end)` of one pyramid level: the band a dispatch writes.
@@ -236,34 +241,49 @@ pub(crate) fn mertens_weight(
     gpu.dispatch_windows(enc, &gpu::MERTENS, "mertens_weight", &p, &[iw, ww], g);
 }
 
-/// The pointwise weight-map kernels.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum WeightOp {
-    /// `sum += weight`
-    SumAdd,
-    /// `weight /= sum`, in place
-    Normalize,
-}
-
-/// One pointwise weight-map kernel over `band`: `SumAdd` adds `weight` to `sum`, `Normalize`
-/// divides `weight` by `sum`.
-pub(crate) fn weight_op(
+/// `sum += weight` over `band`.
+pub(crate) fn weight_sum_add(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
-    op: WeightOp,
     (dims, band): (Dims, Rows),
     weight: &wgpu::Buffer,
     sum: &wgpu::Buffer,
 ) {
-    let (entry, src, dst) = match op {
-        WeightOp::SumAdd => ("weight_sum_add", weight, sum),
-        WeightOp::Normalize => ("weight_normalize", sum, weight),
-    };
-    let (sw, _) = window(gpu, src, dims, WEIGHT_BYTES, band);
-    let (dw, _) = window(gpu, dst, dims, WEIGHT_BYTES, band);
+    let (ww, _) = window(gpu, weight, dims, WEIGHT_BYTES, band);
+    let (sw, _) = window(gpu, sum, dims, WEIGHT_BYTES, band);
     let p = gpu.uniform(&params(dims, band, dims, band.0, false, [0.0; 4]));
     let g = groups(dims.0, band);
-    gpu.dispatch_windows(enc, &gpu::WEIGHT_MAP, entry, &p, &[sw, dw], g);
+    gpu.dispatch_windows(enc, &gpu::WEIGHT_MAP, "weight_sum_add", &p, &[ww, sw], g);
+}
+
+/// `band` of one input's normalized weights (`out`) from its weights and the sum of all
+/// `inputs` inputs' weights (see weight_normalize in weight_map.wgsl).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn weight_normalize(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    (dims, band): (Dims, Rows),
+    inputs: usize,
+    e: Exponents,
+    weight: &wgpu::Buffer,
+    sum: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+) {
+    let read = halo_rows(band, dims.1);
+    let (ww, row0) = window(gpu, weight, dims, WEIGHT_BYTES, read);
+    let (sw, _) = window(gpu, sum, dims, WEIGHT_BYTES, read);
+    let (ow, _) = window(gpu, out, dims, WEIGHT_BYTES, band);
+    let k = [inputs as f32, e.from_neighbours as u32 as f32, 0.0, 0.0];
+    let p = gpu.uniform(&params(dims, band, dims, row0, false, k));
+    let g = groups(dims.0, band);
+    gpu.dispatch_windows(
+        enc,
+        &gpu::WEIGHT_MAP,
+        "weight_normalize",
+        &p,
+        &[ww, ow, sw],
+        g,
+    );
 }
 
 /// What a Gaussian pyramid holds: images (RGBA 16-bit words) or weight maps (f32).
@@ -443,8 +463,7 @@ pub(crate) mod reference {
                 out.push(
                     power(lap.abs(), e.contrast)
                         * power(saturation, e.saturation)
-                        * power(exposedness, e.exposedness)
-                        + 1e-12,
+                        * power(exposedness, e.exposedness),
                 );
             }
         }
@@ -457,11 +476,45 @@ pub(crate) mod reference {
         }
     }
 
-    pub fn weight_normalize(sum: &[f32], weight: &mut [f32]) {
-        for (w, s) in weight.iter_mut().zip(sum) {
-            *w /= s;
+    /// One input's normalized weights (see weight_normalize in weight_map.wgsl).
+    pub fn weight_normalize(
+        dims: Dims,
+        inputs: usize,
+        from_neighbours: bool,
+        weight: &[f32],
+        sum: &[f32],
+    ) -> Vec<f32> {
+        let (w, h) = (dims.0 as i32, dims.1 as i32);
+        let n = inputs as f32;
+        let norm = |i: usize| (weight[i] + FLOOR) / (sum[i] + n * FLOOR);
+        let mut out = Vec::with_capacity(weight.len());
+        for y in 0..h {
+            for x in 0..w {
+                let i = (y * w + x) as usize;
+                let mut v = norm(i);
+                if sum[i] == 0.0 && from_neighbours {
+                    let (mut acc, mut count) = (0.0f32, 0.0f32);
+                    for yy in (y - 2).max(0)..=(y + 2).min(h - 1) {
+                        for xx in (x - 2).max(0)..=(x + 2).min(w - 1) {
+                            let j = (yy * w + xx) as usize;
+                            if sum[j] > 0.0 {
+                                acc += norm(j);
+                                count += 1.0;
+                            }
+                        }
+                    }
+                    if count > 0.0 {
+                        v = acc / count;
+                    }
+                }
+                out.push(v);
+            }
         }
+        out
     }
+
+    /// The floor OpenCV adds to every weight (weight_map.wgsl).
+    const FLOOR: f32 = 1e-12;
 
     pub fn pyr_down_weight(fine_dims: Dims, fine: &[f32], coarse_dims: Dims) -> Vec<f32> {
         let (ow, oh) = (fine_dims.0 as i32, fine_dims.1 as i32);
@@ -606,6 +659,7 @@ pub(crate) mod tests {
         contrast: 1.0,
         saturation: 1.0,
         exposedness: 1.0,
+        from_neighbours: false,
     };
 
     /// Random display values in [0, 1], some exactly 0 and 1 (clipped pixels of a real bracket).
@@ -710,6 +764,7 @@ pub(crate) mod tests {
                 contrast: 1.0,
                 saturation: 0.0,
                 exposedness: 2.5,
+                from_neighbours: true,
             },
         ];
         for ((dims, img), banded) in cases.iter().flat_map(|c| [(c, false), (c, true)]) {
@@ -739,30 +794,55 @@ pub(crate) mod tests {
         let cases = [((37, 23), (19, 12)), ((2, 1), (1, 1)), ((64, 48), (32, 24))];
         for ((fine, coarse), banded) in cases.iter().flat_map(|&c| [(c, false), (c, true)]) {
             let n = (fine.0 * fine.1) as usize;
-            let w: Vec<f32> = (0..n).map(|_| rng.unit() + 1e-12).collect();
-            let s: Vec<f32> = (0..n).map(|_| rng.unit() + 0.5).collect();
+            // Weights of one input and the sum over three, 0 in places (flat or neutral pixels),
+            // the sum 0 wherever all three are.
+            let w: Vec<f32> = (0..n)
+                .map(|_| if rng.unit() < 0.3 { 0.0 } else { rng.unit() })
+                .collect();
+            let others: Vec<f32> = w
+                .iter()
+                .map(|&v| {
+                    if v == 0.0 && rng.unit() < 0.5 {
+                        0.0
+                    } else {
+                        2.0 * rng.unit()
+                    }
+                })
+                .collect();
             let (wb, sb) = (
                 gpu.storage_init("w", bytemuck::cast_slice(&w)),
-                gpu.storage_init("s", bytemuck::cast_slice(&s)),
+                gpu.storage_init("s", bytemuck::cast_slice(&others)),
             );
             gpu.run("test", |enc| {
                 for band in bands(gpu, fine, banded) {
-                    weight_op(gpu, enc, WeightOp::SumAdd, (fine, band), &wb, &sb)
+                    weight_sum_add(gpu, enc, (fine, band), &wb, &sb)
                 }
             })
             .unwrap();
-            let mut want = s.clone();
+            let mut want = others.clone();
             r::weight_sum_add(&w, &mut want);
             assert_relative(&read_f32(&sb, n), &want, "sum");
-            gpu.run("test", |enc| {
-                for band in bands(gpu, fine, banded) {
-                    weight_op(gpu, enc, WeightOp::Normalize, (fine, band), &wb, &sb)
-                }
-            })
-            .unwrap();
-            let mut want_w = w.clone();
-            r::weight_normalize(&want, &mut want_w);
-            assert_relative(&read_f32(&wb, n), &want_w, "normalize");
+            assert!(
+                n < 4 || want.contains(&0.0),
+                "the case has pixels without weight"
+            );
+            let nb = gpu.storage("normalized", n as u64 * 4);
+            let mut want_w = Vec::new();
+            for from_neighbours in [false, true] {
+                let e = Exponents {
+                    from_neighbours,
+                    ..MERTENS
+                };
+                gpu.run("test", |enc| {
+                    for band in bands(gpu, fine, banded) {
+                        weight_normalize(gpu, enc, (fine, band), 3, e, &wb, &sb, &nb)
+                    }
+                })
+                .unwrap();
+                want_w = r::weight_normalize(fine, 3, from_neighbours, &w, &want);
+                assert_relative(&read_f32(&nb, n), &want_w, "normalize");
+            }
+            let wb = nb;
             let down = gpu.storage("down", (coarse.0 * coarse.1) as u64 * 4);
             gpu.run("test", |enc| {
                 for band in bands(gpu, coarse, banded) {
