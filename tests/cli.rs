@@ -494,14 +494,7 @@ fn xtrans_dng(
     layout: burstpipe::XTrans,
 ) -> (burstpipe_tests::Rgb, burstpipe::Frame) {
     let img = kodak(name);
-    let w = img.width as usize;
-    let mosaic = (0..w * img.height as usize)
-        .map(|i| {
-            let v =
-                burstpipe_tests::srgb_to_linear(img.data[i * 3 + layout.color_at(i % w, i / w)]);
-            (256.0 + v * 3839.0).round() as u16
-        })
-        .collect();
+    let mosaic = burstpipe_tests::sensor_mosaic(&img, layout);
     let frame =
         burstpipe::Frame::from_mosaic(img.width, img.height, mosaic, Cfa::Rggb, 256.0, 4095.0)
             .unwrap()
@@ -582,10 +575,7 @@ fn demosaic_command_reads_x_trans_mosaics() {
     let dir = tempfile::tempdir().unwrap();
     let img = kodak("kodim23");
     let layout = burstpipe::XTrans::FUJIFILM;
-    let w = img.width as usize;
-    let m: Vec<u16> = (0..w * img.height as usize)
-        .map(|i| (img.data[i * 3 + layout.color_at(i % w, i / w)] * 65535.0).round() as u16)
-        .collect();
+    let m = mosaic(&img, layout, 65535.0);
     let input = dir.path().join("mosaic.png");
     image::ImageBuffer::<image::Luma<u16>, _>::from_raw(img.width, img.height, m)
         .unwrap()

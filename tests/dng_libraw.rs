@@ -139,9 +139,9 @@ fn every_bayer_phase_reads_back_through_libraw() {
 fn x_trans_dng_reads_back_through_libraw() {
     let img = kodak("kodim05");
     let layout = XTrans::FUJIFILM;
-    let w = img.width as usize;
-    let mosaic: Vec<u16> = (0..w * img.height as usize)
-        .map(|i| (img.data[i * 3 + layout.color_at(i % w, i / w)] * 60000.0) as u16 + 1000)
+    let mosaic: Vec<u16> = burstpipe_tests::mosaic(&img, layout, 60000.0)
+        .iter()
+        .map(|v| v + 1000)
         .collect();
     let frame = Frame::from_mosaic(
         img.width,

@@ -6,7 +6,7 @@
 //! all 24 (the figures in the README).
 
 use burstpipe::{Binning, Burst, Demosaic, Engine, EngineOptions, Error, Frame, Options, XTrans};
-use burstpipe_tests::{assets, cpsnr, kodak, kodak_names, srgb_to_linear, Rgb};
+use burstpipe_tests::{assets, cpsnr, kodak, kodak_names, Rgb};
 
 /// Measured (lavapipe): all 24 photos 29.25 → 38.81 dB (+9.56); the 8 of the test 27.38 →
 /// 37.79 dB (+10.41).
@@ -17,15 +17,8 @@ fn engine() -> Engine {
 }
 
 /// The photo's sRGB values sampled through the X-Trans layout (0..=max).
-fn xtrans_mosaic(img: &Rgb, layout: XTrans, max: f32) -> Vec<u16> {
-    let w = img.width as usize;
-    (0..w * img.height as usize)
-        .map(|i| (img.data[i * 3 + layout.color_at(i % w, i / w)] * max).round() as u16)
-        .collect()
-}
-
 fn xtrans_frame(img: &Rgb, layout: XTrans) -> Frame {
-    let mosaic = xtrans_mosaic(img, layout, 65535.0);
+    let mosaic = burstpipe_tests::mosaic(img, layout, 65535.0);
     Frame::from_mosaic(
         img.width,
         img.height,
@@ -86,13 +79,7 @@ fn an_x_trans_frame_develops_back_to_the_photo_and_bayer_methods_map_to_x_trans(
     let engine = engine();
     let img = kodak("kodim23");
     let layout = XTrans::FUJIFILM.shifted(4, 2);
-    let w = img.width as usize;
-    let mosaic = (0..w * img.height as usize)
-        .map(|i| {
-            let v = srgb_to_linear(img.data[i * 3 + layout.color_at(i % w, i / w)]);
-            (256.0 + v * 3839.0).round() as u16
-        })
-        .collect();
+    let mosaic = burstpipe_tests::sensor_mosaic(&img, layout);
     let frame = Frame::from_mosaic(
         img.width,
         img.height,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use burstpipe::Cfa;
+use burstpipe::{Cfa, XTrans};
 
 /// The repository's assets folder.
 pub fn assets() -> PathBuf {
@@ -66,12 +66,34 @@ pub fn kodak_names() -> Vec<String> {
     (1..=24).map(|i| format!("kodim{i:02}")).collect()
 }
 
-/// Sample each pixel's CFA colour, scaled to `max` (255 or 65535).
-pub fn mosaic(img: &Rgb, cfa: Cfa, max: f32) -> Vec<u16> {
+/// A colour filter layout: which colour (0 R, 1 G, 2 B) a sensor pixel sees.
+pub trait Layout: Copy {
+    fn color_at(self, x: usize, y: usize) -> usize;
+}
+
+impl Layout for Cfa {
+    fn color_at(self, x: usize, y: usize) -> usize {
+        Cfa::color_at(self, x, y)
+    }
+}
+
+impl Layout for XTrans {
+    fn color_at(self, x: usize, y: usize) -> usize {
+        XTrans::color_at(self, x, y)
+    }
+}
+
+/// Each pixel's value of the colour `layout` puts there, through `f`.
+fn sample(img: &Rgb, layout: impl Layout, f: impl Fn(f32) -> u16) -> Vec<u16> {
     let w = img.width as usize;
     (0..w * img.height as usize)
-        .map(|i| (img.data[i * 3 + cfa.color_at(i % w, i / w)] * max).round() as u16)
+        .map(|i| f(img.data[i * 3 + layout.color_at(i % w, i / w)]))
         .collect()
+}
+
+/// Sample each pixel's CFA (Bayer or X-Trans) colour, scaled to `max` (255 or 65535).
+pub fn mosaic(img: &Rgb, layout: impl Layout, max: f32) -> Vec<u16> {
+    sample(img, layout, |v| (v * max).round() as u16)
 }
 
 /// Colour PSNR (dB) of `test` (values on the 0..=`max` scale) against `truth`, with `border`
@@ -103,15 +125,12 @@ pub fn srgb_to_linear(c: f32) -> f32 {
     }
 }
 
-/// A photo as a 12-bit sensor would record it: linear light, black level 256, white 4095.
-pub fn sensor_mosaic(img: &Rgb, cfa: Cfa) -> Vec<u16> {
-    let w = img.width as usize;
-    (0..w * img.height as usize)
-        .map(|i| {
-            (256.0 + srgb_to_linear(img.data[i * 3 + cfa.color_at(i % w, i / w)]) * 3839.0).round()
-                as u16
-        })
-        .collect()
+/// A photo as a 12-bit sensor (Bayer or X-Trans) would record it: linear light, black level
+/// 256, white 4095.
+pub fn sensor_mosaic(img: &Rgb, layout: impl Layout) -> Vec<u16> {
+    sample(img, layout, |v| {
+        (256.0 + srgb_to_linear(v) * 3839.0).round() as u16
+    })
 }
 
 /// Colour cast on flat grey areas of the reference photo (pixels whose channels agree within
