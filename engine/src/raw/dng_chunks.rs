@@ -22,6 +22,7 @@ pub(crate) struct Chunks {
 
 /// One strip or tile.
 #[derive(Debug, Clone, Copy)]
+#[allow(dead_code)] // `y` is for the LinearRaw tile decoders (lossy JPEG, JPEG XL)
 pub(crate) struct Chunk<'a> {
     /// Position in the table (row-major).
     pub index: usize,
@@ -90,6 +91,7 @@ impl Chunks {
     }
 
     /// Number of chunks.
+    #[allow(dead_code)] // for the LinearRaw tile decoders
     pub fn len(&self) -> usize {
         self.offsets.len()
     }
@@ -118,6 +120,7 @@ impl Chunks {
     }
 
     /// Every chunk of `data` in table order.
+    #[allow(dead_code)] // for the LinearRaw tile decoders
     pub fn iter<'a>(&'a self, data: &'a [u8]) -> impl Iterator<Item = Chunk<'a>> + 'a {
         (0..self.len()).map(move |i| self.chunk(i, data))
     }
