@@ -591,7 +591,7 @@ pub(crate) fn encode(
 
     let mut out = Vec::with_capacity(samples.len());
     out.extend_from_slice(&[0xFF, SOI]);
-    let mut segment = |out: &mut Vec<u8>, marker: u8, body: &[u8]| {
+    let segment = |out: &mut Vec<u8>, marker: u8, body: &[u8]| {
         out.extend_from_slice(&[0xFF, marker]);
         out.extend_from_slice(&(body.len() as u16 + 2).to_be_bytes());
         out.extend_from_slice(body);
