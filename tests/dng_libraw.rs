@@ -220,14 +220,16 @@ fn lossless_jpeg_dng_with_predictor_6_decodes_to_exactly_libraws_mosaic() {
 
 #[test]
 fn lossless_jpeg_is_the_default_dng_and_uncompressed_stays_available() {
-    // A 12-bit sensor (black 256, white 4095), as most cameras' raws are.
+    // A 12-bit sensor (black 256, white 4095), as most cameras' raws are; 701×499 leaves the
+    // right and bottom 256×256 tiles partly padding.
     let img = kodak("kodim05");
-    let mosaic: Vec<u16> = burstpipe_tests::mosaic(&img, Cfa::Grbg, 3839.0)
-        .iter()
-        .map(|v| v + 256)
+    let (w, h) = (701usize, 499usize);
+    let full = burstpipe_tests::mosaic(&img, Cfa::Grbg, 3839.0);
+    let mosaic: Vec<u16> = (0..w * h)
+        .map(|i| full[i / w * img.width as usize + i % w] + 256)
         .collect();
     let frame =
-        Frame::from_mosaic(img.width, img.height, mosaic, Cfa::Grbg, 256.0, 4095.0).unwrap();
+        Frame::from_mosaic(w as u32, h as u32, mosaic, Cfa::Grbg, 256.0, 4095.0).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ljpeg = dir.path().join("ljpeg.dng");
     let plain = dir.path().join("plain.dng");
@@ -239,12 +241,12 @@ fn lossless_jpeg_is_the_default_dng_and_uncompressed_stays_available() {
         std::fs::metadata(&ljpeg).unwrap().len(),
         std::fs::metadata(&plain).unwrap().len(),
     );
-    // 12-bit values in 16-bit samples: dropping the 4 unused bits alone gives 0.75; the
-    // prediction must gain more than that.
+    // 12-bit values in 16-bit samples: dropping the 4 unused bits alone gives 0.75, so below
+    // that the prediction gains something (0.687 measured: a detailed photo, noise-free).
     let ratio = ljpeg_len as f64 / plain_len as f64;
     println!("lossless JPEG / uncompressed size: {ratio:.3}");
     assert!(
-        ratio < 0.7,
+        ratio < 0.75,
         "lossless JPEG {ljpeg_len} bytes vs uncompressed {plain_len}: barely compressed"
     );
     for path in [&ljpeg, &plain] {

@@ -252,10 +252,11 @@ mod tests {
     #[test]
     fn dng_round_trips_through_our_reader_and_rawloader() {
         let dir = tempfile::tempdir().unwrap();
-        for cfa in Cfa::ALL {
+        let compressions = [DngCompression::LosslessJpeg, DngCompression::Uncompressed];
+        for (cfa, compression) in Cfa::ALL.into_iter().zip(compressions.into_iter().cycle()) {
             let f = frame(cfa);
             let path = dir.path().join(format!("{}.dng", cfa.name()));
-            f.save_dng(&path).unwrap();
+            f.save_dng_with(&path, compression).unwrap();
 
             let back = Frame::open(&path).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(
@@ -290,6 +291,29 @@ mod tests {
             assert_eq!(raw.whitelevels[0], 65535);
             assert_eq!(raw.blacklevels[0], 4096);
         }
+    }
+
+    #[test]
+    fn lossless_jpeg_tiles_cover_an_image_of_several_partial_tiles() {
+        // 2×2 tiles, the right and bottom ones mostly padding; values up to 65535 and jumps of
+        // 32768 (the 16-bit difference category).
+        let (w, h) = (300u32, 270u32);
+        let mosaic = (0..w * h)
+            .map(|i| match i % 7 {
+                0 => 0,
+                1 => 65535,
+                2 => 32768,
+                _ => (i * 7919 % 65536) as u16,
+            })
+            .collect();
+        let f = Frame::from_mosaic(w, h, mosaic, Cfa::Gbrg, 0.0, 65535.0).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tiles.dng");
+        f.save_dng(&path).unwrap();
+        let back = Frame::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(back.mosaic == f.mosaic);
+        // (LibRaw reads partial tiles back in tests/dng_libraw.rs. rawloader 0.37 misreads these
+        // noisy 16-bit tiles, though not the smoother ones above; LibRaw agrees with us.)
     }
 
     #[test]
