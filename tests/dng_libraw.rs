@@ -228,8 +228,7 @@ fn lossless_jpeg_is_the_default_dng_and_uncompressed_stays_available() {
     let mosaic: Vec<u16> = (0..w * h)
         .map(|i| full[i / w * img.width as usize + i % w] + 256)
         .collect();
-    let frame =
-        Frame::from_mosaic(w as u32, h as u32, mosaic, Cfa::Grbg, 256.0, 4095.0).unwrap();
+    let frame = Frame::from_mosaic(w as u32, h as u32, mosaic, Cfa::Grbg, 256.0, 4095.0).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ljpeg = dir.path().join("ljpeg.dng");
     let plain = dir.path().join("plain.dng");
@@ -257,6 +256,10 @@ fn lossless_jpeg_is_the_default_dng_and_uncompressed_stays_available() {
             path.display()
         );
         let back = Frame::open(path).unwrap_or_else(|e| panic!("{e}"));
-        assert!(back.mosaic() == frame.mosaic(), "{}: ours differs", path.display());
+        assert!(
+            back.mosaic() == frame.mosaic(),
+            "{}: ours differs",
+            path.display()
+        );
     }
 }

@@ -648,8 +648,15 @@ fn read_chunk_table(
     file_len: u64,
 ) -> Result<Chunks> {
     let (tiled, chunk_width, chunk_height, offsets) = chunk_grid(path, tiff, raw, width, height)?;
-    let counts_tag = if tiled { TILE_BYTE_COUNTS } else { STRIP_BYTE_COUNTS };
-    let byte_counts = match tiff.find(raw, counts_tag).map_err(|e| tiff_error(path, e))? {
+    let counts_tag = if tiled {
+        TILE_BYTE_COUNTS
+    } else {
+        STRIP_BYTE_COUNTS
+    };
+    let byte_counts = match tiff
+        .find(raw, counts_tag)
+        .map_err(|e| tiff_error(path, e))?
+    {
         Some(v) => v.into_u64_vec().map_err(|e| tiff_error(path, e))?,
         None => {
             return Err(Error::decode(

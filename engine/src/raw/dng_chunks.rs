@@ -106,7 +106,10 @@ impl Chunks {
         let across = self.across();
         let x = (index % across) as u32 * self.chunk_width;
         let y = (index / across) as u32 * self.chunk_height;
-        let (start, count) = (self.offsets[index] as usize, self.byte_counts[index] as usize);
+        let (start, count) = (
+            self.offsets[index] as usize,
+            self.byte_counts[index] as usize,
+        );
         Chunk {
             index,
             x,

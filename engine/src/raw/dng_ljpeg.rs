@@ -124,7 +124,13 @@ mod tests {
                 point_transform: 0,
                 restart_lines: if i % 2 == 0 { 0 } else { 3 },
             };
-            chunks.push(encode(&samples, cw / l.components, rows, l.components, options));
+            chunks.push(encode(
+                &samples,
+                cw / l.components,
+                rows,
+                l.components,
+                options,
+            ));
         }
         let mut buf = Cursor::new(Vec::new());
         let mut tiff = TiffEncoder::new(&mut buf).unwrap();
@@ -135,7 +141,8 @@ mod tests {
         d.write_tag(Tag::ImageLength, h).unwrap();
         d.write_tag(Tag::BitsPerSample, 12u16).unwrap();
         d.write_tag(Tag::Compression, 7u16).unwrap();
-        d.write_tag(Tag::PhotometricInterpretation, 32803u16).unwrap();
+        d.write_tag(Tag::PhotometricInterpretation, 32803u16)
+            .unwrap();
         d.write_tag(Tag::SamplesPerPixel, 1u16).unwrap();
         d.write_tag(t(50706), &[1u8, 4, 0, 0][..]).unwrap();
         d.write_tag(t(33421), &[2u16, 2][..]).unwrap();
@@ -225,7 +232,11 @@ mod tests {
         // The first tile's JPEG starts after the 8-byte header (the tiff crate writes data
         // where it is given it, before the directory): damage its scan, then cut the file.
         let soi = dng.windows(2).position(|p| p == [0xFF, 0xD8]).unwrap();
-        let sos = soi + dng[soi..].windows(2).position(|p| p == [0xFF, 0xDA]).unwrap();
+        let sos = soi
+            + dng[soi..]
+                .windows(2)
+                .position(|p| p == [0xFF, 0xDA])
+                .unwrap();
         let mut bad = dng.clone();
         bad[sos + 14..sos + 40].fill(0xFF);
         match decode_bytes(Path::new("damaged.dng"), &bad) {

@@ -225,8 +225,7 @@ impl<'a> Bits<'a> {
         }
         (self.acc, self.count, self.fake) = (0, 0, 0);
         // Fill bytes (0xFF) may precede a marker.
-        while self.data.get(self.pos) == Some(&0xFF) && self.data.get(self.pos + 1) == Some(&0xFF)
-        {
+        while self.data.get(self.pos) == Some(&0xFF) && self.data.get(self.pos + 1) == Some(&0xFF) {
             self.pos += 1;
         }
         match self.data.get(self.pos..self.pos + 2) {
@@ -554,8 +553,8 @@ pub(crate) fn encode(
     let value = |i: usize| (samples[i] >> pt) as i32;
     let mut diffs = vec![0i16; samples.len()];
     for y in 0..h {
-        let first_line = restart_lines == 0 && y == 0
-            || restart_lines > 0 && y % restart_lines as usize == 0;
+        let first_line =
+            restart_lines == 0 && y == 0 || restart_lines > 0 && y % restart_lines as usize == 0;
         for x in 0..w {
             for c in 0..nc {
                 let i = y * line + x * nc + c;
@@ -563,7 +562,12 @@ pub(crate) fn encode(
                     (true, 0) => initial,
                     (true, _) => value(i - nc),
                     (false, 0) => value(i - line),
-                    (false, _) => predict(predictor, value(i - nc), value(i - line), value(i - line - nc)),
+                    (false, _) => predict(
+                        predictor,
+                        value(i - nc),
+                        value(i - line),
+                        value(i - line - nc),
+                    ),
                 };
                 diffs[i] = (value(i) - prediction) as i16;
             }
@@ -581,7 +585,11 @@ pub(crate) fn encode(
     let mut dht = Vec::new();
     for c in 0..nc {
         let mut freq = [0u64; 17];
-        diffs.iter().skip(c).step_by(nc).for_each(|&d| freq[category(d) as usize] += 1);
+        diffs
+            .iter()
+            .skip(c)
+            .step_by(nc)
+            .for_each(|&d| freq[category(d) as usize] += 1);
         let (counts, values) = huffman_lengths(&freq);
         dht.push(c as u8);
         dht.extend_from_slice(&counts);
@@ -606,7 +614,11 @@ pub(crate) fn encode(
     segment(&mut out, SOF3, &sof);
     segment(&mut out, DHT, &dht);
     if restart_lines > 0 {
-        segment(&mut out, DRI, &((restart_lines as usize * w) as u16).to_be_bytes());
+        segment(
+            &mut out,
+            DRI,
+            &((restart_lines as usize * w) as u16).to_be_bytes(),
+        );
     }
     let mut sos = vec![nc as u8];
     for c in 0..nc {
@@ -615,7 +627,11 @@ pub(crate) fn encode(
     sos.extend_from_slice(&[predictor, 0, pt]);
     segment(&mut out, SOS, &sos);
 
-    let mut writer = BitWriter { out, acc: 0, count: 0 };
+    let mut writer = BitWriter {
+        out,
+        acc: 0,
+        count: 0,
+    };
     for y in 0..h {
         if restart_lines > 0 && y > 0 && y % restart_lines as usize == 0 {
             writer.pad();
@@ -693,7 +709,7 @@ fn huffman_lengths(freq: &[u64; 17]) -> ([u8; 16], Vec<u8>) {
         i -= 1;
     }
     bits[i] -= 1; // drop the reserved code (the longest)
-    // Figure K.4: symbols by code length, the reserved one last among its length and dropped.
+                  // Figure K.4: symbols by code length, the reserved one last among its length and dropped.
     let mut values: Vec<u8> = (0..17u8).filter(|&v| size[v as usize] > 0).collect();
     values.sort_by_key(|&v| size[v as usize]);
     let mut counts = [0u8; 16];

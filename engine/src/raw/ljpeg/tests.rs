@@ -79,10 +79,19 @@ fn restart_markers_round_trip_with_every_predictor() {
                 ..options(predictor, 12)
             };
             let stream = encode(&samples, w, h, nc, o);
-            let rst = stream.windows(2).filter(|p| p[0] == 0xFF && (0xD0..=0xD7).contains(&p[1]));
-            assert_eq!(rst.count() as u32, (h - 1) / restart_lines, "RST markers written");
+            let rst = stream
+                .windows(2)
+                .filter(|p| p[0] == 0xFF && (0xD0..=0xD7).contains(&p[1]));
+            assert_eq!(
+                rst.count() as u32,
+                (h - 1) / restart_lines,
+                "RST markers written"
+            );
             let back = decode(&stream, u64::MAX).unwrap_or_else(|e| panic!("{e}"));
-            assert!(back.samples == samples, "predictor {predictor}, restart every {restart_lines}");
+            assert!(
+                back.samples == samples,
+                "predictor {predictor}, restart every {restart_lines}"
+            );
         }
     }
 }
@@ -90,7 +99,9 @@ fn restart_markers_round_trip_with_every_predictor() {
 #[test]
 fn sixteen_bit_category_with_no_extra_bits_round_trips() {
     // Neighbours 32768 apart: the difference −32768 ≡ 32768 is category 16 (H.1.2.2).
-    let samples: Vec<u16> = (0..64).map(|i| if (i + i / 8) % 2 == 0 { 0 } else { 32768 }).collect();
+    let samples: Vec<u16> = (0..64)
+        .map(|i| if (i + i / 8) % 2 == 0 { 0 } else { 32768 })
+        .collect();
     for predictor in [1, 2, 7] {
         let stream = encode(&samples, 8, 8, 1, options(predictor, 16));
         let back = decode(&stream, u64::MAX).unwrap();
@@ -115,7 +126,9 @@ fn point_transform_restores_the_dropped_low_bits_as_zeros() {
 #[test]
 fn hand_built_stream_decodes_to_values_worked_out_from_the_standard() {
     let mut s = vec![0xFF, SOI];
-    s.extend_from_slice(&[0xFF, DHT, 0, 22, 0x00, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    s.extend_from_slice(&[
+        0xFF, DHT, 0, 22, 0x00, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
     s.extend_from_slice(&[0, 1, 2]);
     s.extend_from_slice(&[0xFF, SOF3, 0, 11, 8, 0, 2, 0, 2, 1, 1, 0x11, 0]);
     s.extend_from_slice(&[0xFF, SOS, 0, 8, 1, 1, 0x00, 7, 0, 0]);
@@ -137,6 +150,11 @@ fn hand_built_stream_decodes_to_values_worked_out_from_the_standard() {
     assert_eq!(decode(&s, 4).unwrap().samples, [130, 131, 127, 127]);
     s[p] = 3;
     assert_eq!(decode(&s, 4).unwrap().samples, [130, 131, 127, 130]);
+    // Predictor 2: Rb = 131; 4: Ra + Rb − Rc = 127 + 131 − 130 = 128; 1: Ra = 127.
+    for (predictor, last) in [(2, 131), (4, 128), (1, 127)] {
+        s[p] = predictor;
+        assert_eq!(decode(&s, 4).unwrap().samples, [130, 131, 127, last]);
+    }
 }
 
 #[test]
@@ -175,7 +193,10 @@ fn corrupt_streams_never_panic() {
 fn declared_size_above_the_limit_is_refused_before_allocating() {
     let stream = encode(&image(16, 8, 2, 12, 3), 16, 8, 2, options(1, 12));
     assert!(decode(&stream, 16 * 8 * 2).is_ok());
-    assert!(matches!(decode(&stream, 16 * 8 * 2 - 1), Err(LjpegError::Corrupt(_))));
+    assert!(matches!(
+        decode(&stream, 16 * 8 * 2 - 1),
+        Err(LjpegError::Corrupt(_))
+    ));
 }
 
 #[test]
@@ -191,7 +212,11 @@ fn huffman_code_lengths_stay_within_16_bits_and_leave_all_ones_unused() {
     assert_eq!(values.len(), 17);
     assert_eq!(counts.iter().map(|&c| c as usize).sum::<usize>(), 17);
     // Kraft sum strictly below 1: the all-ones code of the longest length is free.
-    let kraft: f64 = counts.iter().enumerate().map(|(i, &c)| c as f64 / 2f64.powi(i as i32 + 1)).sum();
+    let kraft: f64 = counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| c as f64 / 2f64.powi(i as i32 + 1))
+        .sum();
     assert!(kraft < 1.0, "{kraft}");
     assert!(Huffman::new(&counts, &values).is_ok());
 }
