@@ -312,8 +312,9 @@ mod tests {
         f.save_dng(&path).unwrap();
         let back = Frame::open(&path).unwrap_or_else(|e| panic!("{e}"));
         assert!(back.mosaic == f.mosaic);
-        // (LibRaw reads partial tiles back in tests/dng_libraw.rs. rawloader 0.37 misreads these
-        // noisy 16-bit tiles, though not the smoother ones above; LibRaw agrees with us.)
+        // (LibRaw reads partial tiles back in tests/dng_libraw.rs. rawloader 0.37 is not asked:
+        // it misdecodes a tile from the first difference of −32768 on, the 16-bit category of
+        // T.81 H.1.2.2 that LibRaw decodes, e.g. a 0 as a tile's first value.)
     }
 
     #[test]
