@@ -190,8 +190,12 @@ impl<'a> Bits<'a> {
             loop {
                 let code = self.peek(len) as i32;
                 if code <= table.max_code[len as usize] {
+                    // Canonical codes keep the index in range; checked all the same.
                     let i = (code + table.offset[len as usize]) as usize;
-                    break (len, table.values[i] as u32);
+                    match table.values.get(i) {
+                        Some(&v) => break (len, v as u32),
+                        None => return corrupt("invalid Huffman code"),
+                    }
                 }
                 len += 1;
                 if len > 16 {
