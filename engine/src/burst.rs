@@ -410,10 +410,20 @@ impl Frame {
         self
     }
 
-    /// Save as an uncompressed DNG (for a merged burst: the merged raw, which other raw
-    /// developers open). Written to a temporary file, then renamed.
+    /// Save as a DNG with lossless-JPEG tiles (for a merged burst: the merged raw, which other
+    /// raw developers open). Written to a temporary file, then renamed.
     pub fn save_dng(&self, path: impl AsRef<Path>) -> Result<()> {
-        crate::output::save_dng(self, path.as_ref())
+        self.save_dng_with(path, crate::DngCompression::default())
+    }
+
+    /// Save as a DNG stored as `compression` says (uncompressed for readers without lossless
+    /// JPEG).
+    pub fn save_dng_with(
+        &self,
+        path: impl AsRef<Path>,
+        compression: crate::DngCompression,
+    ) -> Result<()> {
+        crate::output::save_dng(self, path.as_ref(), compression)
     }
 
     /// The same frame read as a Quad Bayer (`block` 2) or Nonacell (3) sensor's mosaic, whose

@@ -25,7 +25,7 @@ use std::path::Path;
 pub use burst::{Burst, MergeOptions, MotionField};
 pub use error::{Error, Result};
 pub use gpu::{AdapterInfo, Backend, Profile, StageTime, TimingSource};
-pub use output::Format;
+pub use output::{DngCompression, Format};
 pub use progress::Progress;
 pub use raw::{Cfa, Exif, Frame, XTrans};
 pub use schedule::batch::{

@@ -3,6 +3,7 @@
 //! and never touches an existing file until the new one is complete.
 
 mod dng;
+pub use dng::DngCompression;
 mod exif_tags;
 
 use std::io::{BufWriter, Write};
@@ -48,8 +49,12 @@ pub(crate) fn save(img: &Image, path: &Path) -> Result<()> {
 }
 
 /// Write a raw frame as DNG (temporary file, then renamed, like every output).
-pub(crate) fn save_dng(frame: &crate::raw::Frame, path: &Path) -> Result<()> {
-    write_atomically(path, |w| dng::encode(frame, w))
+pub(crate) fn save_dng(
+    frame: &crate::raw::Frame,
+    path: &Path,
+    compression: DngCompression,
+) -> Result<()> {
+    write_atomically(path, |w| dng::encode(frame, compression, w))
 }
 
 /// Write `path` through a temporary file in its folder, renamed into place only once `write`

@@ -46,15 +46,16 @@ pub(crate) fn decode_bytes(path: &Path, data: &[u8]) -> Result<Frame> {
         });
     }
     let frame = match dng::parse(path, data)? {
-        Some(image) if matches!(image.layout, Layout::Uncompressed { .. }) => {
+        Some(image) if !matches!(image.layout, Layout::Compressed) => {
             let mosaic = image.read_mosaic(path, data)?;
             dng_frame(path, image, mosaic)?
         }
         Some(image) => {
-            // Compressed DNG: rawloader decodes the pixels, our metadata is more complete
+            // Other compressions: rawloader decodes the pixels, our metadata is more complete
             // (per-position black levels, NoiseProfile, EXIF, D65 matrix choice).
             let raw = rawloader_decode(path, data)?;
-            let mosaic = rawloader_pixels(path, &raw)?;
+            let mut mosaic = rawloader_pixels(path, &raw)?;
+            image.linearize(&mut mosaic);
             if (raw.width, raw.height) != (image.width as usize, image.height as usize) {
                 return Err(Error::decode(
                     path,

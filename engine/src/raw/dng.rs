@@ -1,6 +1,6 @@
-//! DNG reader: finds the raw CFA image, reads its metadata, and reads uncompressed pixels (strips
-//! or tiles, 8/16-bit or bit-packed) itself. Compressed DNGs keep our metadata but leave the pixels
-//! to rawloader (see `decode.rs`).
+//! DNG reader: finds the raw CFA image, reads its metadata, and reads its pixels: uncompressed
+//! (strips or tiles, 8/16-bit or bit-packed) here, lossless JPEG in `dng_ljpeg.rs`. Other
+//! compressions keep our metadata but leave the pixels to rawloader (see `decode.rs`).
 //!
 //! The tiff crate parses directories and tag values (byte order, BigTIFF, value limits); pixel
 //! bytes are read here by offset, with every offset and size checked against the file first.
@@ -12,6 +12,7 @@ use tiff::decoder::{ifd::Value, Decoder, Limits};
 use tiff::tags::{IfdPointer, Tag};
 use tiff::{Directory, TiffError};
 
+use super::dng_chunks::Chunks;
 use super::{Cfa, Exif, XTrans, MAX_PIXELS, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
 use crate::error::{Error, Result};
 
@@ -25,12 +26,14 @@ const PHOTOMETRIC: u16 = 262;
 const MAKE: u16 = 271;
 const MODEL: u16 = 272;
 const STRIP_OFFSETS: u16 = 273;
+const STRIP_BYTE_COUNTS: u16 = 279;
 const ORIENTATION: u16 = 274;
 const SAMPLES_PER_PIXEL: u16 = 277;
 const ROWS_PER_STRIP: u16 = 278;
 const TILE_WIDTH: u16 = 322;
 const TILE_LENGTH: u16 = 323;
 const TILE_OFFSETS: u16 = 324;
+const TILE_BYTE_COUNTS: u16 = 325;
 const SUB_IFDS: u16 = 330;
 const SAMPLE_FORMAT: u16 = 339;
 const CFA_REPEAT_PATTERN_DIM: u16 = 33421;
@@ -63,6 +66,7 @@ const PHOTOMETRIC_CFA: u64 = 32803;
 /// GoPro's VC-5 wavelet codec (GPR files).
 const COMPRESSION_VC5: u64 = 9;
 const PHOTOMETRIC_LINEAR_RAW: u64 = 34892;
+const COMPRESSION_LOSSLESS_JPEG: u64 = 7;
 /// EXIF LightSource value of D65, the illuminant our colour pipeline assumes.
 const ILLUMINANT_D65: u64 = 21;
 
@@ -82,7 +86,9 @@ pub(crate) enum Layout {
         chunk_height: u32,
         offsets: Vec<u64>,
     },
-    /// Compressed (lossless JPEG and others): rawloader decodes the pixels.
+    /// Lossless JPEG (compression 7), decoded by `dng_ljpeg`.
+    LosslessJpeg(Chunks),
+    /// Other compressions: rawloader decodes the pixels.
     Compressed,
 }
 
@@ -260,6 +266,8 @@ fn read_image(
             ));
         }
         read_chunks(path, tiff, raw, width, height, bits as u32, file_len)?
+    } else if compression == COMPRESSION_LOSSLESS_JPEG {
+        Layout::LosslessJpeg(read_chunk_table(path, tiff, raw, width, height, file_len)?)
     } else {
         Layout::Compressed
     };
@@ -608,16 +616,14 @@ fn read_exif(path: &Path, tiff: &mut TiffFile, ifd0: &Directory) -> Result<Exif>
     Ok(exif)
 }
 
-/// Strip or tile geometry and offsets, every chunk checked to lie inside the file.
-fn read_chunks(
+/// Whether the image is tiled, its chunk size in pixels and the chunk offsets.
+fn chunk_grid(
     path: &Path,
     tiff: &mut TiffFile,
     raw: &Directory,
     width: u32,
     height: u32,
-    bits: u32,
-    file_len: u64,
-) -> Result<Layout> {
+) -> Result<(bool, u32, u32, Vec<u64>)> {
     let err = |e| tiff_error(path, e);
     let tiled = raw.contains(tag(TILE_OFFSETS));
     let (chunk_width, chunk_height, offsets_tag) = if tiled {
@@ -646,6 +652,59 @@ fn read_chunks(
             ))
         }
     };
+    Ok((tiled, chunk_width, chunk_height, offsets))
+}
+
+/// The strips or tiles of a compressed image with their byte counts, each checked to lie inside
+/// the file: what every compressed-DNG decoder iterates over.
+fn read_chunk_table(
+    path: &Path,
+    tiff: &mut TiffFile,
+    raw: &Directory,
+    width: u32,
+    height: u32,
+    file_len: u64,
+) -> Result<Chunks> {
+    let (tiled, chunk_width, chunk_height, offsets) = chunk_grid(path, tiff, raw, width, height)?;
+    let counts_tag = if tiled {
+        TILE_BYTE_COUNTS
+    } else {
+        STRIP_BYTE_COUNTS
+    };
+    let byte_counts = match tiff
+        .find(raw, counts_tag)
+        .map_err(|e| tiff_error(path, e))?
+    {
+        Some(v) => v.into_u64_vec().map_err(|e| tiff_error(path, e))?,
+        None => {
+            return Err(Error::decode(
+                path,
+                "DNG raw image has no StripByteCounts or TileByteCounts",
+            ))
+        }
+    };
+    Chunks::new(
+        path,
+        tiled,
+        (chunk_width, chunk_height),
+        (width, height),
+        offsets,
+        byte_counts,
+        file_len,
+    )
+}
+
+/// Strip or tile geometry and offsets, every chunk checked to lie inside the file.
+fn read_chunks(
+    path: &Path,
+    tiff: &mut TiffFile,
+    raw: &Directory,
+    width: u32,
+    height: u32,
+    bits: u32,
+    file_len: u64,
+) -> Result<Layout> {
+    let (tiled, chunk_width, chunk_height, offsets) = chunk_grid(path, tiff, raw, width, height)?;
     let across = width.div_ceil(chunk_width) as u64;
     let down = height.div_ceil(chunk_height) as u64;
     if offsets.len() as u64 != across * down {
@@ -697,8 +756,28 @@ fn row_bytes(width: u32, bits: u32) -> u64 {
 }
 
 impl DngImage {
-    /// The full (uncropped) mosaic of an uncompressed DNG.
+    /// The full (uncropped) mosaic of an uncompressed or lossless-JPEG DNG, linearized.
     pub(crate) fn read_mosaic(&self, path: &Path, data: &[u8]) -> Result<Vec<u16>> {
+        let mut mosaic = match &self.layout {
+            Layout::LosslessJpeg(chunks) => super::dng_ljpeg::decode_mosaic(path, data, chunks)?,
+            _ => self.read_uncompressed(path, data)?,
+        };
+        self.linearize(&mut mosaic);
+        Ok(mosaic)
+    }
+
+    /// Apply the LinearizationTable, if any (values past its end take its last entry). Every
+    /// decoding path ends here, rawloader's included.
+    pub(crate) fn linearize(&self, mosaic: &mut [u16]) {
+        if let Some(table) = &self.linearization {
+            let last = table.len() - 1;
+            mosaic
+                .iter_mut()
+                .for_each(|v| *v = table[(*v as usize).min(last)]);
+        }
+    }
+
+    fn read_uncompressed(&self, path: &Path, data: &[u8]) -> Result<Vec<u16>> {
         let Layout::Uncompressed {
             bits,
             little_endian,
@@ -728,12 +807,6 @@ impl DngImage {
                 })?;
                 unpack_row(row, bits, little_endian, &mut mosaic[y * width + x0..][..w]);
             }
-        }
-        if let Some(table) = &self.linearization {
-            let last = table.len() - 1;
-            mosaic
-                .iter_mut()
-                .for_each(|v| *v = table[(*v as usize).min(last)]);
         }
         Ok(mosaic)
     }

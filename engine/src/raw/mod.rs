@@ -1,11 +1,15 @@
 //! Raw frames: the decoded sensor mosaic and the metadata every later stage needs.
 //!
 //! `decode` guards rawloader (contains its panics, validates sizes and levels); `dng` reads
-//! uncompressed DNGs in both strip and tile layouts, which rawloader 0.37 only half supports.
+//! uncompressed DNGs in both strip and tile layouts, which rawloader 0.37 only half supports, and
+//! lossless-JPEG DNGs of every predictor through `ljpeg` (rawloader reads predictor 1 only).
 
 mod decode;
 pub(crate) use decode::exif_fields;
 mod dng;
+mod dng_chunks;
+mod dng_ljpeg;
+pub(crate) mod ljpeg;
 mod mosaic;
 #[cfg(test)]
 mod tests;
