@@ -973,6 +973,7 @@ fn a_quad_bayer_raw_develops_like_a_native_half_resolution_bayer_sensor() {
     let look = Look::Photo {
         exposure_ev: Some(0.0),
         tone: crate::Tone::Curve,
+        white_balance: crate::WhiteBalance::AsShot,
     };
     let gpu = crate::gpu::testing::gpu();
     let a = render(gpu, &frame, Demosaic::Mhc, look, 16, None).unwrap();

@@ -1,0 +1,202 @@
+//! White balance on real camera files (`../shared/data/real/`, see its README; the tests fail
+//! when the files are missing): no cast when the file has no usable white balance (the Canon EOS
+//! D30), grey patches of the two ColorChecker shots neutral with `auto`, `as-shot` taking the
+//! file's own neutral. LibRaw's figures are measured in the same test through rawpy
+//! (`python3 -m pip install rawpy numpy`).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use burstpipe::{Engine, EngineOptions, Frame, Image, Options, Tone, WhiteBalance};
+use burstpipe_tests::srgb_to_linear;
+
+/// A shared real file: `../shared/data/real/NAME` beside the repository, or under
+/// `$BURSTPIPE_SHARED` for a checkout elsewhere.
+fn real(name: &str) -> PathBuf {
+    std::env::var_os("BURSTPIPE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+        .join("data/real")
+        .join(name)
+}
+
+fn open(name: &str) -> Frame {
+    let path = real(name);
+    assert!(
+        path.exists(),
+        "{} is missing: these tests need ../shared/data/real (see its README)",
+        path.display()
+    );
+    Frame::open(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn engine() -> Engine {
+    Engine::new(&EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Developed with the plain curve at a fixed exposure, so linear light can be read back.
+fn develop(engine: &Engine, frame: &Frame, wb: WhiteBalance) -> Image {
+    let options = Options {
+        tone: Tone::Curve,
+        exposure_ev: Some(0.0),
+        white_balance: wb,
+        ..Options::default()
+    };
+    engine
+        .develop(frame, &options)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn linear(img: &Image, x: u32, y: u32) -> [f64; 3] {
+    let i = ((y * img.width + x) * 3) as usize;
+    std::array::from_fn(|c| srgb_to_linear(img.data[i + c] as f32 / 65535.0) as f64)
+}
+
+/// Mean R/G and B/G of an image in linear light.
+fn mean_ratios(img: &Image) -> [f64; 2] {
+    let mut sum = [0.0f64; 3];
+    for y in 0..img.height {
+        for x in 0..img.width {
+            let p = linear(img, x, y);
+            (0..3).for_each(|c| sum[c] += p[c]);
+        }
+    }
+    [sum[0] / sum[1], sum[2] / sum[1]]
+}
+
+/// LibRaw's render of `file` (camera WB, or auto WB), linear sRGB: mean R/G and B/G, and
+/// whether its camera WB was usable.
+fn libraw_ratios(file: &PathBuf, auto: bool) -> [f64; 2] {
+    let script = r#"
+import sys, numpy as np, rawpy
+with rawpy.imread(sys.argv[1]) as r:
+    kw = dict(use_auto_wb=True) if sys.argv[2] == "auto" else dict(use_camera_wb=True)
+    a = r.postprocess(gamma=(1, 1), no_auto_bright=True, output_bps=16, **kw).astype(np.float64)
+    m = a.reshape(-1, 3).mean(0)
+    print(m[0] / m[1], m[2] / m[1])
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(file)
+        .arg(if auto { "auto" } else { "camera" })
+        .output()
+        .unwrap_or_else(|e| panic!("python3 could not start ({e}): install Python 3 and rawpy"));
+    assert!(
+        out.status.success(),
+        "rawpy failed (python3 -m pip install rawpy numpy): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    [v[0], v[1]]
+}
+
+#[test]
+fn eos_d30_without_usable_camera_white_balance_has_no_cast() {
+    let file = "raw/canon_eos_d30_tree.crw";
+    let frame = open(file);
+    // Its camera multipliers start with -1: not a white balance.
+    assert!(!frame.has_as_shot_white_balance());
+    let engine = engine();
+    let ours = mean_ratios(&develop(&engine, &frame, WhiteBalance::AsShot));
+    // LibRaw finds the camera WB unusable too and falls back to its automatic WB (a grey world
+    // over unclipped 8×8 blocks): its camera-WB render is its auto-WB render.
+    let libraw = libraw_ratios(&real(file), false);
+    let libraw_auto = libraw_ratios(&real(file), true);
+    assert!(
+        (libraw[0] - libraw_auto[0]).abs() < 1e-6 && (libraw[1] - libraw_auto[1]).abs() < 1e-6,
+        "LibRaw's camera WB {libraw:?} is not its auto WB {libraw_auto:?} any more"
+    );
+    for (c, name) in [(0, "R/G"), (1, "B/G")] {
+        let rel = ours[c] / libraw[c] - 1.0;
+        println!("D30 mean {name}: ours {:.3}, LibRaw {:.3} ({:+.1} %)", ours[c], libraw[c], rel * 100.0);
+        assert!(rel.abs() < 0.12, "D30 mean {name}: ours {:.3}, LibRaw {:.3}", ours[c], libraw[c]);
+    }
+    // The default develop is that automatic estimate, and the frame's fallback multipliers
+    // (daylight) would have left the tungsten scene orange.
+    let auto = engine.white_balance(&frame, WhiteBalance::Auto).unwrap();
+    assert_eq!(engine.white_balance(&frame, WhiteBalance::AsShot).unwrap(), auto);
+    assert!(auto[2] > 1.5 * frame.white_balance()[2], "auto {auto:?} vs daylight {:?}", frame.white_balance());
+}
+
+/// Patch centres of the 24-patch chart (the chart JSON's corners, bilinear between them).
+fn patch_centres(chart: &serde_json::Value) -> Vec<(f64, f64)> {
+    let c: Vec<(f64, f64)> = (0..4)
+        .map(|i| {
+            (
+                chart["corners"][i][0].as_f64().unwrap(),
+                chart["corners"][i][1].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let mut pts = Vec::new();
+    for r in 0..4 {
+        let v = r as f64 / 3.0;
+        let l = (c[0].0 + (c[2].0 - c[0].0) * v, c[0].1 + (c[2].1 - c[0].1) * v);
+        let rt = (c[1].0 + (c[3].0 - c[1].0) * v, c[1].1 + (c[3].1 - c[1].1) * v);
+        for k in 0..6 {
+            let u = k as f64 / 5.0;
+            pts.push((l.0 + (rt.0 - l.0) * u, l.1 + (rt.1 - l.1) * u));
+        }
+    }
+    pts
+}
+
+/// R/G and B/G of the grey patches 20–23 together (each patch's per-channel median), linear.
+fn grey_row_ratios(img: &Image, chart: &str) -> [f64; 2] {
+    let path = real(&format!("charts/{chart}"));
+    let chart: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap();
+    let w = chart["window"].as_i64().unwrap() as i32;
+    let mut sum = [0.0f64; 3];
+    for &(cx, cy) in &patch_centres(&chart)[19..23] {
+        for c in 0..3 {
+            let mut v: Vec<f64> = Vec::new();
+            for y in (cy.round() as i32 - w)..(cy.round() as i32 + w) {
+                for x in (cx.round() as i32 - w)..(cx.round() as i32 + w) {
+                    v.push(linear(img, x as u32, y as u32)[c]);
+                }
+            }
+            v.sort_by(|a, b| a.total_cmp(b));
+            sum[c] += v[v.len() / 2];
+        }
+    }
+    [sum[0] / sum[1], sum[2] / sum[1]]
+}
+
+/// The largest deviation of R/G or B/G from 1.
+fn cast(r: [f64; 2]) -> f64 {
+    (r[0] - 1.0).abs().max((r[1] - 1.0).abs())
+}
+
+#[test]
+fn colorchecker_grey_patches_with_auto_and_as_shot() {
+    let engine = engine();
+    for (file, chart, auto_bound, as_shot) in [
+        // The G2 chart fills the frame under one light: grey world is within a few degrees.
+        ("raw/canon_powershot_g2_colorchecker.CRW", "canon_powershot_g2_colorchecker.json", 0.10, [1687.0 / 1036.0, 1.0, 1655.0 / 1036.0]),
+        // The 550D chart sits in a room under mixed light: the chart is lit warmer than the rest
+        // of the scene, so no global estimate can neutralise it; the bound says how far off the
+        // scene average leaves it (and it is nearer neutral than the camera's as-shot).
+        ("raw/canon_550d_colorchart.dng", "canon_550d_colorchart.json", 0.45, [2.477, 1.0, 2.477 / 1.462]),
+    ] {
+        let frame = open(file);
+        assert!(frame.has_as_shot_white_balance(), "{file}");
+        let shot = engine.white_balance(&frame, WhiteBalance::AsShot).unwrap();
+        for c in 0..3 {
+            assert!(
+                (shot[c] as f64 / as_shot[c] - 1.0).abs() < 2e-3,
+                "{file}: as-shot multipliers {shot:?}, the file says {as_shot:?}"
+            );
+        }
+        assert_eq!(frame.white_balance(), shot);
+        let auto = grey_row_ratios(&develop(&engine, &frame, WhiteBalance::Auto), chart);
+        let camera = grey_row_ratios(&develop(&engine, &frame, WhiteBalance::AsShot), chart);
+        println!("{file}: grey row R/G, B/G: auto {auto:.3?}, as-shot {camera:.3?}");
+        assert!(cast(auto) < auto_bound, "{file}: auto leaves the grey row at {auto:.3?}");
+    }
+}
