@@ -230,7 +230,16 @@ impl ColourModel {
         let w = self.weight(cct_of_xy(xy));
         let forward = self.calibrations.iter().all(|c| c.forward_matrix.is_some());
         if forward {
-            let fm = self.blend(w, |c| c.forward_matrix.unwrap_or(IDENTITY));
+            // Files quantise forward matrices (often to 1/128), which moves their white off D50
+            // by a visible cast; like the DNG SDK, scale the rows so (1, 1, 1) maps to D50.
+            let mut fm = self.blend(w, |c| c.forward_matrix.unwrap_or(IDENTITY));
+            let d50 = xyz_of_xy(XY_D50);
+            for (r, row) in fm.iter_mut().enumerate() {
+                let sum: f64 = row.iter().sum();
+                if sum.abs() > 1e-6 {
+                    row.iter_mut().for_each(|v| *v *= d50[r] / sum);
+                }
+            }
             let ab_cc_inv = invert(&self.ab_cc(w))?;
             let reference = apply(&ab_cc_inv, neutral);
             if reference.iter().any(|&v| !(v.is_finite() && v > 0.0)) {
@@ -249,7 +258,10 @@ impl ColourModel {
     pub(crate) fn camera_to_srgb(&self, neutral: [f64; 3]) -> Option<M3> {
         let d50 = self.camera_to_xyz_d50(neutral)?;
         let xyz_to_srgb = invert(&SRGB_TO_XYZ)?;
-        let m = mul(&mul(&xyz_to_srgb, &bradford(XY_D50, XY_D65)), &d50);
+        // To sRGB's own white (S · (1, 1, 1), D65 to five digits), so the neutral lands on
+        // R = G = B exactly.
+        let white = xy_of_xyz(apply(&SRGB_TO_XYZ, [1.0; 3]));
+        let m = mul(&mul(&xyz_to_srgb, &bradford(XY_D50, white)), &d50);
         let white = apply(&m, neutral);
         let scale = neutral[1] / white[1];
         let m = m.map(|row| row.map(|v| v * scale));
@@ -384,12 +396,14 @@ mod tests {
 
     #[test]
     fn forward_matrix_maps_the_neutral_to_d50_white() {
+        // The file's forward matrices are quantised to 1/128 (their white 0.3 % off D50): the
+        // model rescales them as the DNG SDK does, so the neutral still lands on D50.
         let model = lg_g4();
         let neutral = model.as_shot_neutral().unwrap();
         let m = model.camera_to_xyz_d50(neutral).unwrap();
         let xy = xy_of_xyz(apply(&m, neutral));
         assert!(
-            (xy[0] - XY_D50[0]).abs() < 1e-4 && (xy[1] - XY_D50[1]).abs() < 1e-4,
+            (xy[0] - XY_D50[0]).abs() < 1e-9 && (xy[1] - XY_D50[1]).abs() < 1e-9,
             "neutral maps to {xy:?}, not D50"
         );
         // And to sRGB white once adapted to D65.
