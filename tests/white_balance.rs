@@ -97,6 +97,7 @@ with rawpy.imread(sys.argv[1]) as r:
 fn eos_d30_without_usable_camera_white_balance_has_no_cast() {
     let file = "raw/canon_eos_d30_tree.crw";
     let frame = open(file);
+    eprintln!("D30 {}x{} wb {:?}", frame.width(), frame.height(), frame.white_balance());
     // Its camera multipliers start with -1: not a white balance.
     assert!(!frame.has_as_shot_white_balance());
     let engine = engine();
@@ -194,7 +195,10 @@ fn colorchecker_grey_patches_with_auto_and_as_shot() {
             );
         }
         assert_eq!(frame.white_balance(), shot);
-        let auto = grey_row_ratios(&develop(&engine, &frame, WhiteBalance::Auto), chart);
+        let img = develop(&engine, &frame, WhiteBalance::Auto);
+        eprintln!("{file}: {}x{}", img.width, img.height);
+        img.save(format!("/tmp/wb/{chart}.png")).unwrap();
+        let auto = grey_row_ratios(&img, chart);
         let camera = grey_row_ratios(&develop(&engine, &frame, WhiteBalance::AsShot), chart);
         println!("{file}: grey row R/G, B/G: auto {auto:.3?}, as-shot {camera:.3?}");
         assert!(cast(auto) < auto_bound, "{file}: auto leaves the grey row at {auto:.3?}");

@@ -392,7 +392,11 @@ pub(crate) fn frame_from_rawloader(
     // rawloader's camera multipliers are the as-shot white; some cameras store placeholders
     // (the EOS D30's start with -1) or none: then the develop estimates the white.
     let [r, g, b, _] = raw.wb_coeffs.map(|v| v as f64);
-    let as_shot = [r, g, b].map(|v| g / v);
+    let mut as_shot = [r, g, b].map(|v| g / v);
+    // The EOS D30's one stored set is its daylight table when the camera was on auto WB.
+    if raw.clean_model == "EOS D30" && super::ciff::white_balance_index(data) == Some(0) {
+        as_shot = [f64::NAN; 3];
+    }
     let colour = ColourModel::single_d65(xyz_to_cam.map(|r| r.map(|v| v as f64)), Some(as_shot));
     let wb = colour
         .as_shot_neutral()

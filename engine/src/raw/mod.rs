@@ -3,6 +3,7 @@
 //! `decode` guards rawloader (contains its panics, validates sizes and levels); `dng` reads
 //! uncompressed DNGs in both strip and tile layouts, which rawloader 0.37 only half supports.
 
+mod ciff;
 pub(crate) mod colour_model;
 mod decode;
 pub(crate) use decode::exif_fields;

@@ -88,6 +88,7 @@ pub(crate) fn total(bytes: &[u8]) -> [f64; 4] {
 }
 
 /// CPU reference: (ΣR, ΣG, ΣB, count) over the same pixels as the kernel.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn reference(p: &Params, img: &[[u32; 2]]) -> [f64; 4] {
     let at = |x: i64, y: i64| {
         let x = x.clamp(0, p.width as i64 - 1) as u32;
