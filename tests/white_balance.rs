@@ -111,14 +111,31 @@ fn eos_d30_without_usable_camera_white_balance_has_no_cast() {
     );
     for (c, name) in [(0, "R/G"), (1, "B/G")] {
         let rel = ours[c] / libraw[c] - 1.0;
-        println!("D30 mean {name}: ours {:.3}, LibRaw {:.3} ({:+.1} %)", ours[c], libraw[c], rel * 100.0);
-        assert!(rel.abs() < 0.12, "D30 mean {name}: ours {:.3}, LibRaw {:.3}", ours[c], libraw[c]);
+        println!(
+            "D30 mean {name}: ours {:.3}, LibRaw {:.3} ({:+.1} %)",
+            ours[c],
+            libraw[c],
+            rel * 100.0
+        );
+        assert!(
+            rel.abs() < 0.12,
+            "D30 mean {name}: ours {:.3}, LibRaw {:.3}",
+            ours[c],
+            libraw[c]
+        );
     }
     // The default develop is that automatic estimate, and the frame's fallback multipliers
     // (daylight) would have left the tungsten scene orange.
     let auto = engine.white_balance(&frame, WhiteBalance::Auto).unwrap();
-    assert_eq!(engine.white_balance(&frame, WhiteBalance::AsShot).unwrap(), auto);
-    assert!(auto[2] > 1.5 * frame.white_balance()[2], "auto {auto:?} vs daylight {:?}", frame.white_balance());
+    assert_eq!(
+        engine.white_balance(&frame, WhiteBalance::AsShot).unwrap(),
+        auto
+    );
+    assert!(
+        auto[2] > 1.5 * frame.white_balance()[2],
+        "auto {auto:?} vs daylight {:?}",
+        frame.white_balance()
+    );
 }
 
 /// Patch centres of the 24-patch chart (the chart JSON's corners, bilinear between them).
@@ -134,8 +151,14 @@ fn patch_centres(chart: &serde_json::Value) -> Vec<(f64, f64)> {
     let mut pts = Vec::new();
     for r in 0..4 {
         let v = r as f64 / 3.0;
-        let l = (c[0].0 + (c[2].0 - c[0].0) * v, c[0].1 + (c[2].1 - c[0].1) * v);
-        let rt = (c[1].0 + (c[3].0 - c[1].0) * v, c[1].1 + (c[3].1 - c[1].1) * v);
+        let l = (
+            c[0].0 + (c[2].0 - c[0].0) * v,
+            c[0].1 + (c[2].1 - c[0].1) * v,
+        );
+        let rt = (
+            c[1].0 + (c[3].0 - c[1].0) * v,
+            c[1].1 + (c[3].1 - c[1].1) * v,
+        );
         for k in 0..6 {
             let u = k as f64 / 5.0;
             pts.push((l.0 + (rt.0 - l.0) * u, l.1 + (rt.1 - l.1) * u));
@@ -254,7 +277,10 @@ fn colorchecker_grey_patches_with_auto_and_as_shot() {
             "{file}: auto leaves the grey row at {auto:.3?}, LibRaw's auto at {libraw_auto:.3?}"
         );
         if file.contains("g2") {
-            assert!(cast(auto) < 0.15, "{file}: auto leaves the grey row at {auto:.3?}");
+            assert!(
+                cast(auto) < 0.15,
+                "{file}: auto leaves the grey row at {auto:.3?}"
+            );
         }
         // As shot: the same neutral as LibRaw's camera WB, so the same grey row but for the
         // colour matrices (ours: the DNG model with Bradford adaptation; LibRaw: its own).

@@ -31,10 +31,10 @@ pub use raw::{Cfa, Exif, Frame, XTrans};
 pub use schedule::batch::{
     gpu_bytes_estimate, run_batch, BatchEvent, BatchJob, BatchOptions, BatchReport, BatchStats,
 };
+pub use schedule::white_balance::WhiteBalance;
 pub use stages::Binning;
 pub use stages::Demosaic;
 pub use stages::MergeMethod;
-pub use schedule::white_balance::WhiteBalance;
 
 use schedule::develop::{self, Look};
 
@@ -52,7 +52,9 @@ pub struct EngineOptions {
 pub struct Options {
     /// Demosaicing method.
     pub demosaic: Demosaic,
-    /// Exposure correction in EV; `None` chooses it from the image (automatic exposure).
+    /// Exposure correction in EV; `None` chooses it from the image (automatic exposure). Both
+    /// are relative to the file's DNG BaselineExposure ([`Frame::baseline_exposure`]), which the
+    /// colour stage applies first.
     pub exposure_ev: Option<f32>,
     /// Output bits per channel, 8 or 16.
     pub bits: u8,

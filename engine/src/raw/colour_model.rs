@@ -42,14 +42,14 @@ const BRADFORD: M3 = [
 pub(crate) fn illuminant(tag: u16) -> Option<(Option<[f64; 2]>, f64)> {
     let standard = |xy: [f64; 2]| Some((Some(xy), cct_of_xy(xy)));
     match tag {
-        17 | 3 => standard(XY_A),                // Standard light A, tungsten
-        18 => standard(XY_B),                    // Standard light B
-        19 => standard(XY_C),                    // Standard light C
-        23 => standard(XY_D50),                  // D50
-        20 | 1 | 9 | 4 => standard(XY_D55),      // D55, daylight, fine weather, flash
-        21 | 10 => standard(XY_D65),             // D65, cloudy weather
-        22 | 11 => standard(XY_D75),             // D75, shade
-        24 => Some((None, 3200.0)),              // ISO studio tungsten
+        17 | 3 => standard(XY_A),                    // Standard light A, tungsten
+        18 => standard(XY_B),                        // Standard light B
+        19 => standard(XY_C),                        // Standard light C
+        23 => standard(XY_D50),                      // D50
+        20 | 1 | 9 | 4 => standard(XY_D55),          // D55, daylight, fine weather, flash
+        21 | 10 => standard(XY_D65),                 // D65, cloudy weather
+        22 | 11 => standard(XY_D75),                 // D75, shade
+        24 => Some((None, 3200.0)),                  // ISO studio tungsten
         12 => Some((None, (5700.0 + 7100.0) / 2.0)), // daylight fluorescent (D 5700–7100 K)
         13 => Some((None, (4600.0 + 5500.0) / 2.0)), // day white fluorescent (N)
         14 | 2 => Some((None, (3800.0 + 4500.0) / 2.0)), // cool white fluorescent (W)
@@ -135,7 +135,9 @@ impl ColourModel {
                 camera_calibration: IDENTITY,
             }],
             analog_balance: [1.0; 3],
-            as_shot: as_shot_neutral.filter(|n| usable_neutral(*n)).map(AsShot::Neutral),
+            as_shot: as_shot_neutral
+                .filter(|n| usable_neutral(*n))
+                .map(AsShot::Neutral),
             baseline_exposure: 0.0,
         }
     }
@@ -292,7 +294,9 @@ pub(crate) fn bradford(from: [f64; 2], to: [f64; 2]) -> M3 {
 pub(crate) fn usable_neutral(n: [f64; 3]) -> bool {
     n.iter().all(|v| v.is_finite() && *v > 0.0) && {
         // Multipliers beyond 1:64 are a broken tag (e.g. -1 placeholders), not a light.
-        let (lo, hi) = n.iter().fold((f64::MAX, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
+        let (lo, hi) = n
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
         hi / lo < 64.0
     }
 }
@@ -322,7 +326,9 @@ pub(crate) fn invert(m: &M3) -> Option<M3> {
         let (c1, c2) = ((col + 1) % 3, (col + 2) % 3);
         m[r1][c1] * m[r2][c2] - m[r1][c2] * m[r2][c1]
     };
-    Some(std::array::from_fn(|r| std::array::from_fn(|col| c(col, r) / det)))
+    Some(std::array::from_fn(|r| {
+        std::array::from_fn(|col| c(col, r) / det)
+    }))
 }
 
 #[cfg(test)]
@@ -333,7 +339,8 @@ mod tests {
     /// `lg_g4_linear_raw_lossy_jpeg.dng`): standard light A and D65, with forward matrices and a
     /// camera calibration.
     fn lg_g4() -> ColourModel {
-        let m = |v: [f64; 9]| -> M3 { [[v[0], v[1], v[2]], [v[3], v[4], v[5]], [v[6], v[7], v[8]]] };
+        let m =
+            |v: [f64; 9]| -> M3 { [[v[0], v[1], v[2]], [v[3], v[4], v[5]], [v[6], v[7], v[8]]] };
         let cc = m([0.9766, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.9922]);
         ColourModel {
             calibrations: vec![
@@ -365,14 +372,26 @@ mod tests {
     }
 
     fn close(a: &M3, b: &M3, tol: f64) -> bool {
-        a.iter().flatten().zip(b.iter().flatten()).all(|(x, y)| (x - y).abs() <= tol)
+        a.iter()
+            .flatten()
+            .zip(b.iter().flatten())
+            .all(|(x, y)| (x - y).abs() <= tol)
     }
 
     #[test]
     fn standard_illuminants_have_their_temperatures() {
-        for (tag, kelvin) in [(17, 2856.0), (23, 5003.0), (20, 5503.0), (21, 6504.0), (22, 7504.0)] {
+        for (tag, kelvin) in [
+            (17, 2856.0),
+            (23, 5003.0),
+            (20, 5503.0),
+            (21, 6504.0),
+            (22, 7504.0),
+        ] {
             let (_, cct) = illuminant(tag).unwrap();
-            assert!((cct - kelvin).abs() < 50.0, "illuminant {tag}: {cct} K, not {kelvin} K");
+            assert!(
+                (cct - kelvin).abs() < 50.0,
+                "illuminant {tag}: {cct} K, not {kelvin} K"
+            );
         }
         assert_eq!(illuminant(0), None);
         assert_eq!(illuminant(255), None);
@@ -443,7 +462,10 @@ mod tests {
         // Daylight neutral: what the matrix says D65 white records as.
         let d65 = model.daylight_neutral();
         let want = apply(&canon, xyz_of_xy(XY_D65));
-        assert!((d65[0] - want[0] / want[1]).abs() < 1e-12 && (d65[2] - want[2] / want[1]).abs() < 1e-12);
+        assert!(
+            (d65[0] - want[0] / want[1]).abs() < 1e-12
+                && (d65[2] - want[2] / want[1]).abs() < 1e-12
+        );
         for neutral in [d65, model.neutral_of_xy(XY_A)] {
             let m = model.balanced_to_srgb(neutral).unwrap();
             for row in m {
@@ -451,7 +473,10 @@ mod tests {
             }
         }
         // Unusable neutrals are refused.
-        assert_eq!(ColourModel::single_d65(canon, Some([-1.0, 1.0, 1.0])).as_shot, None);
+        assert_eq!(
+            ColourModel::single_d65(canon, Some([-1.0, 1.0, 1.0])).as_shot,
+            None
+        );
     }
 
     #[test]

@@ -12,8 +12,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Once;
 
-use super::dng::{self, DngImage, Layout};
 use super::colour_model::ColourModel;
+use super::dng::{self, DngImage, Layout};
 use super::{Cfa, Exif, Frame, XTrans, MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
 use crate::error::{Error, Result};
 

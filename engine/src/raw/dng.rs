@@ -340,7 +340,9 @@ fn read_colour_model(
     let matrix = |v: Option<Vec<f64>>| -> Option<M3> {
         match v.as_deref() {
             Some(m) if m.len() == 9 && m.iter().all(|v| v.is_finite()) => {
-                Some(std::array::from_fn(|r| std::array::from_fn(|c| m[r * 3 + c])))
+                Some(std::array::from_fn(|r| {
+                    std::array::from_fn(|c| m[r * 3 + c])
+                }))
             }
             // Four-colour matrices cannot go with a Bayer CFA of R, G, B.
             _ => None,
@@ -349,8 +351,18 @@ fn read_colour_model(
     let identity: M3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
     let mut calibrations = Vec::new();
     for (cm, fm, cc, ill) in [
-        (COLOR_MATRIX_1, FORWARD_MATRIX_1, CAMERA_CALIBRATION_1, CALIBRATION_ILLUMINANT_1),
-        (COLOR_MATRIX_2, FORWARD_MATRIX_2, CAMERA_CALIBRATION_2, CALIBRATION_ILLUMINANT_2),
+        (
+            COLOR_MATRIX_1,
+            FORWARD_MATRIX_1,
+            CAMERA_CALIBRATION_1,
+            CALIBRATION_ILLUMINANT_1,
+        ),
+        (
+            COLOR_MATRIX_2,
+            FORWARD_MATRIX_2,
+            CAMERA_CALIBRATION_2,
+            CALIBRATION_ILLUMINANT_2,
+        ),
     ] {
         let Some(color_matrix) = matrix(find(cm)?) else {
             continue;
@@ -384,7 +396,10 @@ fn read_colour_model(
         Some(&[r, g, b]) if colour_model::usable_neutral([r, g, b]) => [r, g, b],
         _ => [1.0; 3],
     };
-    let as_shot = match (find(AS_SHOT_NEUTRAL)?.as_deref(), find(AS_SHOT_WHITE_XY)?.as_deref()) {
+    let as_shot = match (
+        find(AS_SHOT_NEUTRAL)?.as_deref(),
+        find(AS_SHOT_WHITE_XY)?.as_deref(),
+    ) {
         (Some(&[r, g, b]), _) if colour_model::usable_neutral([r, g, b]) => {
             Some(AsShot::Neutral([r, g, b]))
         }

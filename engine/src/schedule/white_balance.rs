@@ -33,7 +33,10 @@ impl WhiteBalance {
             "auto" => Some(WhiteBalance::Auto),
             "daylight" | "d65" => Some(WhiteBalance::Daylight),
             s => {
-                let v: Vec<f32> = s.split(',').map(|p| p.trim().parse().ok()).collect::<Option<_>>()?;
+                let v: Vec<f32> = s
+                    .split(',')
+                    .map(|p| p.trim().parse().ok())
+                    .collect::<Option<_>>()?;
                 let m: [f32; 3] = v.try_into().ok()?;
                 valid_multipliers(m).then_some(WhiteBalance::Multipliers(m))
             }
@@ -96,7 +99,11 @@ pub(crate) fn auto_neutral(
         gpu.run("white-balance statistics", |enc| {
             wb_stats::record(gpu, enc, &p, &rgb, &partials)
         })?;
-        let band_sum = wb_stats::total(&gpu.read("white-balance statistics", &partials, p.partials_bytes())?);
+        let band_sum = wb_stats::total(&gpu.read(
+            "white-balance statistics",
+            &partials,
+            p.partials_bytes(),
+        )?);
         (0..4).for_each(|c| sum[c] += band_sum[c]);
     }
     Ok(wb_stats::neutral(sum))
@@ -112,15 +119,24 @@ pub(crate) fn colour_params(
     wb: WhiteBalance,
 ) -> Result<color::Params> {
     let model = frame.colour_model();
-    let n = neutral(frame, &model, wb, || auto_neutral(gpu, frame, source, bands))?;
+    let n = neutral(frame, &model, wb, || {
+        auto_neutral(gpu, frame, source, bands)
+    })?;
     Ok(params_for(frame, &model, n, source.size(frame).0))
 }
 
 /// [`colour_params`] for a known neutral.
-pub(crate) fn params_for(frame: &Frame, model: &ColourModel, n: [f64; 3], width: u32) -> color::Params {
+pub(crate) fn params_for(
+    frame: &Frame,
+    model: &ColourModel,
+    n: [f64; 3],
+    width: u32,
+) -> color::Params {
     let multipliers = n.map(|v| (1.0 / v) as f32);
     match model.balanced_to_srgb(n) {
-        Some(m) => color::Params::with_matrix(width, 0, multipliers, m.map(|r| r.map(|v| v as f32))),
+        Some(m) => {
+            color::Params::with_matrix(width, 0, multipliers, m.map(|r| r.map(|v| v as f32)))
+        }
         // A degenerate matrix: the old per-row normalisation (identity at worst).
         None => color::Params::new(width, 0, multipliers, frame.xyz_to_cam),
     }
@@ -145,7 +161,10 @@ mod tests {
     fn parses_every_choice() {
         assert_eq!(WhiteBalance::parse("as-shot"), Some(WhiteBalance::AsShot));
         assert_eq!(WhiteBalance::parse("AUTO"), Some(WhiteBalance::Auto));
-        assert_eq!(WhiteBalance::parse("daylight"), Some(WhiteBalance::Daylight));
+        assert_eq!(
+            WhiteBalance::parse("daylight"),
+            Some(WhiteBalance::Daylight)
+        );
         assert_eq!(
             WhiteBalance::parse("2.1, 1,1.5"),
             Some(WhiteBalance::Multipliers([2.1, 1.0, 1.5]))
@@ -183,6 +202,9 @@ mod tests {
         }
         // And as-shot is the file's AsShotNeutral (0.6141, 1, 0.626).
         let shot = image.as_shot_neutral().unwrap();
-        assert!((shot[0] - 0.6141).abs() < 1e-3 && (shot[2] - 0.626).abs() < 1e-3, "{shot:?}");
+        assert!(
+            (shot[0] - 0.6141).abs() < 1e-3 && (shot[2] - 0.626).abs() < 1e-3,
+            "{shot:?}"
+        );
     }
 }

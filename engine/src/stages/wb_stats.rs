@@ -74,7 +74,14 @@ pub(crate) fn record(
     partials: &wgpu::Buffer,
 ) {
     let params = gpu.uniform(p);
-    gpu.dispatch(enc, &gpu::WB_STATS, "wb_sums", &params, &[img, partials], p.groups());
+    gpu.dispatch(
+        enc,
+        &gpu::WB_STATS,
+        "wb_sums",
+        &params,
+        &[img, partials],
+        p.groups(),
+    );
 }
 
 /// The partials' sum in f64: (ΣR, ΣG, ΣB, count).
@@ -100,9 +107,8 @@ pub(crate) fn reference(p: &Params, img: &[[u32; 2]]) -> [f64; 4] {
     for y in (p.first_row..p.rows).step_by(p.step as usize) {
         for x in (0..p.width).step_by(p.step as usize) {
             let c = at(x as i64, y as i64);
-            let clipped = (-1..=1).any(|dy| {
-                (-1..=1).any(|dx| brightest(at(x as i64 + dx, y as i64 + dy)) >= p.clip)
-            });
+            let clipped = (-1..=1)
+                .any(|dy| (-1..=1).any(|dx| brightest(at(x as i64 + dx, y as i64 + dy)) >= p.clip));
             if brightest(c) >= p.dark && !clipped {
                 (0..3).for_each(|k| sum[k] += c[k] as f64);
                 sum[3] += 1.0;
@@ -138,12 +144,20 @@ mod tests {
     }
 
     fn assert_sums_close(got: [f64; 4], want: [f64; 4], what: &str) {
-        assert_eq!(got[3], want[3], "{what}: pixel counts differ: {got:?} vs {want:?}");
+        assert_eq!(
+            got[3], want[3],
+            "{what}: pixel counts differ: {got:?} vs {want:?}"
+        );
         assert!(want[3] > 100.0, "{what}: only {} pixels counted", want[3]);
         for c in 0..3 {
             // f32 sums of ≤ 256 f16 values per workgroup: relative error ~1e-6.
             let rel = (got[c] / want[c] - 1.0).abs();
-            assert!(rel < 1e-4, "{what}: channel {c}: {} vs {} ({rel:e})", got[c], want[c]);
+            assert!(
+                rel < 1e-4,
+                "{what}: channel {c}: {} vs {} ({rel:e})",
+                got[c],
+                want[c]
+            );
         }
     }
 
@@ -155,14 +169,23 @@ mod tests {
             .map(|_| {
                 let k = rng.unit();
                 // 10 % clipped, 10 % below the dark threshold, the rest anywhere.
-                let scale = if k < 0.1 { 1.2 } else if k < 0.2 { 0.003 } else { 1.0 };
+                let scale = if k < 0.1 {
+                    1.2
+                } else if k < 0.2 {
+                    0.003
+                } else {
+                    1.0
+                };
                 pack_rgb([(); 3].map(|_| rng.unit() * scale))
             })
             .collect();
         for y0 in [0, 1] {
             let p = Params::new(w, h, y0);
             let want = reference(&p, &img);
-            assert!(want[3] < (w * h / 4) as f64 * 0.6, "the exclusions did not bite");
+            assert!(
+                want[3] < (w * h / 4) as f64 * 0.6,
+                "the exclusions did not bite"
+            );
             assert_sums_close(run_gpu(&p, &img), want, "random");
         }
     }
