@@ -293,3 +293,63 @@ fn colorchecker_grey_patches_with_auto_and_as_shot() {
         }
     }
 }
+
+/// `--wb` on the command line: a bad value is refused with a message saying what to give;
+/// `auto` is what a file without as-shot white gets by default; `daylight` leaves the D30's
+/// tungsten scene orange (its red above auto's).
+#[test]
+fn cli_wb_option() {
+    let bin = || assert_cmd::Command::cargo_bin("burstpipe").expect("binary built");
+    let dir = tempfile::tempdir().unwrap();
+    let input = real("raw/canon_eos_d30_tree.crw");
+    assert!(input.exists(), "{} is missing", input.display());
+    let out = dir.path().join("bad.png");
+    let bad = bin()
+        .args(["develop", "--wb", "1,0,1", "-o"])
+        .arg(&out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("as-shot, auto, daylight"), "{err}");
+    let develop = |name: &str, wb: Option<&str>| -> Vec<[f64; 3]> {
+        let out = dir.path().join(name);
+        let mut cmd = bin();
+        cmd.args([
+            "develop",
+            "--bin",
+            "2",
+            "--tone",
+            "curve",
+            "--exposure",
+            "0",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(&input);
+        if let Some(wb) = wb {
+            cmd.args(["--wb", wb]);
+        }
+        cmd.assert().success();
+        let img = image::open(&out).unwrap().to_rgb16();
+        img.pixels()
+            .map(|p| std::array::from_fn(|c| p[c] as f64))
+            .collect()
+    };
+    let default = develop("default.png", None);
+    assert_eq!(default, develop("auto.png", Some("auto")));
+    let mean = |px: &[[f64; 3]]| {
+        let s = px
+            .iter()
+            .fold([0.0; 3], |a, p| [a[0] + p[0], a[1] + p[1], a[2] + p[2]]);
+        s[0] / s[1]
+    };
+    let daylight = develop("daylight.png", Some("daylight"));
+    assert!(
+        mean(&daylight) > 1.2 * mean(&default),
+        "daylight R/G {} vs auto {}",
+        mean(&daylight),
+        mean(&default)
+    );
+}
