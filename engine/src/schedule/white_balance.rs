@@ -207,4 +207,20 @@ mod tests {
             "{shot:?}"
         );
     }
+
+    /// A frame whose file has no usable white is written to DNG without AsShotNeutral, so our
+    /// reader (and others) estimate it again instead of taking the daylight fallback as shot.
+    #[test]
+    fn dng_of_a_frame_without_as_shot_white_has_no_as_shot_neutral() {
+        let path = crate::raw::testing::real_raw("canon_eos_d30_tree.crw");
+        let frame = Frame::open(&path)
+            .unwrap_or_else(|e| panic!("{} is needed (../shared/data/real): {e}", path.display()));
+        assert!(!frame.has_as_shot_white_balance());
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("d30.dng");
+        frame.save_dng(&out).unwrap();
+        let back = Frame::open(&out).unwrap();
+        assert!(!back.has_as_shot_white_balance());
+        assert_eq!(back.mosaic, frame.mosaic);
+    }
 }
