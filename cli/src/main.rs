@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use burstpipe::{
     Backend, BatchOptions, Binning, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame,
-    FuseOptions, Image, MergeMethod, MergeOptions, Options, Tone, XTrans,
+    FuseOptions, Image, MergeMethod, MergeOptions, Options, Tone, WhiteBalance, XTrans,
 };
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
@@ -107,6 +107,9 @@ enum Command {
         /// overlapping them.
         #[arg(long)]
         sequential: bool,
+        /// White balance: as-shot (auto when a file has none usable), auto, daylight or R,G,B.
+        #[arg(long, default_value = "as-shot", value_parser = parse_wb)]
+        wb: WhiteBalance,
     },
     /// Benchmark the standard workload (develop a raw frame, merge an 8-frame burst, fuse 3
     /// exposures; made in memory from a built-in photo) on every adapter found, or on
@@ -207,6 +210,11 @@ struct DevelopArgs {
     /// Tone mapping: fusion (auto HDR: short and long synthetic exposures fused) or curve.
     #[arg(long, default_value = "fusion", value_parser = parse_tone)]
     tone: Tone,
+    /// White balance: as-shot (the camera's; auto when the file has none usable), auto
+    /// (estimated from the image), daylight (D65 by the camera's colour matrix) or
+    /// multipliers R,G,B.
+    #[arg(long, default_value = "as-shot", value_parser = parse_wb)]
+    wb: WhiteBalance,
 }
 
 impl DevelopArgs {
@@ -218,6 +226,7 @@ impl DevelopArgs {
             binning: self.bin,
             remosaic: self.remosaic,
             tone: self.tone,
+            white_balance: self.wb,
             ..Options::default()
         }
     }
@@ -334,6 +343,12 @@ fn burst_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(inputs.to_vec())
+}
+
+fn parse_wb(s: &str) -> Result<WhiteBalance, String> {
+    WhiteBalance::parse(s).ok_or_else(|| {
+        format!("unknown white balance '{s}': use as-shot, auto, daylight or three positive multipliers R,G,B")
+    })
 }
 
 fn parse_tone(s: &str) -> Result<Tone, String> {
@@ -538,6 +553,7 @@ fn run(cli: Cli) -> Result<()> {
             devices,
             decode_threads,
             sequential,
+            wb,
         } => {
             let ext = format.to_ascii_lowercase();
             if burstpipe::Format::from_path(Path::new(&format!("x.{ext}"))).is_none() {
@@ -568,6 +584,7 @@ fn run(cli: Cli) -> Result<()> {
                     develop: Options {
                         demosaic: *demosaic,
                         bits: 16,
+                        white_balance: *wb,
                         ..Options::default()
                     },
                     ..MergeOptions::default()

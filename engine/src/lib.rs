@@ -31,6 +31,7 @@ pub use raw::{Cfa, Exif, Frame, XTrans};
 pub use schedule::batch::{
     gpu_bytes_estimate, run_batch, BatchEvent, BatchJob, BatchOptions, BatchReport, BatchStats,
 };
+pub use schedule::white_balance::WhiteBalance;
 pub use stages::Binning;
 pub use stages::Demosaic;
 pub use stages::MergeMethod;
@@ -51,7 +52,9 @@ pub struct EngineOptions {
 pub struct Options {
     /// Demosaicing method.
     pub demosaic: Demosaic,
-    /// Exposure correction in EV; `None` chooses it from the image (automatic exposure).
+    /// Exposure correction in EV; `None` chooses it from the image (automatic exposure). Both
+    /// are relative to the file's DNG BaselineExposure ([`Frame::baseline_exposure`]), which the
+    /// colour stage applies first.
     pub exposure_ev: Option<f32>,
     /// Output bits per channel, 8 or 16.
     pub bits: u8,
@@ -64,6 +67,8 @@ pub struct Options {
     pub remosaic: bool,
     /// Tone mapping: synthetic-exposure fusion (default) or the plain tone curve.
     pub tone: Tone,
+    /// White balance (default: as shot, estimated when the file has none usable).
+    pub white_balance: WhiteBalance,
 }
 
 /// How a developed photo's tones are rendered.
@@ -100,6 +105,7 @@ impl Default for Options {
             binning: Binning::Off,
             remosaic: false,
             tone: Tone::Fusion,
+            white_balance: WhiteBalance::AsShot,
         }
     }
 }
@@ -245,6 +251,13 @@ impl Engine {
         Ok(finished(r, frame, bits))
     }
 
+    /// The white-balance multipliers (R, G, B; G = 1) a develop with `white_balance` uses for
+    /// this frame: [`WhiteBalance::Auto`] (and `AsShot` on a file without a usable as-shot
+    /// white) estimates them on this engine's GPU.
+    pub fn white_balance(&self, frame: &Frame, white_balance: WhiteBalance) -> Result<[f32; 3]> {
+        schedule::white_balance::multipliers(&self.gpu, frame, white_balance)
+    }
+
     /// Demosaic only: the mosaic's values interpolated, no colour or tone (for evaluating and
     /// comparing demosaicers). Output values are on the `bits` scale, black 0 and white max.
     pub fn demosaic(&self, frame: &Frame, method: Demosaic, bits: u8) -> Result<Image> {
@@ -347,6 +360,7 @@ fn photo_look(options: &Options) -> Result<(u32, Look)> {
     let look = Look::Photo {
         exposure_ev: options.exposure_ev,
         tone: options.tone,
+        white_balance: options.white_balance,
     };
     Ok((check_bits(options.bits)?, look))
 }

@@ -33,6 +33,7 @@ kernel!(REMOSAIC, "remosaic");
 kernel!(COLOR, "color");
 kernel!(TONE, "tone");
 kernel!(STATS, "stats");
+kernel!(WB_STATS, "wb_stats");
 kernel!(ALIGN, "align", after "tiles_common");
 kernel!(MERGE, "merge");
 kernel!(MERTENS, "mertens", after "fusion_common");
@@ -53,6 +54,7 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &COLOR,
     &TONE,
     &STATS,
+    &WB_STATS,
     &ALIGN,
     &MERGE,
     &MERTENS,

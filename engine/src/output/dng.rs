@@ -223,9 +223,12 @@ fn write_tags<W: Write + Seek, K: TiffKind>(
     d.write_tag(t(COLOR_MATRIX_1), matrix).map_err(e)?;
     d.write_tag(t(CALIBRATION_ILLUMINANT_1), ILLUMINANT_D65)
         .map_err(e)?;
-    // AsShotNeutral is the camera's response to white: the inverse of the multipliers.
-    let neutral = Rationals::<false>(frame.wb.iter().map(|&m| fraction(1.0 / m)).collect());
-    d.write_tag(t(AS_SHOT_NEUTRAL), neutral).map_err(e)?;
+    // AsShotNeutral is the camera's response to white: the inverse of the multipliers. A frame
+    // whose file recorded no usable white gets none, so readers estimate it as we do.
+    if frame.has_as_shot_white_balance() {
+        let neutral = Rationals::<false>(frame.wb.iter().map(|&m| fraction(1.0 / m)).collect());
+        d.write_tag(t(AS_SHOT_NEUTRAL), neutral).map_err(e)?;
+    }
     if let Some([scale, offset]) = frame.noise_profile {
         d.write_tag(t(NOISE_PROFILE), &[scale, offset][..])
             .map_err(e)?;

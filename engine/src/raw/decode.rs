@@ -12,6 +12,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Once;
 
+use super::colour_model::ColourModel;
 use super::dng::{self, DngImage, Layout};
 use super::{Cfa, Exif, Frame, XTrans, MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
 use crate::error::{Error, Result};
@@ -146,6 +147,7 @@ fn dng_frame(path: &Path, image: DngImage, mosaic: Vec<u16>) -> Result<Frame> {
         noise_profile: image.noise_profile,
         cfa_block: image.cfa_block,
         xtrans: image.xtrans,
+        colour: Some(image.colour),
     };
     let [x, y, w, h] = image.crop;
     crop(frame, x, y, w, h)
@@ -430,12 +432,6 @@ pub(crate) fn frame_from_rawloader(
         .into_iter()
         .map(|c| level(&raw.whitelevels, c))
         .fold(f32::INFINITY, f32::min);
-    let [r, g, b, _] = raw.wb_coeffs;
-    let wb = if [r, g, b].iter().all(|v| v.is_finite() && *v > 0.0) {
-        [r / g, 1.0, b / g]
-    } else {
-        [1.0; 3]
-    };
     let m = &raw.xyz_to_cam;
     let known_matrix = m[..3].iter().flatten().all(|v| v.is_finite())
         && m[..3].iter().flatten().any(|&v| v != 0.0);
@@ -444,6 +440,19 @@ pub(crate) fn frame_from_rawloader(
     } else {
         SRGB_TO_XYZ_INVERSE
     };
+    // rawloader's camera multipliers are the as-shot white; some cameras store placeholders
+    // (the EOS D30's start with -1) or none: then the develop estimates the white.
+    let [r, g, b, _] = raw.wb_coeffs.map(|v| v as f64);
+    let mut as_shot = [r, g, b].map(|v| g / v);
+    // The EOS D30's one stored set is its daylight table when the camera was on auto WB.
+    if raw.clean_model == "EOS D30" && super::ciff::white_balance_index(data) == Some(0) {
+        as_shot = [f64::NAN; 3];
+    }
+    let colour = ColourModel::single_d65(xyz_to_cam.map(|r| r.map(|v| v as f64)), Some(as_shot));
+    let wb = colour
+        .as_shot_neutral()
+        .unwrap_or_else(|| colour.daylight_neutral())
+        .map(|v| (1.0 / v) as f32);
     let orientation = match raw.orientation.to_u16() {
         o @ 1..=8 => o,
         _ => 1,
@@ -468,6 +477,7 @@ pub(crate) fn frame_from_rawloader(
         noise_profile: None,
         cfa_block: 1,
         xtrans,
+        colour: Some(colour),
     };
     let (w, h) = (
         width.checked_sub(left + right),

@@ -12,6 +12,7 @@ use tiff::decoder::{ifd::Value, Decoder, Limits};
 use tiff::tags::{IfdPointer, Tag};
 use tiff::{Directory, TiffError};
 
+use super::colour_model::{self, AsShot, Calibration, ColourModel, M3};
 use super::dng_chunks::Chunks;
 use super::{Cfa, Exif, XTrans, MAX_PIXELS, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
 use crate::error::{Error, Result};
@@ -56,7 +57,14 @@ const DEFAULT_CROP_ORIGIN: u16 = 50719;
 const DEFAULT_CROP_SIZE: u16 = 50720;
 const COLOR_MATRIX_1: u16 = 50721;
 const COLOR_MATRIX_2: u16 = 50722;
+const CAMERA_CALIBRATION_1: u16 = 50723;
+const CAMERA_CALIBRATION_2: u16 = 50724;
+const ANALOG_BALANCE: u16 = 50727;
 const AS_SHOT_NEUTRAL: u16 = 50728;
+const AS_SHOT_WHITE_XY: u16 = 50729;
+const BASELINE_EXPOSURE: u16 = 50730;
+const FORWARD_MATRIX_1: u16 = 50964;
+const FORWARD_MATRIX_2: u16 = 50965;
 const CALIBRATION_ILLUMINANT_1: u16 = 50778;
 const CALIBRATION_ILLUMINANT_2: u16 = 50779;
 const ACTIVE_AREA: u16 = 50829;
@@ -67,8 +75,6 @@ const PHOTOMETRIC_CFA: u64 = 32803;
 const COMPRESSION_VC5: u64 = 9;
 const PHOTOMETRIC_LINEAR_RAW: u64 = 34892;
 const COMPRESSION_LOSSLESS_JPEG: u64 = 7;
-/// EXIF LightSource value of D65, the illuminant our colour pipeline assumes.
-const ILLUMINANT_D65: u64 = 21;
 
 /// Hostile files can chain or nest directories without end; real DNGs have a handful.
 const MAX_DIRECTORIES: usize = 64;
@@ -115,6 +121,8 @@ pub(crate) struct DngImage {
     pub crop: [u32; 4],
     pub layout: Layout,
     linearization: Option<Vec<u16>>,
+    /// The DNG colour model (calibrations, as-shot white, baseline exposure).
+    pub colour: ColourModel,
 }
 
 /// Parse a DNG. `Ok(None)` if `data` is not a DNG at all (not TIFF, or TIFF without DNGVersion),
@@ -300,33 +308,19 @@ fn read_image(
         };
         Ok(v.map(numbers))
     };
-    let wb = match find(AS_SHOT_NEUTRAL)?.as_deref() {
-        Some(&[r, g, b, ..]) if [r, g, b].iter().all(|v| v.is_finite() && *v > 0.0) => {
-            [(g / r) as f32, 1.0, (g / b) as f32]
-        }
-        _ => [1.0; 3],
-    };
+    let colour = read_colour_model(&mut find)?;
+    let wb = colour
+        .as_shot_neutral()
+        .unwrap_or_else(|| colour.daylight_neutral())
+        .map(|v| (1.0 / v) as f32);
     let xyz_to_cam = {
-        let m1 = find(COLOR_MATRIX_1)?;
-        let m2 = find(COLOR_MATRIX_2)?;
-        let i1 = find(CALIBRATION_ILLUMINANT_1)?.and_then(|v| v.first().copied());
-        let i2 = find(CALIBRATION_ILLUMINANT_2)?.and_then(|v| v.first().copied());
-        // Our colour stage works in D65, so the D65 calibration is the exact one; otherwise
-        // ColorMatrix2 is by convention the daylight-ish one.
-        let d65 = ILLUMINANT_D65 as f64;
-        let chosen = if i1 == Some(d65) && m1.is_some() {
-            m1
-        } else if i2 == Some(d65) && m2.is_some() {
-            m2
+        // The D65 calibration (or the one nearest D65): what the merged-DNG writer stores.
+        let d65 = colour.xyz_to_camera(super::colour_model::XY_D65);
+        let ok = d65.iter().flatten().all(|v| v.is_finite());
+        if ok {
+            d65.map(|r| r.map(|v| v as f32))
         } else {
-            m2.or(m1)
-        };
-        match chosen.as_deref() {
-            Some(m) if m.len() == 9 && m.iter().all(|v| v.is_finite()) => {
-                [0, 1, 2].map(|r| [0, 1, 2].map(|c| m[r * 3 + c] as f32))
-            }
-            // A 4-colour matrix cannot happen with a Bayer CFA; no matrix means unknown colour.
-            _ => SRGB_TO_XYZ_INVERSE,
+            SRGB_TO_XYZ_INVERSE
         }
     };
     let orientation = match find(ORIENTATION)?.and_then(|v| v.first().copied()) {
@@ -358,6 +352,94 @@ fn read_image(
         crop,
         layout,
         linearization,
+        colour,
+    })
+}
+
+/// The DNG colour model from the colour tags (DNG 1.7 §6). A file without a usable 3×3
+/// ColorMatrix gets the sRGB one (camera RGB taken as sRGB); a missing or unusable as-shot white
+/// is left `None` (the develop then estimates it).
+fn read_colour_model(
+    find: &mut impl FnMut(u16) -> Result<Option<Vec<f64>>>,
+) -> Result<ColourModel> {
+    let matrix = |v: Option<Vec<f64>>| -> Option<M3> {
+        match v.as_deref() {
+            Some(m) if m.len() == 9 && m.iter().all(|v| v.is_finite()) => {
+                Some(std::array::from_fn(|r| {
+                    std::array::from_fn(|c| m[r * 3 + c])
+                }))
+            }
+            // Four-colour matrices cannot go with a Bayer CFA of R, G, B.
+            _ => None,
+        }
+    };
+    let identity: M3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+    let mut calibrations = Vec::new();
+    for (cm, fm, cc, ill) in [
+        (
+            COLOR_MATRIX_1,
+            FORWARD_MATRIX_1,
+            CAMERA_CALIBRATION_1,
+            CALIBRATION_ILLUMINANT_1,
+        ),
+        (
+            COLOR_MATRIX_2,
+            FORWARD_MATRIX_2,
+            CAMERA_CALIBRATION_2,
+            CALIBRATION_ILLUMINANT_2,
+        ),
+    ] {
+        let Some(color_matrix) = matrix(find(cm)?) else {
+            continue;
+        };
+        let illuminant = find(ill)?
+            .and_then(|v| v.first().copied())
+            .filter(|v| (0.0..=65535.0).contains(v))
+            .and_then(|v| colour_model::illuminant(v as u16));
+        calibrations.push(Calibration {
+            cct: illuminant.map(|(_, cct)| cct),
+            color_matrix,
+            forward_matrix: matrix(find(fm)?),
+            camera_calibration: matrix(find(cc)?).unwrap_or(identity),
+        });
+    }
+    if calibrations.is_empty() {
+        return Ok(ColourModel::single_d65(
+            SRGB_TO_XYZ_INVERSE.map(|r| r.map(|v| v as f64)),
+            None,
+        ));
+    }
+    // Lower temperature first; unknown temperatures keep the file's order.
+    if let [a, b] = &calibrations[..] {
+        if let (Some(t1), Some(t2)) = (a.cct, b.cct) {
+            if t1 > t2 {
+                calibrations.swap(0, 1);
+            }
+        }
+    }
+    let analog_balance = match find(ANALOG_BALANCE)?.as_deref() {
+        Some(&[r, g, b]) if colour_model::usable_neutral([r, g, b]) => [r, g, b],
+        _ => [1.0; 3],
+    };
+    let as_shot = match (
+        find(AS_SHOT_NEUTRAL)?.as_deref(),
+        find(AS_SHOT_WHITE_XY)?.as_deref(),
+    ) {
+        (Some(&[r, g, b]), _) if colour_model::usable_neutral([r, g, b]) => {
+            Some(AsShot::Neutral([r, g, b]))
+        }
+        (_, Some(&[x, y])) if x > 0.0 && y > 0.0 && x + y < 1.0 => Some(AsShot::WhiteXy([x, y])),
+        _ => None,
+    };
+    let baseline_exposure = match find(BASELINE_EXPOSURE)?.as_deref() {
+        Some(&[ev, ..]) if ev.is_finite() && ev.abs() <= 16.0 => ev,
+        _ => 0.0,
+    };
+    Ok(ColourModel {
+        calibrations,
+        analog_balance,
+        as_shot,
+        baseline_exposure,
     })
 }
 

@@ -4,6 +4,8 @@
 //! uncompressed DNGs in both strip and tile layouts, which rawloader 0.37 only half supports, and
 //! lossless-JPEG DNGs of every predictor through `ljpeg` (rawloader reads predictor 1 only).
 
+mod ciff;
+pub(crate) mod colour_model;
 mod decode;
 pub(crate) use decode::exif_fields;
 mod dng;
@@ -13,6 +15,28 @@ pub(crate) mod ljpeg;
 mod mosaic;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A shared real camera file: `../shared/data/real/raw/NAME` beside the repository, or under
+    /// `$BURSTPIPE_SHARED` (a worktree elsewhere). Tests that need one fail when it is missing.
+    pub(crate) fn real_raw(name: &str) -> std::path::PathBuf {
+        std::env::var_os("BURSTPIPE_SHARED")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared").into())
+            .join("data/real/raw")
+            .join(name)
+    }
+
+    /// The colour model of a DNG's metadata (its pixels unread).
+    pub(crate) fn dng_colour_model(
+        path: &std::path::Path,
+        data: &[u8],
+    ) -> crate::Result<super::ColourModel> {
+        let image = super::dng::parse(path, data)?
+            .ok_or_else(|| crate::Error::decode(path, "not a DNG"))?;
+        Ok(image.colour)
+    }
+}
 mod xtrans;
 
 pub use xtrans::XTrans;
@@ -20,6 +44,7 @@ pub use xtrans::XTrans;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use colour_model::ColourModel;
 
 /// Largest accepted frame: 2^29 pixels (a 536 MP sensor) and 65 535 px per side. Anything larger is
 /// a corrupt header, not a camera.
@@ -150,6 +175,9 @@ pub struct Frame {
     /// DNG NoiseProfile (scale, offset) of the first plane: variance = scale·x + offset on the
     /// normalised [0, 1] signal.
     pub(crate) noise_profile: Option<[f64; 2]>,
+    /// The file's full colour model (DNG calibrations, forward matrices, as-shot white, baseline
+    /// exposure); `None`: one D65 matrix `xyz_to_cam` with `wb` as shot (see [`Frame::colour_model`]).
+    pub(crate) colour: Option<ColourModel>,
 }
 
 impl Frame {
@@ -190,6 +218,7 @@ impl Frame {
             noise_profile: None,
             cfa_block: 1,
             xtrans: None,
+            colour: None,
         };
         frame.validate()?;
         Ok(frame)
@@ -288,9 +317,33 @@ impl Frame {
     pub fn orientation(&self) -> u16 {
         self.orientation
     }
-    /// White-balance multipliers (R, G, B), G = 1.
+    /// White-balance multipliers (R, G, B), G = 1: the as-shot white balance, which a default
+    /// develop uses. When the file has none usable ([`Frame::has_as_shot_white_balance`] false),
+    /// these are the camera's daylight (D65) multipliers and a default develop estimates the white
+    /// from the image instead ([`crate::WhiteBalance::Auto`]; [`crate::Engine::white_balance`]
+    /// gives the multipliers it picks).
     pub fn white_balance(&self) -> [f32; 3] {
         self.wb
+    }
+    /// Whether the file records a usable as-shot white (AsShotNeutral, AsShotWhiteXY or the
+    /// camera's multipliers).
+    pub fn has_as_shot_white_balance(&self) -> bool {
+        self.colour_model().as_shot_neutral().is_some()
+    }
+    /// BaselineExposure in EV (DNG; 0 for other formats): the develop brightens by it, and
+    /// `exposure_ev` is relative to it.
+    pub fn baseline_exposure(&self) -> f64 {
+        self.colour_model().baseline_exposure
+    }
+    /// The colour model: the file's, or one D65 matrix with `wb` as shot.
+    pub(crate) fn colour_model(&self) -> ColourModel {
+        match &self.colour {
+            Some(m) => m.clone(),
+            None => ColourModel::single_d65(
+                self.xyz_to_cam.map(|r| r.map(|v| v as f64)),
+                Some(self.wb.map(|v| 1.0 / v as f64)),
+            ),
+        }
     }
     /// Black level per 2×2 position and white level, in sensor units.
     pub fn levels(&self) -> ([f32; 4], f32) {

@@ -970,9 +970,11 @@ fn a_quad_bayer_raw_develops_like_a_native_half_resolution_bayer_sensor() {
         })
         .collect();
     let native = Frame::from_mosaic(hw, hh, native, Cfa::Rggb, 256.0, 4095.0).unwrap();
+    // The test DNG records no white (a default develop would estimate one): both sensors neutral.
     let look = Look::Photo {
         exposure_ev: Some(0.0),
         tone: crate::Tone::Curve,
+        white_balance: crate::WhiteBalance::Multipliers([1.0; 3]),
     };
     let gpu = crate::gpu::testing::gpu();
     let a = render(gpu, &frame, Demosaic::Mhc, look, 16, None).unwrap();

@@ -20,6 +20,8 @@ pub(crate) enum Look {
     Photo {
         exposure_ev: Option<f32>,
         tone: crate::Tone,
+        /// The white balance (its matrix and BaselineExposure come with it).
+        white_balance: crate::WhiteBalance,
     },
 }
 
@@ -142,7 +144,7 @@ pub(crate) fn bin_frame<'a>(
 }
 
 /// Normalize, demosaic and (for a photo) colour one band; returns its f16 RGBA buffer.
-fn linear_band(
+pub(crate) fn linear_band(
     gpu: &Gpu,
     frame: &Frame,
     source: &Source,
@@ -425,7 +427,13 @@ pub(crate) fn render_source(
     let mut steps = Steps::new(progress, render_steps(look, bands.len()));
     let colour = match look {
         Look::Plain => None,
-        Look::Photo { .. } => Some(color::Params::new(w, 0, frame.wb, frame.xyz_to_cam)),
+        Look::Photo { white_balance, .. } => Some(crate::schedule::white_balance::colour_params(
+            gpu,
+            frame,
+            source,
+            bands,
+            white_balance,
+        )?),
     };
 
     // Exposure needs the whole image's statistics before any band is toned. With one band (the
@@ -583,6 +591,7 @@ mod tests {
                 Look::Photo {
                     exposure_ev: Some(0.0),
                     tone: crate::Tone::Curve,
+                    white_balance: crate::WhiteBalance::AsShot,
                 },
                 16,
                 None,

@@ -10,3 +10,4 @@ pub(crate) mod merge;
 pub(crate) mod merge_bands;
 pub(crate) mod noise;
 pub(crate) mod prepare;
+pub(crate) mod white_balance;

@@ -23,10 +23,17 @@ pub(crate) struct Params {
 }
 
 impl Params {
-    /// From the frame's white balance and XYZ → camera matrix.
+    /// From the frame's white balance and XYZ → camera matrix (rows of camera RGB scaled so grey
+    /// is recorded grey: a single D65 matrix without chromatic adaptation).
     pub fn new(width: u32, rows: u32, wb: [f32; 3], xyz_to_cam: [[f32; 3]; 3]) -> Params {
+        Params::with_matrix(width, rows, wb, camera_to_srgb(xyz_to_cam))
+    }
+
+    /// From white-balance multipliers and the matrix from white-balanced camera RGB to linear
+    /// sRGB (e.g. the DNG colour model's for that white). The multipliers are scaled so the
+    /// smallest is 1: clipping at 1 then keeps blown highlights white.
+    pub fn with_matrix(width: u32, rows: u32, wb: [f32; 3], m: [[f32; 3]; 3]) -> Params {
         let min = wb.iter().cloned().fold(f32::INFINITY, f32::min);
-        let m = camera_to_srgb(xyz_to_cam);
         let row = |r: [f32; 3]| [r[0], r[1], r[2], 0.0];
         Params {
             width,

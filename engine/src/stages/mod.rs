@@ -14,6 +14,7 @@ pub(crate) mod remosaic;
 pub(crate) mod stats;
 pub(crate) mod tone;
 pub(crate) mod warp;
+pub(crate) mod wb_stats;
 
 pub use binning::Binning;
 pub use demosaic::Demosaic;
