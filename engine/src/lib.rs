@@ -62,7 +62,8 @@ pub struct Options {
     /// Quad Bayer / Nonacell frames: remosaic to a full-resolution Bayer mosaic instead of
     /// binning their same-colour blocks (default false: binned). Bayer frames are unaffected.
     pub remosaic: bool,
-    /// Tone mapping: synthetic-exposure fusion (default) or the plain tone curve.
+    /// Tone mapping: synthetic-exposure fusion (default), the plain tone curve, or none
+    /// (scene-referred linear output).
     pub tone: Tone,
 }
 
@@ -77,14 +78,22 @@ pub enum Tone {
     Fusion,
     /// Exposure gain, highlight shoulder and sRGB transfer.
     Curve,
+    /// No tone mapping, for editors and measurement: scene-referred linear sRGB (white balance
+    /// and colour matrix applied), 16 bits per channel, no transfer curve, values above 1
+    /// clipped. The exposure is the raw one: [`Options::exposure_ev`] or 0 EV, never automatic
+    /// (an editor sets exposure itself, and brightening would clip highlights it could still
+    /// recover). Needs 16 bits: 8-bit linear would posterize the shadows, so 8 is an error
+    /// (the CLI refuses JPEG output with it).
+    Linear,
 }
 
 impl Tone {
-    /// Parse "fusion" or "curve".
+    /// Parse "fusion", "curve" or "linear".
     pub fn parse(s: &str) -> Option<Tone> {
         match s.to_ascii_lowercase().as_str() {
             "fusion" => Some(Tone::Fusion),
             "curve" => Some(Tone::Curve),
+            "linear" => Some(Tone::Linear),
             _ => None,
         }
     }
@@ -348,6 +357,12 @@ fn photo_look(options: &Options) -> Result<(u32, Look)> {
         exposure_ev: options.exposure_ev,
         tone: options.tone,
     };
+    if options.tone == Tone::Linear && options.bits != 16 {
+        return Err(Error::InvalidInput(format!(
+            "linear output (tone linear) needs 16 bits per channel, got {}: 8-bit linear light posterizes the shadows",
+            options.bits
+        )));
+    }
     Ok((check_bits(options.bits)?, look))
 }
 
