@@ -14,6 +14,10 @@
 //   pixel is black (no division by 0, no colour from noise).
 // - gamut: where a channel exceeds 1 the pixel is moved towards grey at its own luminance just
 //   enough to bring that channel to 1 (luminance kept, saturation given up, no hue shift).
+// - highlights: a ratio keeps full saturation up to white, where a per-channel curve (and film)
+//   desaturates, and the sensor clipped some channels of the brightest pixels (a candle flame's
+//   fringe came out pink): from luminance `highlight` (at the short exposure, whose white is the
+//   scene's brightest) up to 1 pixels fade to grey at their fused luminance.
 
 struct Params {
     pixels: u32,    // pixels in the image
@@ -25,7 +29,7 @@ struct Params {
     knee: f32,      // shoulder knee, display-referred
     toe: f32,       // toe, display-referred
     contrast: f32,  // S-curve strength: 0 none, 1 smoothstep
-    pad1: f32,
+    highlight: f32, // luminance (after gain) where highlights start to fade to grey
     pad2: f32,
     pad3: f32,
 }
@@ -75,6 +79,7 @@ fn look(i: u32) -> vec3<u32> {
         let t = (m - 1.0) / max(m - y_out, 1e-6);
         c = c + t * (vec3<f32>(y_out) - c);
     }
+    c = mix(c, vec3<f32>(y_out), smoothstep(p.highlight, 1.0, y));
     c = clamp(c, vec3<f32>(0.0), vec3<f32>(1.0));
     let d = vec3<f32>(s_curve(srgb_oetf(c.r)), s_curve(srgb_oetf(c.g)), s_curve(srgb_oetf(c.b)));
     let max_value = select(65535.0, 255.0, p.bits == 8u);

@@ -70,10 +70,13 @@ pub struct Options {
 /// How a developed photo's tones are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tone {
-    /// Auto HDR: the linear image is rendered at a short exposure (the brightest values land on
-    /// white) and a long one (two stops over the automatic exposure), and the two are fused like a
-    /// real bracket (Mertens exposure fusion, as in HDR+). Images larger than one GPU binding are
-    /// fused in bands, with the same result.
+    /// Auto HDR that keeps colour, as HDR+ does it: the linear image's luminance is rendered at
+    /// a short exposure (the brightest values land on white) and a long one (as many stops over
+    /// it as lifting the darkest 5 % to a visible level takes: none for a scene the display
+    /// holds, up to 6), the two are fused like a real bracket (Mertens exposure fusion), and each
+    /// pixel's linear RGB is scaled by fused / own luminance (hue and saturation kept; clipped
+    /// highlights fade to white); a gentle S-curve gives back global contrast. Images larger
+    /// than one GPU binding are fused in bands, with the same result.
     #[default]
     Fusion,
     /// Exposure gain, highlight shoulder and sRGB transfer.

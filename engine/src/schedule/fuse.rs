@@ -345,6 +345,11 @@ const COLOUR_EPS: f32 = 1e-4;
 /// 550D charts 3.6 / 5.0 against 3.9 / 5.3 without (prototype on LibRaw's linear render).
 const CONTRAST: f32 = 0.15;
 
+/// Luminance (at the short exposure, whose white is the scene's brightest) where pixels start to
+/// fade to grey: the colour ratio keeps full saturation up to white, so the partly clipped
+/// fringe of a candle flame (D30 tree) came out pink where a clipping curve renders it white.
+const HIGHLIGHT_FADE: f32 = 0.85;
+
 /// Stops of the long synthetic exposure over the short one (`dark`: the luminance at
 /// [`DARK_QUANTILE`], linear, before any gain; `short_gain`: the short exposure's gain).
 pub(crate) fn long_exposure_stops(dark: f32, short_gain: f32) -> f32 {
@@ -406,7 +411,8 @@ pub(crate) fn tone_fusion(
         knee: FUSED_KNEE,
         toe: FUSED_TOE,
         contrast: CONTRAST,
-        pad1: [0.0; 3],
+        highlight: HIGHLIGHT_FADE,
+        pad1: [0.0; 2],
     };
     // Band by band: the band's rows of the fused grey and of the linear image, finished.
     let w = dims.0;

@@ -1,6 +1,6 @@
 //! The finish of colour-preserving auto HDR: fused luminance → toe and shoulder → linear light,
 //! each pixel's linear RGB scaled by fused / own luminance (hue and saturation kept), gamut
-//! mapped towards grey at constant luminance, a gentle S-curve in display space, sRGB, 8/16-bit
+//! mapped towards grey at constant luminance, the brightest highlights faded to grey, a gentle S-curve in display space, sRGB, 8/16-bit
 //! output. See shaders/fused_look.wgsl for the why of each step.
 
 use bytemuck::{Pod, Zeroable};
@@ -29,7 +29,10 @@ pub(crate) struct Params {
     pub toe: f32,
     /// S-curve strength in display space: 0 none, 1 smoothstep.
     pub contrast: f32,
-    pub pad1: [f32; 3],
+    /// Luminance (after gain) where a pixel starts to fade to grey: near the scene's brightest
+    /// (1) colour is the sensor's clipping more than the scene's.
+    pub highlight: f32,
+    pub pad1: [f32; 2],
 }
 
 impl Params {
@@ -81,6 +84,13 @@ pub(crate) fn s_curve(p: &Params, d: f32) -> f32 {
     d + p.contrast * (d * d * (3.0 - 2.0 * d) - d)
 }
 
+/// WGSL's smoothstep.
+#[cfg_attr(not(test), allow(dead_code))]
+fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
+    let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
+}
+
 /// CPU reference: one value per channel (R, G, B) per pixel, on the 0..=255 or 0..=65535 scale.
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn reference(p: &Params, linear: &[[u32; 2]], fused: &[[u32; 2]]) -> Vec<u16> {
@@ -98,6 +108,8 @@ pub(crate) fn reference(p: &Params, linear: &[[u32; 2]], fused: &[[u32; 2]]) -> 
                 let t = (m - 1.0) / (m - y_out).max(1e-6);
                 c = c.map(|v| v + t * (y_out - v));
             }
+            let fade = smoothstep(p.highlight, 1.0, y);
+            c = c.map(|v| v + (y_out - v) * fade);
             c.map(|v| {
                 let d = s_curve(p, srgb_oetf(v.clamp(0.0, 1.0)));
                 (d.clamp(0.0, 1.0) * max).round() as u16
@@ -125,7 +137,8 @@ mod tests {
             knee: 0.9,
             toe: 0.01,
             contrast: 0.15,
-            pad1: [0.0; 3],
+            highlight: 0.85,
+            pad1: [0.0; 2],
         }
     }
 
@@ -202,7 +215,8 @@ mod tests {
     fn colour_ratio_keeps_chromaticity_and_gamut_mapping_keeps_luminance() {
         let p = Params {
             contrast: 0.0,
-            bits: 16,
+            // No highlight fade: the red below is pushed over 1 by the fused luminance only.
+            highlight: 10.0,
             ..params(1, 16)
         };
         let lin = |c: u16| srgb_eotf(c as f32 / 65535.0);
