@@ -447,8 +447,9 @@ pub(crate) fn render_source(
         },
         Look::Photo { .. } => tone::Params::photo(w * rows, bits, gain, white),
     };
-    // The luminance at fuse::DARK_QUANTILE: how far auto HDR lifts the shadows.
-    let mut dark = 0.0;
+    // How far auto HDR lifts the shadows: the luminance at fuse::DARK_QUANTILE, and the
+    // exposure chosen over the automatic one.
+    let mut shadows = (0.0, 1.0);
     let (gain, white) = match look {
         Look::Plain => (1.0, 1.0),
         Look::Photo { exposure_ev, tone } => {
@@ -480,7 +481,11 @@ pub(crate) fn render_source(
             )?)
             .to_vec();
             let (gain, white) = exposure_from_histogram(&bins, exposure_ev);
-            dark = stats::quantile(&bins, crate::schedule::fuse::DARK_QUANTILE);
+            let auto_gain = exposure_from_histogram(&bins, None).0;
+            shadows = (
+                stats::quantile(&bins, crate::schedule::fuse::DARK_QUANTILE),
+                gain / auto_gain,
+            );
             steps.step("exposure chosen")?;
             (gain, white)
         }
@@ -494,7 +499,7 @@ pub(crate) fn render_source(
             &linear,
             gain,
             white,
-            dark,
+            shadows,
             bits,
             max_band_rows,
         )?;

@@ -351,10 +351,13 @@ const CONTRAST: f32 = 0.15;
 const HIGHLIGHT_FADE: f32 = 0.85;
 
 /// Stops of the long synthetic exposure over the short one (`dark`: the luminance at
-/// [`DARK_QUANTILE`], linear, before any gain; `short_gain`: the short exposure's gain).
-pub(crate) fn long_exposure_stops(dark: f32, short_gain: f32) -> f32 {
+/// [`DARK_QUANTILE`], linear, before any gain; `short_gain`: the short exposure's gain;
+/// `shift`: the chosen exposure over the automatic one, 1 when automatic: an exposure set by
+/// hand moves the shadows' target with it, so 3 EV under the automatic exposure renders 3 EV
+/// darker shadows, and no lift at all once the target is under the short exposure).
+pub(crate) fn long_exposure_stops(dark: f32, short_gain: f32, shift: f32) -> f32 {
     let dark = (dark * short_gain).max(1e-9);
-    (DARK_TARGET / dark).log2().clamp(0.0, MAX_LONG_STOPS)
+    (DARK_TARGET * shift / dark).log2().clamp(0.0, MAX_LONG_STOPS)
 }
 
 /// Mertens' exponents on the grey synthetic exposures: no saturation (0 on grey), and the
@@ -371,7 +374,7 @@ const LUMA_FUSION: Exponents = Exponents {
 /// Colour-preserving auto HDR of a linear image (RGBA f16, `dims`), as HDR+ does it: the
 /// luminance alone is rendered at a short exposure (the brightest value, `white` after `gain`,
 /// on 1) and a long one ([`long_exposure_stops`] over it, from `dark`, the luminance at
-/// [`DARK_QUANTILE`]); the two are fused (Mertens); each pixel's linear RGB is then scaled by
+/// [`DARK_QUANTILE`], and `shift`, the exposure chosen over the automatic one); the two are fused (Mertens); each pixel's linear RGB is then scaled by
 /// fused / own luminance, and a gentle S-curve and the sRGB transfer finish it (see
 /// stages::fused_look), quantized to `bits`.
 #[allow(clippy::too_many_arguments)]
@@ -381,13 +384,13 @@ pub(crate) fn tone_fusion(
     linear: &wgpu::Buffer,
     gain: f32,
     white: f32,
-    dark: f32,
+    (dark, shift): (f32, f32),
     bits: u32,
     max_band_rows: Option<u32>,
 ) -> Result<Vec<u16>> {
     check_buffer(gpu, dims, RGBA16F_BYTES)?;
     let short_gain = gain / white.max(1.0);
-    let long_gain = short_gain * long_exposure_stops(dark, short_gain).exp2();
+    let long_gain = short_gain * long_exposure_stops(dark, short_gain, shift).exp2();
     let bytes = dims.0 as u64 * dims.1 as u64 * RGBA16F_BYTES;
     let short = gpu.storage("short exposure", bytes);
     let long = gpu.storage("long exposure", bytes);

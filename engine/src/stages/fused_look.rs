@@ -203,9 +203,14 @@ mod tests {
             assert!(r > prev && r < 1.0, "at {v}: {r}");
             prev = r;
         }
+        // C1: slope 1 on both sides of the toe and the knee.
+        let h = 1e-4;
         for x in [p.toe, p.knee] {
-            let slope = (rolled(&p, x + 1e-3) - rolled(&p, x - 1e-3)) / 2e-3;
-            assert!((slope - 1.0).abs() < 0.02, "slope at {x}: {slope}");
+            let left = (rolled(&p, x) - rolled(&p, x - h)) / h;
+            let right = (rolled(&p, x + h) - rolled(&p, x)) / h;
+            for slope in [left, right] {
+                assert!((slope - 1.0).abs() < 0.02, "slope at {x}: {left} {right}");
+            }
         }
     }
 
@@ -215,8 +220,8 @@ mod tests {
     fn colour_ratio_keeps_chromaticity_and_gamut_mapping_keeps_luminance() {
         let p = Params {
             contrast: 0.0,
-            // No highlight fade: the red below is pushed over 1 by the fused luminance only.
-            highlight: 10.0,
+            // Highlights fade only at the very top: these pixels keep their colour.
+            highlight: 0.99,
             ..params(1, 16)
         };
         let lin = |c: u16| srgb_eotf(c as f32 / 65535.0);
@@ -237,5 +242,12 @@ mod tests {
         assert_eq!(out[0], 65535);
         assert!((y - want).abs() < 2e-3, "luminance {y} vs {want}");
         assert!(o[1] > o[2], "hue order lost: {o:?}");
+        // At the short exposure's white (luminance 1 after gain) highlights are grey.
+        let p = Params {
+            contrast: 0.0,
+            ..params(1, 16)
+        };
+        let out = reference(&p, &[pack_rgb([0.8, 0.6, 0.55])], &[pack_fused([1.0; 3])]);
+        assert!(out[0] == out[1] && out[1] == out[2], "highlight kept colour: {out:?}");
     }
 }
