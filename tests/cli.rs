@@ -701,3 +701,27 @@ fn outputs_get_ordinary_permissions_under_the_umask() {
         }
     }
 }
+
+/// `--tone linear` writes 16-bit linear light: a .jpg output is refused before any work with a
+/// message saying what to write instead; a .tif is written, 16-bit.
+#[test]
+fn tone_linear_refuses_jpeg_and_writes_16_bit_tiff() {
+    let dir = tempfile::tempdir().unwrap();
+    burstpipe()
+        .args(["develop", "--tone", "linear", "-o"])
+        .arg(dir.path().join("out.jpg"))
+        .arg(assets().join("sample.dng"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("JPEG cannot hold"));
+    only_files(dir.path(), &[]);
+    let tif = dir.path().join("out.tif");
+    burstpipe()
+        .args(["develop", "--tone", "linear", "-o"])
+        .arg(&tif)
+        .arg(assets().join("sample.dng"))
+        .assert()
+        .success();
+    let img = image::open(&tif).unwrap();
+    assert!(matches!(img, image::DynamicImage::ImageRgb16(_)), "{:?}", img.color());
+}

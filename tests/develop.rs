@@ -93,6 +93,7 @@ fn banded_develop_equals_one_pass() {
         (Demosaic::Mhc, Tone::Curve),
         (Demosaic::Rcd, Tone::Curve),
         (Demosaic::Rcd, Tone::Fusion),
+        (Demosaic::Rcd, Tone::Linear),
     ];
     for (demosaic, tone) in cases {
         let whole = engine

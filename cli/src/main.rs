@@ -207,7 +207,9 @@ struct DevelopArgs {
     /// Bayer raws).
     #[arg(long)]
     remosaic: bool,
-    /// Tone mapping: fusion (auto HDR: short and long synthetic exposures fused) or curve.
+    /// Tone mapping: fusion (auto HDR: short and long synthetic exposures of the luminance
+    /// fused, colour carried over, a gentle contrast curve), curve, or linear (no tone mapping:
+    /// scene-referred linear sRGB at the raw exposure, 16-bit PNG or TIFF only).
     #[arg(long, default_value = "fusion", value_parser = parse_tone)]
     tone: Tone,
     /// White balance: as-shot (the camera's; auto when the file has none usable), auto
@@ -351,8 +353,21 @@ fn parse_wb(s: &str) -> Result<WhiteBalance, String> {
     })
 }
 
+/// Linear output is 16-bit scene-referred light: JPEG (8-bit, display-referred) cannot hold it.
+fn check_linear_output(look: &DevelopArgs, output: &Path) -> Result<()> {
+    if look.tone == Tone::Linear
+        && burstpipe::Format::from_path(output) == Some(burstpipe::Format::Jpeg)
+    {
+        bail!(
+            "{}: --tone linear writes 16-bit linear light, which JPEG cannot hold: write a .tif or .png",
+            output.display()
+        );
+    }
+    Ok(())
+}
+
 fn parse_tone(s: &str) -> Result<Tone, String> {
-    Tone::parse(s).ok_or_else(|| format!("unknown tone mapping '{s}': use fusion or curve"))
+    Tone::parse(s).ok_or_else(|| format!("unknown tone mapping '{s}': use fusion, curve or linear"))
 }
 /// A mosaic's colour filter layout: Bayer or X-Trans.
 #[derive(Debug, Clone, Copy)]
@@ -465,6 +480,7 @@ fn run(cli: Cli) -> Result<()> {
             look,
         } => {
             check_output(input, output)?;
+            check_linear_output(look, output)?;
             let frame = Frame::open(input)?;
             let engine = engine(&cli)?;
             let image = engine.develop(&frame, &look.options())?;
@@ -488,6 +504,7 @@ fn run(cli: Cli) -> Result<()> {
             dng,
             look,
         } => {
+            check_linear_output(look, output)?;
             let files = burst_files(inputs)?;
             for f in &files {
                 check_output(f, output)?;

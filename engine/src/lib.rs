@@ -65,7 +65,8 @@ pub struct Options {
     /// Quad Bayer / Nonacell frames: remosaic to a full-resolution Bayer mosaic instead of
     /// binning their same-colour blocks (default false: binned). Bayer frames are unaffected.
     pub remosaic: bool,
-    /// Tone mapping: synthetic-exposure fusion (default) or the plain tone curve.
+    /// Tone mapping: synthetic-exposure fusion (default), the plain tone curve, or none
+    /// (scene-referred linear output).
     pub tone: Tone,
     /// White balance (default: as shot, estimated when the file has none usable).
     pub white_balance: WhiteBalance,
@@ -74,22 +75,33 @@ pub struct Options {
 /// How a developed photo's tones are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tone {
-    /// Auto HDR: the linear image is rendered at a short exposure (the brightest values land on
-    /// white) and a long one (two stops over the automatic exposure), and the two are fused like a
-    /// real bracket (Mertens exposure fusion, as in HDR+). Images larger than one GPU binding are
-    /// fused in bands, with the same result.
+    /// Auto HDR that keeps colour, as HDR+ does it: the linear image's luminance is rendered at
+    /// a short exposure (the brightest values land on white) and a long one (as many stops over
+    /// it as lifting the darkest 5 % to a visible level takes: none for a scene the display
+    /// holds, up to 6), the two are fused like a real bracket (Mertens exposure fusion), and each
+    /// pixel's linear RGB is scaled by fused / own luminance (hue and saturation kept; clipped
+    /// highlights fade to white); a gentle S-curve gives back global contrast. Images larger
+    /// than one GPU binding are fused in bands, with the same result.
     #[default]
     Fusion,
     /// Exposure gain, highlight shoulder and sRGB transfer.
     Curve,
+    /// No tone mapping, for editors and measurement: scene-referred linear sRGB (white balance
+    /// and colour matrix applied), 16 bits per channel, no transfer curve, values above 1
+    /// clipped. The exposure is the raw one: [`Options::exposure_ev`] or 0 EV, never automatic
+    /// (an editor sets exposure itself, and brightening would clip highlights it could still
+    /// recover). Needs 16 bits: 8-bit linear would posterize the shadows, so 8 is an error
+    /// (the CLI refuses JPEG output with it).
+    Linear,
 }
 
 impl Tone {
-    /// Parse "fusion" or "curve".
+    /// Parse "fusion", "curve" or "linear".
     pub fn parse(s: &str) -> Option<Tone> {
         match s.to_ascii_lowercase().as_str() {
             "fusion" => Some(Tone::Fusion),
             "curve" => Some(Tone::Curve),
+            "linear" => Some(Tone::Linear),
             _ => None,
         }
     }
@@ -362,6 +374,12 @@ fn photo_look(options: &Options) -> Result<(u32, Look)> {
         tone: options.tone,
         white_balance: options.white_balance,
     };
+    if options.tone == Tone::Linear && options.bits != 16 {
+        return Err(Error::InvalidInput(format!(
+            "linear output (tone linear) needs 16 bits per channel, got {}: 8-bit linear light posterizes the shadows",
+            options.bits
+        )));
+    }
     Ok((check_bits(options.bits)?, look))
 }
 

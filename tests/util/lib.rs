@@ -209,6 +209,7 @@ pub fn cpsnr_masked(
     }
     10.0 * (1.0 / (se / n.max(1) as f64)).log10()
 }
+pub mod colorchecker;
 pub mod fusion;
 
 /// A `w`×`h` crop of a photo from (x0, y0).

@@ -41,6 +41,7 @@ kernel!(WEIGHT_MAP, "weight_map", after "fusion_common");
 kernel!(PYRAMID, "pyramid", after "fusion_common");
 kernel!(EXPOSE, "expose", after "fusion_common");
 kernel!(WARP, "warp", after "tiles_common");
+kernel!(FUSED_LOOK, "fused_look");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]
@@ -62,6 +63,7 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &PYRAMID,
     &EXPOSE,
     &WARP,
+    &FUSED_LOOK,
 ];
 
 #[cfg(test)]

@@ -445,11 +445,27 @@ pub(crate) fn render_source(
         .then(|| gpu.storage("linear image", (w * h) as u64 * RGBA16F_BYTES));
     let tone_params = |rows: u32, gain: f32, white: f32| match look {
         Look::Plain => tone::Params::plain(w * rows, bits),
+        // Scene-referred: the exposure gain only, no shoulder, no transfer curve.
+        Look::Photo {
+            tone: crate::Tone::Linear,
+            ..
+        } => tone::Params {
+            gain,
+            ..tone::Params::plain(w * rows, bits)
+        },
         Look::Photo { .. } => tone::Params::photo(w * rows, bits, gain, white),
     };
+    // How far auto HDR lifts the shadows: the luminance at fuse::DARK_QUANTILE, and the
+    // exposure chosen over the automatic one.
+    let mut shadows = (0.0, 1.0);
     let (gain, white) = match look {
         Look::Plain => (1.0, 1.0),
-        Look::Photo { exposure_ev, .. } => {
+        Look::Photo { exposure_ev, tone } => {
+            // Linear output keeps the raw exposure (0 EV unless asked): never automatic.
+            let exposure_ev = match tone {
+                crate::Tone::Linear => Some(exposure_ev.unwrap_or(0.0)),
+                _ => exposure_ev,
+            };
             let bins = gpu.storage_init("histogram", &[0u8; stats::BINS * 4]);
             for band in bands {
                 let rgb = linear_band(gpu, frame, source, *band, method, colour.as_ref())?;
@@ -472,9 +488,14 @@ pub(crate) fn render_source(
                 (stats::BINS * 4) as u64,
             )?)
             .to_vec();
-            let exposure = exposure_from_histogram(&bins, exposure_ev);
+            let (gain, white) = exposure_from_histogram(&bins, exposure_ev);
+            let auto_gain = exposure_from_histogram(&bins, None).0;
+            shadows = (
+                stats::quantile(&bins, crate::schedule::fuse::DARK_QUANTILE),
+                gain / auto_gain,
+            );
             steps.step("exposure chosen")?;
-            exposure
+            (gain, white)
         }
     };
 
@@ -486,6 +507,7 @@ pub(crate) fn render_source(
             &linear,
             gain,
             white,
+            shadows,
             bits,
             max_band_rows,
         )?;

@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::stages::fusion::{self, Dims, Exponents, Pyr, Rows};
-use crate::stages::{tone, RGBA16F_BYTES};
+use crate::stages::{fused_look, tone, RGBA16F_BYTES};
 
 /// The fused image: level 0 of the fused pyramid (RGBA 16-bit snorm of v/2, see pyramid.wgsl),
 /// and the bands its rows are processed in.
@@ -316,67 +316,129 @@ fn download(gpu: &Gpu, fused: &Fused, tone: impl Fn(u32) -> tone::Params) -> Res
     Ok(data)
 }
 
-/// How far the long synthetic exposure is over the automatic exposure. On a 5-stop backlit scene
-/// (tests/develop_fusion.rs) 1 stop lifted shadow detail by 9 % over the curve with a 0.64-stop
-/// halo at the edge, 2 stops by 56 % with a 0.22-stop halo (the weights then separate the two
-/// exposures more cleanly), 3-4 stops clipped more.
-const LONG_EXPOSURE_EV: f32 = 2.0;
+/// Where the scene's darkest values should land. The long synthetic exposure is brighter than
+/// the short one by as many stops as it takes to lift the luminance at [`DARK_QUANTILE`] (at the
+/// short exposure) to [`DARK_TARGET`] (linear; about 0.19 sRGB-encoded), at most
+/// [`MAX_LONG_STOPS`]. A scene that fits the display (a ColorChecker in even light: its 5 % point
+/// 4.4 stops under the white) gets one exposure, so fusion leaves its tones alone, instead of
+/// lifting every shadow two stops as a fixed long exposure did (mean CIEDE2000 9 on a chart);
+/// a backlit 10-stop scene gets about 5 stops, where the weights separate the two exposures
+/// cleanly (in tests/develop_fusion.rs, 2.2 stops gave a 0.49-stop halo at the edge, 4.8 stops
+/// 0.14).
+pub(crate) const DARK_QUANTILE: f64 = 0.05;
+const DARK_TARGET: f32 = 0.03;
+const MAX_LONG_STOPS: f32 = 6.0;
 
-/// The fused image overshoots [0, 1] a little where detail is enhanced next to bright areas: a
-/// shoulder from KNEE rolls values up to FUSED_WHITE smoothly into 1 instead of clipping them.
-const FUSED_KNEE: f32 = 0.8;
-const FUSED_WHITE: f32 = 1.25;
-
-/// ... and undershoots 0 in the darkest crevices next to brighter detail: a toe below FUSED_TOE
-/// (display-referred, 2.6/255) keeps those values ordered instead of crushing them all to black.
+/// The fused luminance overshoots 1 a little where detail is enhanced next to bright areas and
+/// undershoots 0 in dark crevices next to brighter detail: both roll off smoothly (display-
+/// referred knee and toe, see shaders/fused_look.wgsl). The knee is high because on a scene
+/// that needs no compression fusion returns the short exposure, whose white sits at 1.
+const FUSED_KNEE: f32 = 0.9;
 const FUSED_TOE: f32 = 0.01;
 
-/// Auto-HDR tone mapping of a linear image (RGBA f16, `dims`): a short synthetic exposure that
-/// lands the image's brightest value (`white`, after `gain`) on 1, a long one at the automatic
-/// exposure `gain` plus [`LONG_EXPOSURE_EV`], fused with the paper's Mertens weights, rolled off
-/// above [`FUSED_KNEE`] and quantized to `bits`.
+/// Below this luminance (at the short exposure: 1/10000 of the brightest value) a pixel's
+/// colour fades to grey instead of dividing by a luminance that is mostly noise.
+const COLOUR_EPS: f32 = 1e-4;
+
+/// Strength of the display-space S-curve (0 none, 1 smoothstep) that gives back the global
+/// contrast fusion flattens. 0.15 on top of the fused luminance: mean CIEDE2000 on the G2 and
+/// 550D charts 3.6 / 5.0 against 3.9 / 5.3 without (prototype on LibRaw's linear render).
+const CONTRAST: f32 = 0.15;
+
+/// Luminance (at the short exposure, whose white is the scene's brightest) where pixels start to
+/// fade to grey: the colour ratio keeps full saturation up to white, so the partly clipped
+/// fringe of a candle flame (D30 tree) came out pink where a clipping curve renders it white.
+const HIGHLIGHT_FADE: f32 = 0.85;
+
+/// Stops of the long synthetic exposure over the short one (`dark`: the luminance at
+/// [`DARK_QUANTILE`], linear, before any gain; `short_gain`: the short exposure's gain;
+/// `shift`: the chosen exposure over the automatic one, 1 when automatic: an exposure set by
+/// hand moves the shadows' target with it, so 3 EV under the automatic exposure renders 3 EV
+/// darker shadows, and no lift at all once the target is under the short exposure).
+pub(crate) fn long_exposure_stops(dark: f32, short_gain: f32, shift: f32) -> f32 {
+    let dark = (dark * short_gain).max(1e-9);
+    (DARK_TARGET * shift / dark).log2().clamp(0.0, MAX_LONG_STOPS)
+}
+
+/// Mertens' exponents on the grey synthetic exposures: no saturation (0 on grey), and the
+/// exposedness measure (a product over three equal channels, i.e. the cube) to the power 1/3,
+/// so it is the paper's single-channel Gaussian (σ = 0.2).
+const LUMA_FUSION: Exponents = Exponents {
+    contrast: 1.0,
+    saturation: 0.0,
+    exposedness: 1.0 / 3.0,
+    // Pixels flat in both exposures (clipped white, black) weigh them equally.
+    from_neighbours: false,
+};
+
+/// Colour-preserving auto HDR of a linear image (RGBA f16, `dims`), as HDR+ does it: the
+/// luminance alone is rendered at a short exposure (the brightest value, `white` after `gain`,
+/// on 1) and a long one ([`long_exposure_stops`] over it, from `dark`, the luminance at
+/// [`DARK_QUANTILE`], and `shift`, the exposure chosen over the automatic one); the two are fused (Mertens); each pixel's linear RGB is then scaled by
+/// fused / own luminance, and a gentle S-curve and the sRGB transfer finish it (see
+/// stages::fused_look), quantized to `bits`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn tone_fusion(
     gpu: &Gpu,
     dims: Dims,
     linear: &wgpu::Buffer,
     gain: f32,
     white: f32,
+    (dark, shift): (f32, f32),
     bits: u32,
     max_band_rows: Option<u32>,
 ) -> Result<Vec<u16>> {
     check_buffer(gpu, dims, RGBA16F_BYTES)?;
     let short_gain = gain / white.max(1.0);
-    let long_gain = (gain * LONG_EXPOSURE_EV.exp2()).max(short_gain);
+    let long_gain = short_gain * long_exposure_stops(dark, short_gain, shift).exp2();
     let bytes = dims.0 as u64 * dims.1 as u64 * RGBA16F_BYTES;
     let short = gpu.storage("short exposure", bytes);
     let long = gpu.storage("long exposure", bytes);
     let bands = fusion::plan_bands(gpu, &[dims], max_band_rows)?;
     gpu.run("synthetic exposures", |enc| {
         for &band in &bands[0] {
-            fusion::synthetic_exposure(gpu, enc, (dims, band), short_gain, linear, &short);
-            fusion::synthetic_exposure(gpu, enc, (dims, band), long_gain, linear, &long);
+            let at = (dims, band);
+            fusion::synthetic_exposure_luma(gpu, enc, at, short_gain, linear, &short);
+            fusion::synthetic_exposure_luma(gpu, enc, at, long_gain, linear, &long);
         }
     })?;
-    let e = Exponents {
-        contrast: 1.0,
-        saturation: 1.0,
-        exposedness: 1.0,
-        // Neutral pixels of two synthetic exposures of one image are mostly its clipped white
-        // and black: the neighbours' choice would push them towards the exposure that clips
-        // them (measured on the develop_fusion scene: black 0.114 % and blown 0.0051 % of
-        // pixels, against 0.082 % and 0.0015 % with equal weights, and 0.086 % / 0.0038 % for
-        // the plain curve).
-        from_neighbours: false,
-    };
-    let fused = fuse(gpu, dims, &[&short, &long], e, max_band_rows)?;
+    let fused = fuse(gpu, dims, &[&short, &long], LUMA_FUSION, max_band_rows)?;
     drop((short, long));
-    download(gpu, &fused, |pixels| tone::Params {
-        flags: tone::SHOULDER | tone::TOE,
+    let look = |pixels| fused_look::Params {
+        pixels,
+        stride: 0,
+        bits,
+        pad: 0,
+        gain: short_gain,
+        eps: COLOUR_EPS,
         knee: FUSED_KNEE,
-        white: FUSED_WHITE,
         toe: FUSED_TOE,
-        ..tone::Params::plain(pixels, bits)
-    })
+        contrast: CONTRAST,
+        highlight: HIGHLIGHT_FADE,
+        pad1: [0.0; 2],
+    };
+    // Band by band: the band's rows of the fused grey and of the linear image, finished.
+    let w = dims.0;
+    let mut data = Vec::with_capacity(w as usize * dims.1 as usize * 3);
+    for &(y0, y1) in &fused.bands {
+        let rows = y1 - y0;
+        let bytes = (w * rows) as u64 * RGBA16F_BYTES;
+        let p = look(w * rows);
+        let grey = gpu.storage("fused band", bytes);
+        let rgb = gpu.storage("linear band", bytes);
+        let out = gpu.storage("output", p.output_bytes());
+        gpu.run("fused look", |enc| {
+            let offset = (w * y0) as u64 * RGBA16F_BYTES;
+            enc.copy_buffer_to_buffer(&fused.buffer, offset, &grey, 0, bytes);
+            enc.copy_buffer_to_buffer(linear, offset, &rgb, 0, bytes);
+            fused_look::record(gpu, enc, &p, &rgb, &grey, &out);
+        })?;
+        let bytes = gpu.read("download", &out, p.output_bytes())?;
+        let mut px: Vec<u16> = bytemuck::pod_collect_to_vec(&bytes);
+        px.truncate(p.pixels as usize * 3);
+        data.extend(px);
+    }
+    Ok(data)
 }
 
 #[cfg(test)]

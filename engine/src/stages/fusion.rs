@@ -393,8 +393,9 @@ pub(crate) fn fused_to_f16(
     expose(gpu, enc, "fused_to_f16", at, 1.0, fused, out);
 }
 
-/// `band` of a linear image exposed by `gain`, clipped and sRGB-encoded.
-pub(crate) fn synthetic_exposure(
+/// `band` of a linear image's luminance exposed by `gain`, clipped and sRGB-encoded, as a grey
+/// RGBA image (the luminance-only input of colour-preserving auto HDR).
+pub(crate) fn synthetic_exposure_luma(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,
     at: (Dims, Rows),
@@ -402,7 +403,7 @@ pub(crate) fn synthetic_exposure(
     linear: &wgpu::Buffer,
     exposed: &wgpu::Buffer,
 ) {
-    expose(gpu, enc, "synthetic_exposure", at, gain, linear, exposed);
+    expose(gpu, enc, "synthetic_exposure_luma", at, gain, linear, exposed);
 }
 
 /// CPU references, loop-for-loop like the shaders.
@@ -634,14 +635,13 @@ pub(crate) mod reference {
         fused.iter().map(|&px| pack_rgb(unpack_fused(px))).collect()
     }
 
-    pub fn synthetic_exposure(gain: f32, linear: &[[u32; 2]]) -> Vec<[u32; 2]> {
+    pub fn synthetic_exposure_luma(gain: f32, linear: &[[u32; 2]]) -> Vec<[u32; 2]> {
         linear
             .iter()
             .map(|&px| {
-                pack_unorm(
-                    unpack_rgb(px)
-                        .map(|v| crate::stages::tone::srgb_oetf((v * gain).clamp(0.0, 1.0))),
-                )
+                let [r, g, b] = unpack_rgb(px);
+                let y = ((0.2126 * r + 0.7152 * g + 0.0722 * b) * gain).clamp(0.0, 1.0);
+                pack_unorm([crate::stages::tone::srgb_oetf(y); 3])
             })
             .collect()
     }
@@ -958,12 +958,13 @@ pub(crate) mod tests {
                 let out = gpu.storage("exposed", img.len() as u64 * 8);
                 gpu.run("test", |enc| {
                     for band in bands(gpu, dims, banded) {
-                        synthetic_exposure(gpu, enc, (dims, band), gain, &lin, &out)
+                        synthetic_exposure_luma(gpu, enc, (dims, band), gain, &lin, &out)
                     }
                 })
                 .unwrap();
                 let got = unorms(&read_image(&out, img.len()));
-                let d = max_abs_diff(&got, &unorms(&r::synthetic_exposure(gain, img)));
+                let want = r::synthetic_exposure_luma(gain, img);
+                let d = max_abs_diff(&got, &unorms(&want));
                 assert!(d <= 2.0 / 65535.0, "gain {gain} banded {banded}: {d}");
             }
         }

@@ -7,6 +7,7 @@ pub(crate) mod color;
 pub(crate) mod demosaic;
 pub(crate) mod demosaic_rcd;
 pub(crate) mod demosaic_xtrans;
+pub(crate) mod fused_look;
 pub(crate) mod fusion;
 pub(crate) mod merge;
 pub(crate) mod normalize;
