@@ -302,6 +302,9 @@ impl Burst {
         let first = frames
             .first()
             .ok_or_else(|| Error::InvalidInput("a burst needs at least one frame".into()))?;
+        for f in &frames {
+            f.require_mosaic("merging a burst")?;
+        }
         let sensor = |f: &Frame| match f.xtrans {
             Some(x) => format!("an X-Trans sensor ({})", x.name()),
             None => "a Bayer sensor".to_string(),
@@ -413,6 +416,7 @@ impl Frame {
     /// Save as an uncompressed DNG (for a merged burst: the merged raw, which other raw
     /// developers open). Written to a temporary file, then renamed.
     pub fn save_dng(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.require_mosaic("writing a raw DNG")?;
         crate::output::save_dng(self, path.as_ref())
     }
 

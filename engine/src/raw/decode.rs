@@ -39,6 +39,11 @@ pub(crate) fn decode_bytes(path: &Path, data: &[u8]) -> Result<Frame> {
     if looks_like_text(data) {
         return Err(Error::decode(path, "this is a text file, not a raw image"));
     }
+    // LinearRaw DNGs (already demosaiced RGB) have their own reader.
+    if let Some(frame) = dng::linear_raw::decode(path, data)? {
+        frame.validate()?;
+        return Ok(frame);
+    }
     let frame = match dng::parse(path, data)? {
         Some(image) if matches!(image.layout, Layout::Uncompressed { .. }) => {
             let mosaic = image.read_mosaic(path, data)?;
@@ -104,6 +109,7 @@ fn dng_frame(path: &Path, image: DngImage, mosaic: Vec<u16>) -> Result<Frame> {
         noise_profile: image.noise_profile,
         cfa_block: image.cfa_block,
         xtrans: image.xtrans,
+        linear_rgb: None,
     };
     let [x, y, w, h] = image.crop;
     crop(frame, x, y, w, h)
@@ -417,6 +423,7 @@ pub(crate) fn frame_from_rawloader(
         noise_profile: None,
         cfa_block: 1,
         xtrans,
+        linear_rgb: None,
     };
     let (w, h) = (
         width.checked_sub(left + right),
