@@ -36,6 +36,9 @@ const COMPRESSION_LOSSLESS_JPEG: u64 = 7;
 const COMPRESSION_LOSSY_JPEG: u64 = 34892;
 const COMPRESSION_JPEG_XL: u64 = 52546;
 
+#[cfg(test)]
+mod tests;
+
 /// Samples per pixel of the LinearRaw images we develop (R, G, B).
 const SAMPLES: usize = 3;
 
