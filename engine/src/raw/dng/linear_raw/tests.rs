@@ -354,20 +354,25 @@ fn a_written_linear_raw_dng_develops_to_the_colours_computed_by_hand() {
     let out = render(gpu(), &frame, Demosaic::Rcd, look, 16, None).unwrap();
     assert_eq!((out.width, out.height), (w, h));
     let srgb = |v: f32| tone::srgb_oetf(v) * 65535.0;
+    // Allowed error in 16-bit sRGB codes at linear value x: two f16 roundings (the normalize and
+    // colour stages' outputs, 2^-11 relative each) and the 16-bit storage (under 2^-14 relative
+    // here), through the sRGB slope (d sRGB / d ln x = 1.055 / 2.4 · x^(1/2.4)), plus one code of
+    // output rounding.
+    let tol = |x: f32| 65535.0 * 1.055 / 2.4 * x.powf(1.0 / 2.4) * (2.0 / 2048.0 + 1.0 / 16384.0) + 1.0;
     let mut worst_grey = 0.0f32;
     for (i, px) in out.data.chunks(3).enumerate() {
         let (x, y) = (i as u32 % w, i as u32 / w);
         let px = px.iter().map(|&v| v as f32).collect::<Vec<_>>();
         if x < w / 2 {
-            // Grey stays grey, at the ramp's value: within 12 / 65535 (16-bit storage, f16).
+            // Grey stays grey, at the ramp's value.
             let spread = px.iter().copied().fold(0.0, f32::max) - px.iter().copied().fold(f32::MAX, f32::min);
-            worst_grey = worst_grey.max(spread);
             let t = linear(x, y)[1];
-            assert!((px[1] - srgb(t)).abs() <= 12.0, "({x}, {y}): {px:?} vs grey {}", srgb(t));
+            worst_grey = worst_grey.max(spread / (2.0 * tol(t)));
+            assert!((px[1] - srgb(t)).abs() <= tol(t), "({x}, {y}): {px:?} vs grey {}", srgb(t));
         } else {
             for c in 0..3 {
                 assert!(
-                    (px[c] - srgb(patch[c])).abs() <= 12.0,
+                    (px[c] - srgb(patch[c])).abs() <= tol(patch[c]),
                     "({x}, {y}) channel {c}: {} vs {}",
                     px[c],
                     srgb(patch[c])
@@ -375,7 +380,10 @@ fn a_written_linear_raw_dng_develops_to_the_colours_computed_by_hand() {
             }
         }
     }
-    assert!(worst_grey <= 12.0, "grey ramp spread {worst_grey} / 65535");
+    assert!(
+        worst_grey <= 1.0,
+        "grey ramp channels spread {worst_grey:.2} × the allowed (twice the per-channel error)"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -492,7 +500,19 @@ fn the_lg_g4_linear_raw_dng_develops_close_to_libraw() {
     let with_opcodes = render(gpu(), &mapped, Demosaic::Rcd, curve, 16, None).unwrap();
     let psnr_mapped = psnr_after_gain_fit(&with_opcodes.data, &libraw);
     eprintln!("LG G4 vs LibRaw: {psnr:.2} dB as developed, {psnr_mapped:.2} dB with OpcodeList2's MapPolynomial");
-    assert!(psnr > 0.0 && psnr_mapped > 0.0);
+    // With the file's MapPolynomial applied, our reading (JPEG tiles, levels, crop) and colour
+    // pipeline reproduce LibRaw's render: 64.99 dB measured. 50 dB leaves room for f16 and
+    // rounding; a wrong tile placement, white balance or colour matrix falls below 30 dB.
+    assert!(
+        psnr_mapped >= 50.0,
+        "with MapPolynomial: {psnr_mapped:.2} dB against LibRaw"
+    );
+    // As developed today, OpcodeList2 is skipped: the JPEG's values are gamma-encoded (≈ x³ to
+    // linear) and white-balanced already, so tones and colours are far off: 14.85 dB measured.
+    // The bar only guards against a further regression. When the opcode stage applies
+    // OpcodeList2 to LinearRaw frames, drop the hand-applied polynomial above and require
+    // ≥ 50 dB of the plain develop instead.
+    assert!(psnr >= 13.0, "as developed: {psnr:.2} dB against LibRaw");
 
     // The default look develops too, at the same size, with real tones (not black, not white).
     let default = Look::Photo {
@@ -502,5 +522,6 @@ fn the_lg_g4_linear_raw_dng_develops_close_to_libraw() {
     let fused = render(gpu(), &frame, Demosaic::Rcd, default, 16, None).unwrap();
     assert_eq!((fused.width, fused.height), (lw, lh));
     let mean = fused.data.iter().map(|&v| v as f64).sum::<f64>() / fused.data.len() as f64 / 65535.0;
+    eprintln!("LG G4 default develop: mean {mean:.3}");
     assert!((0.15..0.85).contains(&mean), "default develop mean {mean:.3}");
 }
