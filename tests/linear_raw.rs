@@ -32,7 +32,10 @@ fn assert_refused<T>(result: Result<T, Error>, what: &str) {
 #[test]
 fn the_lg_g4_linear_raw_dng_develops_as_rgb_at_its_full_size() {
     let frame = open();
-    assert_eq!((frame.width(), frame.height(), frame.samples()), (600, 338, 3));
+    assert_eq!(
+        (frame.width(), frame.height(), frame.samples()),
+        (600, 338, 3)
+    );
     assert_eq!(frame.mosaic().len(), 600 * 338 * 3);
     let engine = Engine::new(&EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     for options in [

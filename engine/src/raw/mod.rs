@@ -231,7 +231,8 @@ impl Frame {
                 ),
             ));
         }
-        if self.mosaic.len() as u64 != self.width as u64 * self.height as u64 * self.samples() as u64
+        if self.mosaic.len() as u64
+            != self.width as u64 * self.height as u64 * self.samples() as u64
         {
             return Err(Error::decode(
                 path,

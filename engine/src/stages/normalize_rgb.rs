@@ -75,7 +75,13 @@ pub(crate) fn record_rows(
     // DNGs store gamma-encoded, white-balanced 8-bit values and undo both with one MapPolynomial
     // per plane there. Not applied yet (the opcode stages work on CFA mosaics):
     // `raw::dng::linear_raw` tests measure what skipping it costs on the LG G4 file.
-    record(gpu, enc, &Params::new(frame.width, y1 - y0, levels), &raw, out);
+    record(
+        gpu,
+        enc,
+        &Params::new(frame.width, y1 - y0, levels),
+        &raw,
+        out,
+    );
 }
 
 /// CPU reference, loop for loop: RGB per pixel, as f16 would hold it.
@@ -150,8 +156,9 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../../shared/data/real/raw/lg_g4_linear_raw_lossy_jpeg.dng"
         );
-        let frame = crate::raw::Frame::open(file)
-            .unwrap_or_else(|e| panic!("{e} (the shared data folder ../shared/data/real is needed)"));
+        let frame = crate::raw::Frame::open(file).unwrap_or_else(|e| {
+            panic!("{e} (the shared data folder ../shared/data/real is needed)")
+        });
         let levels = frame.linear_rgb.expect("a LinearRaw frame");
         let p = Params::new(frame.width, frame.height, &levels);
         assert_close(&run_gpu(&p, &frame.mosaic), &reference(&p, &frame.mosaic));

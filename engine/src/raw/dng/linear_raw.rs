@@ -134,7 +134,12 @@ fn read_frame(
             ))
         }
     }
-    if tiff.unsigned(raw, PLANAR_CONFIGURATION).map_err(err)?.unwrap_or(1) != 1 {
+    if tiff
+        .unsigned(raw, PLANAR_CONFIGURATION)
+        .map_err(err)?
+        .unwrap_or(1)
+        != 1
+    {
         return Err(Error::unsupported(
             path,
             "LinearRaw DNG with planar (not interleaved) samples",
@@ -190,7 +195,16 @@ fn read_frame(
             ))
         }
     }
-    let chunks = read_chunks(path, tiff, raw, width, height, compression, bits as u32, data.len())?;
+    let chunks = read_chunks(
+        path,
+        tiff,
+        raw,
+        width,
+        height,
+        compression,
+        bits as u32,
+        data.len(),
+    )?;
     let mut rgb = read_pixels(path, &chunks, width, height, data)?;
 
     if let Some(v) = tiff.find(raw, LINEARIZATION_TABLE).map_err(err)? {
@@ -274,7 +288,10 @@ fn read_chunks(
     let list = |tiff: &mut TiffFile, t: u16, name: &str| -> Result<Vec<u64>> {
         match tiff.find(raw, t).map_err(err)? {
             Some(v) => v.into_u64_vec().map_err(err),
-            None => Err(Error::decode(path, format!("LinearRaw image has no {name}"))),
+            None => Err(Error::decode(
+                path,
+                format!("LinearRaw image has no {name}"),
+            )),
         }
     };
     let offsets = list(tiff, offsets_tag, "strip or tile offsets")?;
@@ -474,18 +491,24 @@ fn read_levels(path: &Path, tiff: &mut TiffFile, raw: &Directory, bits: u64) -> 
     let per_sample: [f64; SAMPLES] = match values.len() {
         // One value for every sample is a common shortcut.
         1 => [values[0]; SAMPLES],
-        n if n == rows * cols * SAMPLES => [0, 1, 2].map(|c| {
-            values.iter().skip(c).step_by(SAMPLES).sum::<f64>() / (rows * cols) as f64
-        }),
+        n if n == rows * cols * SAMPLES => [0, 1, 2]
+            .map(|c| values.iter().skip(c).step_by(SAMPLES).sum::<f64>() / (rows * cols) as f64),
         n => {
             return Err(Error::decode(
                 path,
-                format!("DNG BlackLevel has {n} values where {rows}×{cols} × {SAMPLES} samples need {}", rows * cols * SAMPLES),
+                format!(
+                    "DNG BlackLevel has {n} values where {rows}×{cols} × {SAMPLES} samples need {}",
+                    rows * cols * SAMPLES
+                ),
             ))
         }
     };
     let mean = |t: u16, tiff: &mut TiffFile| -> Result<f64> {
-        let v = tiff.find(raw, t).map_err(err)?.map(numbers).unwrap_or_default();
+        let v = tiff
+            .find(raw, t)
+            .map_err(err)?
+            .map(numbers)
+            .unwrap_or_default();
         Ok(if v.is_empty() {
             0.0
         } else {
@@ -494,13 +517,20 @@ fn read_levels(path: &Path, tiff: &mut TiffFile, raw: &Directory, bits: u64) -> 
     };
     let delta = mean(BLACK_LEVEL_DELTA_H, tiff)? + mean(BLACK_LEVEL_DELTA_V, tiff)?;
     let black = per_sample.map(|b| (b + delta) as f32);
-    let white = match tiff.find(raw, super::WHITE_LEVEL).map_err(err)?.map(numbers) {
+    let white = match tiff
+        .find(raw, super::WHITE_LEVEL)
+        .map_err(err)?
+        .map(numbers)
+    {
         Some(v) if v.len() == 1 => [v[0] as f32; SAMPLES],
         Some(v) if v.len() == SAMPLES => [v[0] as f32, v[1] as f32, v[2] as f32],
         Some(v) => {
             return Err(Error::decode(
                 path,
-                format!("DNG WhiteLevel has {} values for {SAMPLES} samples", v.len()),
+                format!(
+                    "DNG WhiteLevel has {} values for {SAMPLES} samples",
+                    v.len()
+                ),
             ))
         }
         None => [((1u64 << bits.min(16)) - 1) as f32; SAMPLES],
@@ -512,7 +542,13 @@ fn read_levels(path: &Path, tiff: &mut TiffFile, raw: &Directory, bits: u64) -> 
 
 /// The `w`×`h` area at (`x`, `y`) of an interleaved RGB image `width` pixels wide.
 fn crop(rgb: &[u16], width: u32, [x, y, w, h]: [u32; 4]) -> Vec<u16> {
-    let (x, y, w, h, width) = (x as usize, y as usize, w as usize, h as usize, width as usize);
+    let (x, y, w, h, width) = (
+        x as usize,
+        y as usize,
+        w as usize,
+        h as usize,
+        width as usize,
+    );
     if x == 0 && w == width {
         return rgb[y * width * SAMPLES..(y + h) * width * SAMPLES].to_vec();
     }

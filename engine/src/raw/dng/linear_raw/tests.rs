@@ -32,8 +32,16 @@ impl V {
     fn encode(&self) -> (u16, u32, Vec<u8>) {
         match self {
             V::Byte(v) => (1, v.len() as u32, v.clone()),
-            V::Short(v) => (3, v.len() as u32, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-            V::Long(v) => (4, v.len() as u32, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+            V::Short(v) => (
+                3,
+                v.len() as u32,
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            ),
+            V::Long(v) => (
+                4,
+                v.len() as u32,
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            ),
             V::Rational(v) => (
                 5,
                 v.len() as u32,
@@ -163,7 +171,8 @@ fn chunks16(rgb: &[u16], (w, h): (u32, u32), layout: Layout) -> Vec<Vec<u8>> {
             for y0 in (0..h).step_by(rows as usize) {
                 let mut c = Vec::new();
                 for y in y0..(y0 + rows as usize).min(h) {
-                    (0..w * 3).for_each(|i| c.extend_from_slice(&px(i / 3, y, i % 3).to_le_bytes()));
+                    (0..w * 3)
+                        .for_each(|i| c.extend_from_slice(&px(i / 3, y, i % 3).to_le_bytes()));
                 }
                 out.push(c);
             }
@@ -280,22 +289,45 @@ fn broken_and_unsupported_linear_raw_files_are_clear_errors() {
         1,
         &good(),
         Layout::Strips(8),
-        vec![(50714, V::Long(vec![5000, 5000, 5000])), (50717, V::Long(vec![4095]))],
+        vec![
+            (50714, V::Long(vec![5000, 5000, 5000])),
+            (50717, V::Long(vec![4095])),
+        ],
     );
-    assert!(matches!(decode("levels.dng", &bad_levels), Err(Error::Decode { .. })));
+    assert!(matches!(
+        decode("levels.dng", &bad_levels),
+        Err(Error::Decode { .. })
+    ));
     // Absurd size: refused before anything is allocated.
     let huge = write_dng((70_000, 70_000), 16, 1, &good(), Layout::Strips(8), vec![]);
-    assert!(matches!(decode("huge.dng", &huge), Err(Error::Limits { .. })));
+    assert!(matches!(
+        decode("huge.dng", &huge),
+        Err(Error::Limits { .. })
+    ));
     // JPEG XL tiles, 4 samples, corrupt lossy JPEG: named.
     let jxl = write_dng(size, 16, 52546, &good(), Layout::Strips(8), vec![]);
     assert!(
         matches!(decode("jxl.dng", &jxl), Err(Error::Unsupported { what, .. }) if what.contains("JPEG XL"))
     );
-    let four = write_dng(size, 16, 1, &good(), Layout::Strips(8), vec![(277, V::Short(vec![4]))]);
+    let four = write_dng(
+        size,
+        16,
+        1,
+        &good(),
+        Layout::Strips(8),
+        vec![(277, V::Short(vec![4]))],
+    );
     assert!(
         matches!(decode("four.dng", &four), Err(Error::Unsupported { what, .. }) if what.contains("4 samples"))
     );
-    let jpeg = write_dng(size, 8, 34892, &[vec![0xff, 0xd8, 1, 2, 3]], Layout::Tiles(16, 16), vec![]);
+    let jpeg = write_dng(
+        size,
+        8,
+        34892,
+        &[vec![0xff, 0xd8, 1, 2, 3]],
+        Layout::Tiles(16, 16),
+        vec![],
+    );
     assert!(
         matches!(decode("jpeg.dng", &jpeg), Err(Error::Decode { reason, .. }) if reason.contains("JPEG tile 0")),
         "{:?}",
@@ -317,7 +349,7 @@ fn a_written_linear_raw_dng_develops_to_the_colours_computed_by_hand() {
     let black = [100.0f32, 200.0, 300.0];
     let white = [40000.0f32, 50000.0, 60000.0];
     let neutral = [0.5f32, 1.0, 0.8]; // camera response to grey: white balance 2, 1, 1.25
-    // Left half: a grey ramp (as the camera records grey); right half: one colour patch.
+                                      // Left half: a grey ramp (as the camera records grey); right half: one colour patch.
     let patch = [0.20f32, 0.45, 0.08];
     let linear = |x: u32, y: u32| -> [f32; 3] {
         if x < w / 2 {
@@ -343,7 +375,10 @@ fn a_written_linear_raw_dng_develops_to_the_colours_computed_by_hand() {
         vec![
             (50714, V::Long(black.map(|b| b as u32).to_vec())),
             (50717, V::Long(white.map(|b| b as u32).to_vec())),
-            (50728, V::Rational(neutral.map(|n| ((n * 1000.0) as u32, 1000)).to_vec())),
+            (
+                50728,
+                V::Rational(neutral.map(|n| ((n * 1000.0) as u32, 1000)).to_vec()),
+            ),
         ],
     );
     let frame = decode("written.dng", &dng).unwrap_or_else(|e| panic!("{e}"));
@@ -358,17 +393,23 @@ fn a_written_linear_raw_dng_develops_to_the_colours_computed_by_hand() {
     // colour stages' outputs, 2^-11 relative each) and the 16-bit storage (under 2^-14 relative
     // here), through the sRGB slope (d sRGB / d ln x = 1.055 / 2.4 · x^(1/2.4)), plus one code of
     // output rounding.
-    let tol = |x: f32| 65535.0 * 1.055 / 2.4 * x.powf(1.0 / 2.4) * (2.0 / 2048.0 + 1.0 / 16384.0) + 1.0;
+    let tol =
+        |x: f32| 65535.0 * 1.055 / 2.4 * x.powf(1.0 / 2.4) * (2.0 / 2048.0 + 1.0 / 16384.0) + 1.0;
     let mut worst_grey = 0.0f32;
     for (i, px) in out.data.chunks(3).enumerate() {
         let (x, y) = (i as u32 % w, i as u32 / w);
         let px = px.iter().map(|&v| v as f32).collect::<Vec<_>>();
         if x < w / 2 {
             // Grey stays grey, at the ramp's value.
-            let spread = px.iter().copied().fold(0.0, f32::max) - px.iter().copied().fold(f32::MAX, f32::min);
+            let spread = px.iter().copied().fold(0.0, f32::max)
+                - px.iter().copied().fold(f32::MAX, f32::min);
             let t = linear(x, y)[1];
             worst_grey = worst_grey.max(spread / (2.0 * tol(t)));
-            assert!((px[1] - srgb(t)).abs() <= tol(t), "({x}, {y}): {px:?} vs grey {}", srgb(t));
+            assert!(
+                (px[1] - srgb(t)).abs() <= tol(t),
+                "({x}, {y}): {px:?} vs grey {}",
+                srgb(t)
+            );
         } else {
             for c in 0..3 {
                 assert!(
@@ -415,7 +456,10 @@ fn libraw_linear(file: &str) -> (u32, u32, Vec<[f32; 3]>) {
         String::from_utf8_lossy(&run.stderr)
     );
     let text = String::from_utf8_lossy(&run.stdout);
-    let dims: Vec<u32> = text.split_whitespace().map(|v| v.parse().unwrap()).collect();
+    let dims: Vec<u32> = text
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
     let bytes = std::fs::read(&out).unwrap();
     let _ = std::fs::remove_file(&out);
     let px = bytes
@@ -466,9 +510,24 @@ fn psnr_after_gain_fit(ours: &[u16], libraw: &[[f32; 3]]) -> f64 {
 /// The MapPolynomial opcodes of the LG file's OpcodeList2 (one per plane, degree 3; dumped from
 /// the file): what LibRaw applies and we do not yet. Evaluated here only to measure their weight.
 const LG_MAP_POLYNOMIAL: [[f64; 4]; 3] = [
-    [0.000579842832074464, 0.03182173647669184, 0.0, 0.47732604715037763],
-    [0.0029449912260624093, 0.06219386587319753, 0.0, 0.9329079880979629],
-    [0.0015716792553597315, 0.04450865949492638, 0.0, 0.6676298924238957],
+    [
+        0.000579842832074464,
+        0.03182173647669184,
+        0.0,
+        0.47732604715037763,
+    ],
+    [
+        0.0029449912260624093,
+        0.06219386587319753,
+        0.0,
+        0.9329079880979629,
+    ],
+    [
+        0.0015716792553597315,
+        0.04450865949492638,
+        0.0,
+        0.6676298924238957,
+    ],
 ];
 
 #[test]
@@ -482,7 +541,11 @@ fn the_lg_g4_linear_raw_dng_develops_close_to_libraw() {
         tone: crate::Tone::Curve,
     };
     let ours = render(gpu(), &frame, Demosaic::Rcd, curve, 16, None).unwrap();
-    assert_eq!((ours.width, ours.height), (lw, lh), "size differs from LibRaw's");
+    assert_eq!(
+        (ours.width, ours.height),
+        (lw, lh),
+        "size differs from LibRaw's"
+    );
     let psnr = psnr_after_gain_fit(&ours.data, &libraw);
 
     // The same frame with the file's MapPolynomials applied (what the opcode stage will do).
@@ -521,7 +584,11 @@ fn the_lg_g4_linear_raw_dng_develops_close_to_libraw() {
     };
     let fused = render(gpu(), &frame, Demosaic::Rcd, default, 16, None).unwrap();
     assert_eq!((fused.width, fused.height), (lw, lh));
-    let mean = fused.data.iter().map(|&v| v as f64).sum::<f64>() / fused.data.len() as f64 / 65535.0;
+    let mean =
+        fused.data.iter().map(|&v| v as f64).sum::<f64>() / fused.data.len() as f64 / 65535.0;
     eprintln!("LG G4 default develop: mean {mean:.3}");
-    assert!((0.15..0.85).contains(&mean), "default develop mean {mean:.3}");
+    assert!(
+        (0.15..0.85).contains(&mean),
+        "default develop mean {mean:.3}"
+    );
 }
