@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use burstpipe::{Binning, Burst, Demosaic, Engine, EngineOptions, Error, Frame, Options};
+use burstpipe::{
+    Binning, Burst, Demosaic, Engine, EngineOptions, Error, Frame, MergeOptions, Options,
+};
 
 fn lg_g4() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -58,14 +60,29 @@ fn the_lg_g4_linear_raw_dng_develops_as_rgb_at_its_full_size() {
 fn merge_binning_demosaic_and_raw_dng_output_refuse_a_linear_raw_frame() {
     let frame = open();
     let engine = Engine::new(&EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     assert_refused(Burst::new(vec![frame.clone(), frame.clone()]), "merge");
+    // One frame "merges" by developing as it is (batch jobs of one file), binned or not refused.
+    let single = Burst::new(vec![frame.clone()]).unwrap_or_else(|e| panic!("{e}"));
+    let merged = engine
+        .merge(&single, &MergeOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let developed = engine.develop(&frame, &Options::default()).unwrap();
+    assert_eq!(merged.data, developed.data);
+    let mut binned_merge = MergeOptions::default();
+    binned_merge.develop.binning = Binning::Bayer2;
+    assert_refused(engine.merge(&single, &binned_merge), "merge with binning");
+    let raw = engine.merge_raw(&single, &MergeOptions::default()).unwrap();
+    assert_refused(
+        raw.save_dng(dir.path().join("single.dng")),
+        "--dng of a single frame",
+    );
     let binned = Options {
         binning: Binning::Bayer2,
         ..Options::default()
     };
     assert_refused(engine.develop(&frame, &binned), "binning");
     assert_refused(engine.demosaic(&frame, Demosaic::Rcd, 16), "demosaic");
-    let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.dng");
     assert_refused(frame.save_dng(&out), "--dng");
     assert!(!out.exists(), "a refused DNG left a file behind");

@@ -203,6 +203,11 @@ impl Engine {
     /// The checked frames of a merge, binned (or remosaiced) before alignment when the options
     /// say so: a smaller, cleaner burst to align and merge.
     fn prepare(&self, burst: &Burst, options: &MergeOptions) -> Result<Prepared> {
+        if options.develop.binning != crate::Binning::Off {
+            for f in &burst.frames {
+                f.require_mosaic("binning")?;
+            }
+        }
         if let Some(f) = burst.frames.iter().find(|f| f.xtrans.is_some()) {
             if options.develop.binning != crate::Binning::Off {
                 return Err(Error::unsupported(
@@ -302,8 +307,11 @@ impl Burst {
         let first = frames
             .first()
             .ok_or_else(|| Error::InvalidInput("a burst needs at least one frame".into()))?;
-        for f in &frames {
-            f.require_mosaic("merging a burst")?;
+        // A single LinearRaw frame "merges" by developing as it is (batch jobs of one file).
+        if frames.len() > 1 {
+            for f in &frames {
+                f.require_mosaic("merging a burst")?;
+            }
         }
         let sensor = |f: &Frame| match f.xtrans {
             Some(x) => format!("an X-Trans sensor ({})", x.name()),
