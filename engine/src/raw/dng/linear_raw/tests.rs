@@ -239,7 +239,7 @@ fn eight_bit_samples_linearization_table_and_crops_apply() {
         (w, h),
         8,
         1,
-        &[rgb8.clone()],
+        std::slice::from_ref(&rgb8),
         Layout::Strips(h),
         vec![
             (50712, V::Short(table.clone())),
