@@ -3,7 +3,7 @@
 //!
 //! Read per the DNG 1.7 specification: chunky samples in strips or tiles, uncompressed (8/16-bit)
 //! or lossy JPEG (34892, 8-bit, each tile a baseline JPEG decoded to RGB by image-rs/zune-jpeg,
-//! as LibRaw does with libjpeg); then LinearizationTable, per-sample BlackLevel and WhiteLevel,
+//! as LibRaw does with libjpeg) or JPEG XL (52546, 8/16-bit, DNG 1.7: jxl-oxide); then LinearizationTable, per-sample BlackLevel and WhiteLevel,
 //! ActiveArea and DefaultCrop. The pixels stay in stored units: the develop path normalizes them
 //! on the GPU (`stages::normalize_rgb`).
 //!
@@ -169,7 +169,7 @@ fn read_frame(
     let compression = tiff.unsigned(raw, COMPRESSION).map_err(err)?.unwrap_or(1);
     match (compression, bits) {
         (COMPRESSION_NONE, 8 | 16) | (COMPRESSION_LOSSY_JPEG, 8) => {}
-        (COMPRESSION_NONE | COMPRESSION_LOSSY_JPEG, b) => {
+        (COMPRESSION_NONE | COMPRESSION_LOSSY_JPEG | COMPRESSION_JPEG_XL, b) => {
             return Err(Error::unsupported(
                 path,
                 format!("LinearRaw DNG with {b}-bit samples (compression {compression})"),
@@ -182,12 +182,7 @@ fn read_frame(
                 "LinearRaw DNG with lossless-JPEG tiles is not supported yet",
             ))
         }
-        (COMPRESSION_JPEG_XL, _) => {
-            return Err(Error::unsupported(
-                path,
-                "LinearRaw DNG with JPEG XL tiles (DNG 1.7): this build has no JPEG XL decoder; convert it with Adobe DNG Converter (compatibility DNG 1.4 or earlier)",
-            ))
-        }
+        (COMPRESSION_JPEG_XL, 8 | 16) => {}
         (c, _) => {
             return Err(Error::unsupported(
                 path,
@@ -410,16 +405,19 @@ fn decode_chunk(
                 }
             }
         }
-        _ => {
-            let (tw, th, rgb8) = decode_lossy_jpeg(path, chunks, index, bytes)?;
+        compression => {
+            let (tw, th, rgb) = match compression {
+                COMPRESSION_JPEG_XL => decode_jpeg_xl(path, chunks, index, bytes)?,
+                _ => decode_lossy_jpeg(path, chunks, index, bytes)?,
+            };
             if tw < w || th < h {
                 return Err(Error::decode(
                     path,
                     format!("JPEG tile {index} is {tw}×{th} pixels where the image needs {w}×{h}"),
                 ));
             }
-            for row in rgb8.chunks_exact(tw * SAMPLES).take(h) {
-                out.extend(row[..w * SAMPLES].iter().map(|&b| b as u16));
+            for row in rgb.chunks_exact(tw * SAMPLES).take(h) {
+                out.extend_from_slice(&row[..w * SAMPLES]);
             }
         }
     }
@@ -439,7 +437,7 @@ fn decode_lossy_jpeg(
     chunks: &Chunks,
     index: usize,
     bytes: &[u8],
-) -> Result<(usize, usize, Vec<u8>)> {
+) -> Result<(usize, usize, Vec<u16>)> {
     use image::ImageDecoder;
     let bad = |e: image::ImageError| {
         Error::decode(path, format!("lossy JPEG tile {index} is corrupt: {e}"))
@@ -468,6 +466,66 @@ fn decode_lossy_jpeg(
     }
     let mut rgb = vec![0u8; decoder.total_bytes() as usize];
     decoder.read_image(&mut rgb).map_err(bad)?;
+    Ok((
+        tw as usize,
+        th as usize,
+        rgb.into_iter().map(u16::from).collect(),
+    ))
+}
+
+/// A JPEG XL tile (compression 52546, DNG 1.7) decoded by jxl-oxide to 3 samples on the DNG's
+/// BitsPerSample scale: width, height, pixels.
+fn decode_jpeg_xl(
+    path: &Path,
+    chunks: &Chunks,
+    index: usize,
+    bytes: &[u8],
+) -> Result<(usize, usize, Vec<u16>)> {
+    let bad =
+        |e: jxl_oxide::Error| Error::decode(path, format!("JPEG XL tile {index} is corrupt: {e}"));
+    let image = jxl_oxide::JxlImage::builder()
+        .read(std::io::Cursor::new(bytes))
+        .map_err(bad)?;
+    let (tw, th) = (image.width(), image.height());
+    // Checked before rendering allocates: a tile may not be larger than the declared tile size.
+    if tw > chunks.width || th > chunks.height {
+        return Err(Error::decode(
+            path,
+            format!(
+                "JPEG XL tile {index} is {tw}×{th} pixels, larger than the {}×{} tiles of the image",
+                chunks.width, chunks.height
+            ),
+        ));
+    }
+    if image.pixel_format() != jxl_oxide::PixelFormat::Rgb {
+        return Err(Error::unsupported(
+            path,
+            format!(
+                "JPEG XL tile {index} has {:?} channels, not 3-sample colour",
+                image.pixel_format()
+            ),
+        ));
+    }
+    let render = image.render_frame(0).map_err(bad)?;
+    let fb = render.image_all_channels();
+    if (fb.width(), fb.height(), fb.channels()) != (tw as usize, th as usize, SAMPLES) {
+        return Err(Error::decode(
+            path,
+            format!(
+                "JPEG XL tile {index} decodes to an unexpected {}×{}×{}",
+                fb.width(),
+                fb.height(),
+                fb.channels()
+            ),
+        ));
+    }
+    // Samples come normalized to [0, 1] for the file's bit depth.
+    let max = ((1u32 << chunks.bits) - 1) as f32;
+    let rgb = fb
+        .buf()
+        .iter()
+        .map(|&v| (v.clamp(0.0, 1.0) * max).round() as u16)
+        .collect();
     Ok((tw as usize, th as usize, rgb))
 }
 

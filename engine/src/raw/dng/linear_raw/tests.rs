@@ -231,6 +231,23 @@ fn uncompressed_strips_and_tiles_read_the_same_pixels_levels_and_white_balance()
 }
 
 #[test]
+fn jpeg_xl_tiles_decode_to_the_samples_they_hold() {
+    // Four lossless 16×16 tiles of a 24×20 pattern image (assets/linear_raw/make_jxl_tiles.py,
+    // libjxl): the edge tiles' padding must not show.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/linear_raw");
+    let tiles: Vec<Vec<u8>> = (0..4)
+        .map(|i| {
+            let f = dir.join(format!("tile{i}.jxl"));
+            std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+        })
+        .collect();
+    let dng = write_dng((24, 20), 16, 52546, &tiles, Layout::Tiles(16, 16), vec![]);
+    let f = decode("jxl.dng", &dng).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((f.width, f.height, f.samples()), (24, 20, 3));
+    assert_eq!(f.mosaic, pattern(24, 20));
+}
+
+#[test]
 fn eight_bit_samples_linearization_table_and_crops_apply() {
     let (w, h) = (20u32, 12u32);
     let rgb8: Vec<u8> = (0..w * h * 3).map(|i| (i % 251) as u8).collect();
@@ -304,10 +321,12 @@ fn broken_and_unsupported_linear_raw_files_are_clear_errors() {
         decode("huge.dng", &huge),
         Err(Error::Limits { .. })
     ));
-    // JPEG XL tiles, 4 samples, corrupt lossy JPEG: named.
-    let jxl = write_dng(size, 16, 52546, &good(), Layout::Strips(8), vec![]);
+    // Corrupt JPEG XL tiles, 4 samples, corrupt lossy JPEG: named.
+    let jxl = write_dng(size, 16, 52546, &good(), Layout::Tiles(16, 16), vec![]);
     assert!(
-        matches!(decode("jxl.dng", &jxl), Err(Error::Unsupported { what, .. }) if what.contains("JPEG XL"))
+        matches!(decode("jxl.dng", &jxl), Err(Error::Decode { reason, .. }) if reason.contains("JPEG XL tile 0")),
+        "{:?}",
+        decode("jxl.dng", &jxl).err()
     );
     let four = write_dng(
         size,
