@@ -3,7 +3,7 @@
 //!
 //! Read per the DNG 1.7 specification: chunky samples in strips or tiles, uncompressed (8/16-bit)
 //! or lossy JPEG (34892, 8-bit, each tile a baseline JPEG decoded to RGB by image-rs/zune-jpeg,
-//! as LibRaw does with libjpeg) or JPEG XL (52546, 8/16-bit, DNG 1.7: jxl-oxide); then LinearizationTable, per-sample BlackLevel and WhiteLevel,
+//! as LibRaw does with libjpeg) or JPEG XL (52546, DNG 1.7: jxl-oxide); then LinearizationTable, per-sample BlackLevel and WhiteLevel,
 //! ActiveArea and DefaultCrop. The pixels stay in stored units: the develop path normalizes them
 //! on the GPU (`stages::normalize_rgb`).
 //!
@@ -168,7 +168,9 @@ fn read_frame(
     };
     let compression = tiff.unsigned(raw, COMPRESSION).map_err(err)?.unwrap_or(1);
     match (compression, bits) {
-        (COMPRESSION_NONE, 8 | 16) | (COMPRESSION_LOSSY_JPEG, 8) => {}
+        (COMPRESSION_NONE, 8 | 16)
+        | (COMPRESSION_LOSSY_JPEG, 8)
+        | (COMPRESSION_JPEG_XL, 1..=16) => {}
         (COMPRESSION_NONE | COMPRESSION_LOSSY_JPEG | COMPRESSION_JPEG_XL, b) => {
             return Err(Error::unsupported(
                 path,
@@ -182,7 +184,6 @@ fn read_frame(
                 "LinearRaw DNG with lossless-JPEG tiles is not supported yet",
             ))
         }
-        (COMPRESSION_JPEG_XL, 8 | 16) => {}
         (c, _) => {
             return Err(Error::unsupported(
                 path,
@@ -481,8 +482,9 @@ fn decode_jpeg_xl(
     index: usize,
     bytes: &[u8],
 ) -> Result<(usize, usize, Vec<u16>)> {
-    let bad =
-        |e: jxl_oxide::Error| Error::decode(path, format!("JPEG XL tile {index} is corrupt: {e}"));
+    let bad = |e: Box<dyn std::error::Error + Send + Sync>| {
+        Error::decode(path, format!("JPEG XL tile {index} is corrupt: {e}"))
+    };
     let image = jxl_oxide::JxlImage::builder()
         .read(std::io::Cursor::new(bytes))
         .map_err(bad)?;
