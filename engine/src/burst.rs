@@ -203,6 +203,11 @@ impl Engine {
     /// The checked frames of a merge, binned (or remosaiced) before alignment when the options
     /// say so: a smaller, cleaner burst to align and merge.
     fn prepare(&self, burst: &Burst, options: &MergeOptions) -> Result<Prepared> {
+        if options.develop.binning != crate::Binning::Off {
+            for f in &burst.frames {
+                f.require_mosaic("binning")?;
+            }
+        }
         if let Some(f) = burst.frames.iter().find(|f| f.xtrans.is_some()) {
             if options.develop.binning != crate::Binning::Off {
                 return Err(Error::unsupported(
@@ -302,6 +307,12 @@ impl Burst {
         let first = frames
             .first()
             .ok_or_else(|| Error::InvalidInput("a burst needs at least one frame".into()))?;
+        // A single LinearRaw frame "merges" by developing as it is (batch jobs of one file).
+        if frames.len() > 1 {
+            for f in &frames {
+                f.require_mosaic("merging a burst")?;
+            }
+        }
         let sensor = |f: &Frame| match f.xtrans {
             Some(x) => format!("an X-Trans sensor ({})", x.name()),
             None => "a Bayer sensor".to_string(),
@@ -423,6 +434,7 @@ impl Frame {
         path: impl AsRef<Path>,
         compression: crate::DngCompression,
     ) -> Result<()> {
+        self.require_mosaic("writing a raw DNG")?;
         crate::output::save_dng(self, path.as_ref(), compression)
     }
 

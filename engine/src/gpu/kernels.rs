@@ -25,6 +25,7 @@ macro_rules! kernel {
 }
 
 kernel!(NORMALIZE, "normalize");
+kernel!(NORMALIZE_RGB, "normalize_rgb");
 kernel!(DEMOSAIC, "demosaic");
 kernel!(DEMOSAIC_RCD, "demosaic_rcd", after "demosaic_common");
 kernel!(DEMOSAIC_XTRANS, "demosaic_xtrans", after "demosaic_common");
@@ -47,6 +48,7 @@ kernel!(FUSED_LOOK, "fused_look");
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const KERNELS: &[&Kernel] = &[
     &NORMALIZE,
+    &NORMALIZE_RGB,
     &DEMOSAIC,
     &DEMOSAIC_RCD,
     &DEMOSAIC_XTRANS,

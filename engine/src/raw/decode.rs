@@ -46,6 +46,11 @@ pub(crate) fn decode_bytes(path: &Path, data: &[u8]) -> Result<Frame> {
             format,
         });
     }
+    // LinearRaw DNGs (already demosaiced RGB) have their own reader.
+    if let Some(frame) = dng::linear_raw::decode(path, data)? {
+        frame.validate()?;
+        return Ok(frame);
+    }
     let frame = match dng::parse(path, data)? {
         Some(image) if !matches!(image.layout, Layout::Compressed) => {
             let mosaic = image.read_mosaic(path, data)?;
@@ -148,6 +153,7 @@ fn dng_frame(path: &Path, image: DngImage, mosaic: Vec<u16>) -> Result<Frame> {
         cfa_block: image.cfa_block,
         xtrans: image.xtrans,
         colour: Some(image.colour),
+        linear_rgb: None,
     };
     let [x, y, w, h] = image.crop;
     crop(frame, x, y, w, h)
@@ -478,6 +484,7 @@ pub(crate) fn frame_from_rawloader(
         cfa_block: 1,
         xtrans,
         colour: Some(colour),
+        linear_rgb: None,
     };
     let (w, h) = (
         width.checked_sub(left + right),

@@ -17,6 +17,8 @@ use super::dng_chunks::Chunks;
 use super::{Cfa, Exif, XTrans, MAX_PIXELS, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
 use crate::error::{Error, Result};
 
+pub(crate) mod linear_raw;
+
 // DNG and EXIF tag numbers (the tiff crate names only baseline TIFF tags).
 const NEW_SUBFILE_TYPE: u16 = 254;
 const IMAGE_WIDTH: u16 = 256;

@@ -145,7 +145,8 @@ pub struct Exif {
     pub datetime: Option<String>,
 }
 
-/// One decoded raw frame: a Bayer or X-Trans mosaic cropped to the active area, with its levels and colour.
+/// One decoded raw frame: a Bayer or X-Trans mosaic (or a LinearRaw DNG's RGB) cropped to the active
+/// area, with its levels and colour.
 #[derive(Debug, Clone)]
 pub struct Frame {
     pub(crate) source: PathBuf,
@@ -178,6 +179,18 @@ pub struct Frame {
     /// The file's full colour model (DNG calibrations, forward matrices, as-shot white, baseline
     /// exposure); `None`: one D65 matrix `xyz_to_cam` with `wb` as shot (see [`Frame::colour_model`]).
     pub(crate) colour: Option<ColourModel>,
+    /// LinearRaw DNGs (already demosaiced, e.g. iPhone ProRAW): the levels of each colour sample.
+    /// `mosaic` then holds `width * height * 3` interleaved R, G, B values, `cfa` is meaningless
+    /// and every mosaic-only path (merge, binning, demosaic, DNG writer) refuses the frame.
+    /// `None` for sensor mosaics.
+    pub(crate) linear_rgb: Option<RgbLevels>,
+}
+
+/// Black and white level of each sample (R, G, B) of a LinearRaw frame, in stored units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RgbLevels {
+    pub black: [f32; 3],
+    pub white: [f32; 3],
 }
 
 impl Frame {
@@ -219,6 +232,7 @@ impl Frame {
             cfa_block: 1,
             xtrans: None,
             colour: None,
+            linear_rgb: None,
         };
         frame.validate()?;
         Ok(frame)
@@ -250,7 +264,9 @@ impl Frame {
                 ),
             ));
         }
-        if self.mosaic.len() as u64 != self.width as u64 * self.height as u64 {
+        if self.mosaic.len() as u64
+            != self.width as u64 * self.height as u64 * self.samples() as u64
+        {
             return Err(Error::decode(
                 path,
                 "pixel data is shorter than the image size (truncated file?)",
@@ -274,6 +290,9 @@ impl Frame {
                     self.black, self.white
                 ),
             ));
+        }
+        if let Some(levels) = &self.linear_rgb {
+            dng::linear_raw::check_levels(path, levels)?;
         }
         if self.wb.iter().any(|&w| !(w.is_finite() && w > 0.0)) {
             return Err(Error::decode(
@@ -354,9 +373,29 @@ impl Frame {
     pub fn noise_profile(&self) -> Option<[f64; 2]> {
         self.noise_profile
     }
-    /// The raw sensor values of the active area, row-major.
+    /// The raw sensor values of the active area, row-major (for a LinearRaw frame, R, G, B
+    /// interleaved: see [`Frame::samples`]).
     pub fn mosaic(&self) -> &[u16] {
         &self.mosaic
+    }
+    /// Values per pixel: 1 for a sensor mosaic, 3 for a LinearRaw DNG (already demosaiced RGB).
+    pub fn samples(&self) -> u32 {
+        if self.linear_rgb.is_some() {
+            3
+        } else {
+            1
+        }
+    }
+    /// An `Unsupported` error naming the file if this frame is LinearRaw RGB: for the paths that
+    /// need a sensor mosaic (`what` says which).
+    pub(crate) fn require_mosaic(&self, what: &str) -> Result<()> {
+        match self.linear_rgb {
+            Some(_) => Err(Error::unsupported(
+                &self.source,
+                format!("{what} needs a sensor mosaic, and this LinearRaw DNG is already demosaiced RGB: develop it on its own"),
+            )),
+            None => Ok(()),
+        }
     }
 }
 

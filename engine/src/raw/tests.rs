@@ -847,14 +847,15 @@ fn non_bayer_cfa_patterns_are_unsupported() {
 }
 
 #[test]
-fn linear_raw_dng_is_unsupported() {
+fn linear_raw_dng_decodes_as_rgb() {
+    // More in `dng::linear_raw::tests`.
     let tags = with(
         raw_ifd(4, 4, 16),
         vec![(262, V::Short(vec![34892])), (277, V::Short(vec![3]))],
     );
-    let err = decode(&tiff_file(true, &[tags], &[vec![0; 96]])).unwrap_err();
-    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
-    assert!(err.to_string().contains("LinearRaw"), "{err}");
+    let f = decode(&tiff_file(true, &[tags], &[vec![0; 96]])).unwrap();
+    assert_eq!((f.width, f.height, f.samples()), (4, 4, 3));
+    assert_eq!(f.mosaic.len(), 4 * 4 * 3);
 }
 
 #[test]

@@ -7,8 +7,8 @@ use crate::progress::{self, Progress, Steps};
 use crate::raw::Frame;
 use crate::schedule::bands::{self, Band};
 use crate::stages::{
-    binning, color, demosaic, demosaic_xtrans, normalize, remosaic, stats, tone, Binning, Demosaic,
-    RGBA16F_BYTES,
+    binning, color, demosaic, demosaic_xtrans, normalize, normalize_rgb, remosaic, stats, tone,
+    Binning, Demosaic, RGBA16F_BYTES,
 };
 
 /// What happens after demosaicing.
@@ -165,6 +165,11 @@ pub(crate) fn linear_band(
     );
     gpu.run("normalize/demosaic/colour", |enc| {
         match source {
+            // LinearRaw RGB: demosaiced already, normalized straight into the colour stage's input.
+            Source::Frame(Frame {
+                linear_rgb: Some(levels),
+                ..
+            }) => normalize_rgb::record_rows(gpu, enc, frame, levels, band.out, &rgb),
             Source::Frame(frame) => {
                 let rows = &frame.mosaic[(band.input.0 * w) as usize..(band.input.1 * w) as usize];
                 let raw = normalize::upload(gpu, rows);
@@ -261,6 +266,9 @@ fn xtrans_params(w: u32, h: u32, layout: crate::XTrans, band: &Band) -> demosaic
 /// X-Trans frame are errors naming the file.
 pub(crate) fn method_for(frame: &Frame, binning: Binning, method: Demosaic) -> Result<Demosaic> {
     let file = frame.source.display();
+    if binning != Binning::Off {
+        frame.require_mosaic("binning")?;
+    }
     match frame.xtrans {
         Some(_) if binning != Binning::Off => Err(Error::unsupported(
             &frame.source,
@@ -283,6 +291,9 @@ pub(crate) fn render(
     bits: u32,
     max_band_rows: Option<u32>,
 ) -> Result<Rendered> {
+    if matches!(look, Look::Plain) {
+        frame.require_mosaic("demosaicing")?;
+    }
     render_binned(
         gpu,
         frame,

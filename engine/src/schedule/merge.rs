@@ -207,6 +207,7 @@ pub(crate) fn merge(
                 frames.len() - 1
             )))
         }
+        None if frames.len() == 1 => 0,
         None => pick_reference(gpu, frames, &bands)?,
     };
     progress(1, total, "reference chosen")?;
