@@ -40,6 +40,10 @@ kernel!(WEIGHT_MAP, "weight_map", after "fusion_common");
 kernel!(PYRAMID, "pyramid", after "fusion_common");
 kernel!(EXPOSE, "expose", after "fusion_common");
 kernel!(WARP, "warp", after "tiles_common");
+kernel!(GAIN_MAP, "gain_map", after "pixels_common");
+kernel!(MAP_POLYNOMIAL, "map_polynomial", after "pixels_common");
+kernel!(BAD_PIXELS, "bad_pixels");
+kernel!(WARP_RECTILINEAR, "warp_rectilinear");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]
@@ -60,6 +64,10 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &PYRAMID,
     &EXPOSE,
     &WARP,
+    &GAIN_MAP,
+    &MAP_POLYNOMIAL,
+    &BAD_PIXELS,
+    &WARP_RECTILINEAR,
 ];
 
 #[cfg(test)]

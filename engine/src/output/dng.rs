@@ -63,8 +63,44 @@ fn fraction(v: f32) -> [i32; 2] {
     [(v as f64 * d as f64).round() as i32, d as i32]
 }
 
+/// A tag beyond what a frame carries, for tests that write DNGs with known opcode lists or
+/// active areas.
+#[cfg(test)]
+pub(crate) enum ExtraTag {
+    /// UNDEFINED bytes (the opcode lists' type).
+    Undefined(u16, Vec<u8>),
+    /// LONGs.
+    Longs(u16, Vec<u32>),
+}
+
+/// TIFF UNDEFINED bytes (the tiff crate writes `[u8]` as BYTE).
+#[cfg(test)]
+struct Undefined<'a>(&'a [u8]);
+
+#[cfg(test)]
+impl TiffValue for Undefined<'_> {
+    const BYTE_LEN: u8 = 1;
+    const FIELD_TYPE: Type = Type::UNDEFINED;
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(self.0)
+    }
+}
+
 /// Encode `frame` as a DNG into `w`.
 pub(crate) fn encode<W: Write + Seek>(frame: &Frame, w: &mut W) -> Result<(), String> {
+    encode_with(frame, &[], w)
+}
+
+/// [`encode`] with `extra` tags in the raw IFD.
+fn encode_with<W: Write + Seek>(
+    frame: &Frame,
+    #[cfg(test)] extra: &[ExtraTag],
+    #[cfg(not(test))] _extra: &[()],
+    w: &mut W,
+) -> Result<(), String> {
     let e = |e: tiff::TiffError| e.to_string();
     let mut tiff = TiffEncoder::new(w).map_err(e)?;
     let mut image = tiff
@@ -145,7 +181,23 @@ pub(crate) fn encode<W: Write + Seek>(frame: &Frame, w: &mut W) -> Result<(), St
         d.write_tag(t(NOISE_PROFILE), &[scale, offset][..])
             .map_err(e)?;
     }
+    #[cfg(test)]
+    for tag in extra {
+        match tag {
+            ExtraTag::Undefined(t, bytes) => d.write_tag(Tag::Unknown(*t), Undefined(bytes)),
+            ExtraTag::Longs(t, v) => d.write_tag(Tag::Unknown(*t), &v[..]),
+        }
+        .map_err(e)?;
+    }
     image.write_data(&frame.mosaic).map_err(e)
+}
+
+/// Write `frame` to `path` as a DNG with `extra` tags (tests).
+#[cfg(test)]
+pub(crate) fn save_with(frame: &Frame, path: &std::path::Path, extra: &[ExtraTag]) -> Result<(), String> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| e.to_string())?);
+    encode_with(frame, extra, &mut file)?;
+    file.flush().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -104,6 +104,7 @@ fn dng_frame(path: &Path, image: DngImage, mosaic: Vec<u16>) -> Result<Frame> {
         noise_profile: image.noise_profile,
         cfa_block: image.cfa_block,
         xtrans: image.xtrans,
+        opcodes: image.opcodes,
     };
     let [x, y, w, h] = image.crop;
     crop(frame, x, y, w, h)
@@ -417,6 +418,7 @@ pub(crate) fn frame_from_rawloader(
         noise_profile: None,
         cfa_block: 1,
         xtrans,
+        opcodes: Default::default(),
     };
     let (w, h) = (
         width.checked_sub(left + right),

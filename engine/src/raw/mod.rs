@@ -7,6 +7,7 @@ mod decode;
 pub(crate) use decode::exif_fields;
 mod dng;
 mod mosaic;
+pub(crate) mod opcodes;
 #[cfg(test)]
 mod tests;
 mod xtrans;
@@ -146,6 +147,8 @@ pub struct Frame {
     /// DNG NoiseProfile (scale, offset) of the first plane: variance = scale·x + offset on the
     /// normalised [0, 1] signal.
     pub(crate) noise_profile: Option<[f64; 2]>,
+    /// DNG OpcodeList1/2/3 in this frame's coordinates (empty for other formats).
+    pub(crate) opcodes: opcodes::OpcodeLists,
 }
 
 impl Frame {
@@ -186,6 +189,7 @@ impl Frame {
             noise_profile: None,
             cfa_block: 1,
             xtrans: None,
+            opcodes: Default::default(),
         };
         frame.validate()?;
         Ok(frame)

@@ -80,6 +80,14 @@ pub(crate) fn prepare(
         white: 65535.0,
         cfa_block: 1,
         noise_profile: frame.noise_profile.map(|[s, o]| [s / pixels, o / pixels]),
+        // Lists 1 and 2 are applied above; list 3 (after demosaic) stays where the size does.
+        opcodes: crate::raw::opcodes::OpcodeLists {
+            list3: match (width, height) == (frame.width, frame.height) {
+                true => frame.opcodes.list3.clone(),
+                false => Vec::new(),
+            },
+            ..Default::default()
+        },
         ..frame.clone()
     };
     prepared.validate()?;
@@ -105,7 +113,8 @@ fn remosaic_whole(gpu: &Gpu, frame: &Frame, max_band_rows: Option<u32>) -> Resul
     check_remosaic_size(frame)?;
     let (w, h) = (frame.width, frame.height);
     // Widest band buffer: f32 input, green and output (4 bytes each per pixel).
-    let plan = bands::plan(w, h, remosaic::HALO, 4, gpu.max_binding(), max_band_rows)?;
+    let halo = remosaic::HALO + crate::schedule::opcodes::band_halo(frame, (w, h));
+    let plan = bands::plan(w, h, halo, 4, gpu.max_binding(), max_band_rows)?;
     let mut out = Vec::with_capacity((w * h) as usize);
     for band in plan {
         let (y0, rows) = (band.input.0, band.input_rows());
@@ -118,6 +127,7 @@ fn remosaic_whole(gpu: &Gpu, frame: &Frame, max_band_rows: Option<u32>) -> Resul
         let rp = remosaic::Params::new(w, h, frame.cfa_block, frame.cfa, y0, rows);
         gpu.run("normalize/remosaic", |enc| {
             normalize::record(gpu, enc, &np, &raw, &mosaic);
+            crate::schedule::opcodes::record_mosaic(gpu, enc, frame, &mosaic, y0, rows);
             remosaic::record(gpu, enc, &rp, &mosaic, &bayer);
         })?;
         let values = gpu.read("remosaic", &bayer, bytes)?;

@@ -10,6 +10,7 @@ pub(crate) mod demosaic_xtrans;
 pub(crate) mod fusion;
 pub(crate) mod merge;
 pub(crate) mod normalize;
+pub(crate) mod opcodes;
 pub(crate) mod remosaic;
 pub(crate) mod stats;
 pub(crate) mod tone;
