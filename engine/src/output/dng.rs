@@ -194,7 +194,11 @@ fn encode_with<W: Write + Seek>(
 
 /// Write `frame` to `path` as a DNG with `extra` tags (tests).
 #[cfg(test)]
-pub(crate) fn save_with(frame: &Frame, path: &std::path::Path, extra: &[ExtraTag]) -> Result<(), String> {
+pub(crate) fn save_with(
+    frame: &Frame,
+    path: &std::path::Path,
+    extra: &[ExtraTag],
+) -> Result<(), String> {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| e.to_string())?);
     encode_with(frame, extra, &mut file)?;
     file.flush().map_err(|e| e.to_string())

@@ -192,7 +192,9 @@ impl OpcodeLists {
     /// lists 2 and 3 by (`dx23`, `dy23`) (from the active area's top-left).
     pub fn shifted(self, (dx1, dy1): (i64, i64), (dx23, dy23): (i64, i64)) -> OpcodeLists {
         let shift = |list: Vec<Opcode>, dx: i64, dy: i64| -> Vec<Opcode> {
-            list.into_iter().map(|op| shift_opcode(op, dx, dy)).collect()
+            list.into_iter()
+                .map(|op| shift_opcode(op, dx, dy))
+                .collect()
         };
         OpcodeLists {
             list1: shift(self.list1, dx1, dy1),
@@ -293,7 +295,9 @@ pub(crate) fn parse_list(
     let list = stage.tag_name();
     let corrupt = |what: String| Error::decode(path, format!("{list}: {what}"));
     let mut r = Reader::new(bytes);
-    let count = r.u32().ok_or_else(|| corrupt("the list is empty (no opcode count)".into()))?;
+    let count = r
+        .u32()
+        .ok_or_else(|| corrupt("the list is empty (no opcode count)".into()))?;
     // Each opcode has a 16-byte header: a count beyond that is a lie, refused before any work.
     if count as u64 * 16 > r.remaining() as u64 {
         return Err(corrupt(format!(
@@ -309,7 +313,8 @@ pub(crate) fn parse_list(
     };
     let mut ops = Vec::new();
     for index in 0..count {
-        let (Some(id), Some(_version), Some(flags), Some(size)) = (r.u32(), r.u32(), r.u32(), r.u32())
+        let (Some(id), Some(_version), Some(flags), Some(size)) =
+            (r.u32(), r.u32(), r.u32(), r.u32())
         else {
             return Err(corrupt(format!("opcode {index} is truncated")));
         };
@@ -442,7 +447,8 @@ fn parse_opcode(id: u32, params: &[u8], bounds: Bounds) -> Result<Opcode, String
                     r.remaining()
                 ));
             }
-            let coefficients: Vec<f64> = (0..=degree).map(|_| r.f64().unwrap_or(f64::NAN)).collect();
+            let coefficients: Vec<f64> =
+                (0..=degree).map(|_| r.f64().unwrap_or(f64::NAN)).collect();
             if coefficients.iter().any(|c| !c.is_finite()) {
                 return Err("a coefficient is not a finite number".into());
             }
@@ -463,7 +469,12 @@ fn parse_opcode(id: u32, params: &[u8], bounds: Bounds) -> Result<Opcode, String
             let mut f = || r.f64().unwrap_or(f64::NAN);
             let coefficients: Vec<[f64; 6]> = (0..planes).map(|_| [(); 6].map(|_| f())).collect();
             let center = [f(), f()];
-            if coefficients.iter().flatten().chain(&center).any(|v| !v.is_finite()) {
+            if coefficients
+                .iter()
+                .flatten()
+                .chain(&center)
+                .any(|v| !v.is_finite())
+            {
                 return Err("a coefficient is not a finite number".into());
             }
             Opcode::WarpRectilinear(WarpRectilinear {
@@ -475,7 +486,10 @@ fn parse_opcode(id: u32, params: &[u8], bounds: Bounds) -> Result<Opcode, String
         _ => unreachable!("Stage::supports lists the opcodes parsed here"),
     };
     if matches!(id, 4 | 5 | 1) && r.remaining() != 0 {
-        return Err(format!("{} unexpected bytes after the parameters", r.remaining()));
+        return Err(format!(
+            "{} unexpected bytes after the parameters",
+            r.remaining()
+        ));
     }
     Ok(op)
 }
@@ -534,13 +548,15 @@ impl<'a> Reader<'a> {
         Some(head)
     }
     fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|b| u32::from_be_bytes(b.try_into().unwrap_or_default()))
+        self.take(4)
+            .map(|b| u32::from_be_bytes(b.try_into().unwrap_or_default()))
     }
     fn f32(&mut self) -> Option<f32> {
         self.u32().map(f32::from_bits)
     }
     fn f64(&mut self) -> Option<f64> {
-        self.take(8).map(|b| f64::from_be_bytes(b.try_into().unwrap_or_default()))
+        self.take(8)
+            .map(|b| f64::from_be_bytes(b.try_into().unwrap_or_default()))
     }
 }
 
@@ -571,8 +587,21 @@ pub(crate) mod write {
             self
         }
         /// AreaSpec.
-        pub fn area(self, [t, l, b, r]: [u32; 4], plane: u32, planes: u32, pitch: [u32; 2]) -> Self {
-            self.u32(t).u32(l).u32(b).u32(r).u32(plane).u32(planes).u32(pitch[0]).u32(pitch[1])
+        pub fn area(
+            self,
+            [t, l, b, r]: [u32; 4],
+            plane: u32,
+            planes: u32,
+            pitch: [u32; 2],
+        ) -> Self {
+            self.u32(t)
+                .u32(l)
+                .u32(b)
+                .u32(r)
+                .u32(plane)
+                .u32(planes)
+                .u32(pitch[0])
+                .u32(pitch[1])
         }
     }
 
@@ -656,7 +685,9 @@ mod tests {
         let bytes = list(&[gain_map([3, 3], 1, 9), poly, constant, bad_list]);
         let ops = parse(&bytes, Stage::Linear).unwrap();
         assert_eq!(ops.len(), 4);
-        let Opcode::GainMap(g) = &ops[0] else { panic!("{:?}", ops[0]) };
+        let Opcode::GainMap(g) = &ops[0] else {
+            panic!("{:?}", ops[0])
+        };
         assert_eq!((g.points_v, g.points_h, g.map_planes), (3, 3, 1));
         assert_eq!(g.gains[8], 1.8);
         assert_eq!(g.bounds.right, 100);
@@ -683,7 +714,9 @@ mod tests {
                 phase: crate::Cfa::Grbg
             }
         );
-        let Opcode::FixBadPixelsList(l) = &ops[3] else { panic!() };
+        let Opcode::FixBadPixelsList(l) = &ops[3] else {
+            panic!()
+        };
         assert_eq!(l.phase, crate::Cfa::Bggr);
         assert_eq!(l.points, vec![[10, 11], [20, 21]]);
         assert_eq!(l.rects, vec![[30, 31, 32, 33]]);
@@ -704,7 +737,9 @@ mod tests {
                 .0,
         };
         let ops = parse(&list(&[warp]), Stage::Rgb).unwrap();
-        let Opcode::WarpRectilinear(w) = &ops[0] else { panic!() };
+        let Opcode::WarpRectilinear(w) = &ops[0] else {
+            panic!()
+        };
         assert_eq!(w.coefficients, vec![[1.0, -0.1, 0.0, 0.0, 0.001, 0.0]]);
         assert_eq!(w.center, [0.5, 0.4]);
     }
@@ -722,7 +757,10 @@ mod tests {
         // Trailing bytes after the last opcode are corruption too.
         let mut long = full.clone();
         long.push(0);
-        assert!(matches!(parse(&long, Stage::Linear), Err(Error::Decode { .. })));
+        assert!(matches!(
+            parse(&long, Stage::Linear),
+            Err(Error::Decode { .. })
+        ));
     }
 
     #[test]
@@ -739,20 +777,36 @@ mod tests {
             flags: 0,
             params: Params::default().u32(0).u32(u32::MAX).u32(u32::MAX).0,
         };
-        assert!(matches!(parse(&list(&[bad]), Stage::Raw), Err(Error::Decode { .. })));
+        assert!(matches!(
+            parse(&list(&[bad]), Stage::Raw),
+            Err(Error::Decode { .. })
+        ));
         let poly = Raw {
             id: 8,
             flags: 0,
-            params: Params::default().area([0, 0, 1, 1], 0, 1, [1, 1]).u32(u32::MAX).0,
+            params: Params::default()
+                .area([0, 0, 1, 1], 0, 1, [1, 1])
+                .u32(u32::MAX)
+                .0,
         };
-        assert!(matches!(parse(&list(&[poly]), Stage::Raw), Err(Error::Decode { .. })));
+        assert!(matches!(
+            parse(&list(&[poly]), Stage::Raw),
+            Err(Error::Decode { .. })
+        ));
         // Zero pitch would loop forever; bottom above top is not an area.
         let poly = Raw {
             id: 8,
             flags: 0,
-            params: Params::default().area([0, 0, 1, 1], 0, 1, [0, 1]).u32(0).f64(1.0).0,
+            params: Params::default()
+                .area([0, 0, 1, 1], 0, 1, [0, 1])
+                .u32(0)
+                .f64(1.0)
+                .0,
         };
-        assert!(matches!(parse(&list(&[poly]), Stage::Raw), Err(Error::Decode { .. })));
+        assert!(matches!(
+            parse(&list(&[poly]), Stage::Raw),
+            Err(Error::Decode { .. })
+        ));
     }
 
     #[test]
@@ -778,7 +832,10 @@ mod tests {
         let e = parse(&list(&[fisheye(0)]), Stage::Rgb).unwrap_err();
         match &e {
             Error::Unsupported { what, path } => {
-                assert!(what.contains("OpcodeList3 holds opcode 2 (WarpFisheye)"), "{what}");
+                assert!(
+                    what.contains("OpcodeList3 holds opcode 2 (WarpFisheye)"),
+                    "{what}"
+                );
                 assert_eq!(path, Path::new("x.dng"));
             }
             e => panic!("{e}"),
@@ -817,9 +874,16 @@ mod tests {
             list3: vec![],
         }
         .shifted((8, 6), (3, 1));
-        let Opcode::GainMap(g) = &lists.list2[0] else { panic!() };
-        assert_eq!((g.area.top, g.area.left, g.bounds.bottom, g.bounds.right), (-1, -3, 79, 97));
-        let Opcode::FixBadPixelsList(l) = &lists.list2[1] else { panic!() };
+        let Opcode::GainMap(g) = &lists.list2[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (g.area.top, g.area.left, g.bounds.bottom, g.bounds.right),
+            (-1, -3, 79, 97)
+        );
+        let Opcode::FixBadPixelsList(l) = &lists.list2[1] else {
+            panic!()
+        };
         assert_eq!(l.points, vec![[9, 8]]);
         // RGGB seen from (3, 1) is GBRG... one column right and one row down: B G / G R shifted.
         assert_eq!(l.phase, crate::Cfa::Rggb.shifted(1, 1));

@@ -219,7 +219,14 @@ fn linear_band(
                 enc.copy_buffer_to_buffer(buffer, (band.input.0 * w) as u64 * 4, &mosaic, 0, bytes);
                 // A merged burst (the reference's size) takes the reference's lists 1 and 2 here.
                 if opcodes::applies(frame, (w, h)) {
-                    opcodes::record_mosaic(gpu, enc, frame, &mosaic, band.input.0, band.input_rows());
+                    opcodes::record_mosaic(
+                        gpu,
+                        enc,
+                        frame,
+                        &mosaic,
+                        band.input.0,
+                        band.input_rows(),
+                    );
                 }
                 // A merged X-Trans burst is an X-Trans mosaic in the reference's layout.
                 match frame.xtrans {

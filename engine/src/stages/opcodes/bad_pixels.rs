@@ -28,7 +28,15 @@ pub(crate) struct Params {
 
 impl Params {
     /// Parameters for a band of `rows` rows from image row `y0`, of a frame with these levels.
-    pub fn new(width: u32, rows: u32, y0: u32, phase: Cfa, constant: Option<u32>, black: [f32; 4], white: f32) -> Params {
+    pub fn new(
+        width: u32,
+        rows: u32,
+        y0: u32,
+        phase: Cfa,
+        constant: Option<u32>,
+        black: [f32; 4],
+        white: f32,
+    ) -> Params {
         Params {
             width,
             rows,
@@ -74,11 +82,24 @@ pub(crate) fn list_mask(p: &Params, list: &BadPixelList) -> Vec<u32> {
 
 /// Record the opcode on `data` (the band's f32 mosaic, in place). `mask` holds the list's bits
 /// (or zeros for FixBadPixelsConstant, whose bits the GPU sets).
-pub(crate) fn record(gpu: &Gpu, enc: &mut wgpu::CommandEncoder, p: &Params, data: &wgpu::Buffer, mask: &wgpu::Buffer) {
+pub(crate) fn record(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    p: &Params,
+    data: &wgpu::Buffer,
+    mask: &wgpu::Buffer,
+) {
     let params = gpu.uniform(p);
     let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
     if p.constant != u32::MAX {
-        gpu.dispatch(enc, &gpu::BAD_PIXELS, "mark_constant", &params, &[data, mask], groups);
+        gpu.dispatch(
+            enc,
+            &gpu::BAD_PIXELS,
+            "mark_constant",
+            &params,
+            &[data, mask],
+            groups,
+        );
     }
     gpu.dispatch(enc, &gpu::BAD_PIXELS, "fix", &params, &[data, mask], groups);
 }
@@ -112,7 +133,12 @@ pub(crate) fn reference(p: &Params, data: &mut [f32], mask: &[u32]) {
             for dy in -2i32..=2 {
                 for dx in -2i32..=2 {
                     let (u, v) = (x as i32 + dx, row as i32 + dy);
-                    if u < 0 || v < 0 || u >= p.width as i32 || v >= p.rows as i32 || (dx, dy) == (0, 0) {
+                    if u < 0
+                        || v < 0
+                        || u >= p.width as i32
+                        || v >= p.rows as i32
+                        || (dx, dy) == (0, 0)
+                    {
                         continue;
                     }
                     let j = (v as u32 * p.width + u as u32) as usize;
@@ -139,13 +165,24 @@ mod tests {
         let gpu = gpu();
         let data = gpu.storage_init("mosaic", bytemuck::cast_slice(values));
         let m = gpu.storage_init("mask", bytemuck::cast_slice(mask));
-        gpu.run("bad pixels", |enc| record(gpu, enc, p, &data, &m)).unwrap();
-        bytemuck::cast_slice(&gpu.read("bad pixels", &data, values.len() as u64 * 4).unwrap()).to_vec()
+        gpu.run("bad pixels", |enc| record(gpu, enc, p, &data, &m))
+            .unwrap();
+        bytemuck::cast_slice(
+            &gpu.read("bad pixels", &data, values.len() as u64 * 4)
+                .unwrap(),
+        )
+        .to_vec()
     }
 
     /// A 12-bit mosaic (normalized, black 256) with dead pixels (raw 0 → the constant) and a
     /// hot column and block (the list).
-    fn case(w: u32, rows: u32, y0: u32, rng: &mut Rng, scene: impl Fn(u32, u32) -> f32) -> (Vec<f32>, BadPixelList, Vec<[u32; 2]>) {
+    fn case(
+        w: u32,
+        rows: u32,
+        y0: u32,
+        rng: &mut Rng,
+        scene: impl Fn(u32, u32) -> f32,
+    ) -> (Vec<f32>, BadPixelList, Vec<[u32; 2]>) {
         let mut v: Vec<f32> = (0..w * rows).map(|i| scene(i % w, i / w)).collect();
         let mut dead = Vec::new();
         for _ in 0..20 {
@@ -177,7 +214,10 @@ mod tests {
             reference(&p, &mut cpu, &mask);
             let diff = max_abs_diff(&run(&p, &values, &mask), &cpu);
             assert!(diff < 1e-6, "{constant:?}: max diff {diff}");
-            assert!(max_abs_diff(&cpu, &values) > 0.01, "{constant:?}: nothing fixed");
+            assert!(
+                max_abs_diff(&cpu, &values) > 0.01,
+                "{constant:?}: nothing fixed"
+            );
         }
     }
 
@@ -195,9 +235,20 @@ mod tests {
         assert!(max_abs_diff(&run(&p, &values, &mask), &cpu) < 1e-6);
         // Dead pixels now hold about the scene's value: the mean error of same-colour
         // interpolation on a photo is a few percent of full scale; raw 0 was 0.07 below black.
-        let err: f32 = dead.iter().map(|&[x, y]| (cpu[(y * w + x) as usize] - scene(x, y)).abs()).sum::<f32>() / dead.len() as f32;
-        let before: f32 = dead.iter().map(|&[x, y]| (values[(y * w + x) as usize] - scene(x, y)).abs()).sum::<f32>() / dead.len() as f32;
-        assert!(err < 0.04 && err * 4.0 < before, "mean error at dead pixels {err} (was {before})");
+        let err: f32 = dead
+            .iter()
+            .map(|&[x, y]| (cpu[(y * w + x) as usize] - scene(x, y)).abs())
+            .sum::<f32>()
+            / dead.len() as f32;
+        let before: f32 = dead
+            .iter()
+            .map(|&[x, y]| (values[(y * w + x) as usize] - scene(x, y)).abs())
+            .sum::<f32>()
+            / dead.len() as f32;
+        assert!(
+            err < 0.04 && err * 4.0 < before,
+            "mean error at dead pixels {err} (was {before})"
+        );
         let p = Params::new(w, h, 0, cfa, None, [256.0; 4], 4095.0);
         let mask = list_mask(&p, &list);
         let mut cpu = values.clone();
@@ -208,9 +259,15 @@ mod tests {
     #[test]
     fn list_mask_clips_to_the_band() {
         let p = Params::new(10, 4, 6, Cfa::Rggb, None, [0.0; 4], 1.0);
-        let list = BadPixelList { phase: Cfa::Rggb, points: vec![[6, 0], [5, 0], [9, 9], [10, 1]], rects: vec![[0, 8, 100, 100]] };
+        let list = BadPixelList {
+            phase: Cfa::Rggb,
+            points: vec![[6, 0], [5, 0], [9, 9], [10, 1]],
+            rects: vec![[0, 8, 100, 100]],
+        };
         let mask = list_mask(&p, &list);
-        let set: Vec<usize> = (0..40).filter(|i| mask[i / 32] >> (i % 32) & 1 != 0).collect();
+        let set: Vec<usize> = (0..40)
+            .filter(|i| mask[i / 32] >> (i % 32) & 1 != 0)
+            .collect();
         assert_eq!(set, vec![0, 8, 9, 18, 19, 28, 29, 38, 39]);
     }
 }

@@ -72,8 +72,20 @@ impl Params {
             points_h: map.points_h,
             map_planes: map.map_planes,
             _pad0: 0,
-            index_v: index_line(b.top, b.bottom - b.top, map.origin_v, map.spacing_v, map.points_v),
-            index_h: index_line(b.left, b.right - b.left, map.origin_h, map.spacing_h, map.points_h),
+            index_v: index_line(
+                b.top,
+                b.bottom - b.top,
+                map.origin_v,
+                map.spacing_v,
+                map.points_v,
+            ),
+            index_h: index_line(
+                b.left,
+                b.right - b.left,
+                map.origin_h,
+                map.spacing_h,
+                map.points_h,
+            ),
             _pad1: [0.0; 2],
             to_raw_scale: to_raw.scale,
             to_raw_offset: to_raw.offset,
@@ -91,7 +103,14 @@ pub(crate) fn record(
 ) {
     let params = gpu.uniform(p);
     let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
-    gpu.dispatch(enc, &gpu::GAIN_MAP, "gain_map", &params, &[data, gains], groups);
+    gpu.dispatch(
+        enc,
+        &gpu::GAIN_MAP,
+        "gain_map",
+        &params,
+        &[data, gains],
+        groups,
+    );
 }
 
 /// Integer part, next index and fraction of a map coordinate, clamped to the grid.
@@ -121,8 +140,14 @@ pub(crate) fn reference(p: &Params, gains: &[f32], data: &mut [f32], stride: usi
             let i = (row * p.width + x) as usize;
             for plane in p.plane..(p.plane + p.planes).min(p.image_planes) {
                 let m = plane.min(p.map_planes - 1) as usize;
-                let at = |r: usize, c: usize| gains[(r * p.points_h as usize + c) * p.map_planes as usize + m];
-                let gain = mix(mix(at(r0, c0), at(r0, c1), fh), mix(at(r1, c0), at(r1, c1), fh), fv);
+                let at = |r: usize, c: usize| {
+                    gains[(r * p.points_h as usize + c) * p.map_planes as usize + m]
+                };
+                let gain = mix(
+                    mix(at(r0, c0), at(r0, c1), fh),
+                    mix(at(r1, c0), at(r1, c1), fh),
+                    fv,
+                );
                 let v = &mut data[i * stride + plane as usize];
                 *v = ((*v * s + o) * gain - o) / s;
             }
@@ -143,7 +168,12 @@ mod tests {
         let (points_v, points_h) = (7, 9);
         GainMap {
             area,
-            bounds: Bounds { top: -3, left: -5, bottom: 60, right: 80 },
+            bounds: Bounds {
+                top: -3,
+                left: -5,
+                bottom: 60,
+                right: 80,
+            },
             points_v,
             points_h,
             spacing_v: 1.0 / 5.0,
@@ -151,7 +181,9 @@ mod tests {
             origin_v: 0.05,
             origin_h: -0.02,
             map_planes: planes,
-            gains: (0..points_v * points_h * planes).map(|_| 0.5 + rng.unit()).collect(),
+            gains: (0..points_v * points_h * planes)
+                .map(|_| 0.5 + rng.unit())
+                .collect(),
         }
     }
 
@@ -159,7 +191,8 @@ mod tests {
         let gpu = gpu();
         let data = upload(gpu, layout, values);
         let g = gpu.storage_init("gains", bytemuck::cast_slice(gains));
-        gpu.run("gain map", |enc| record(gpu, enc, p, &data, &g)).unwrap();
+        gpu.run("gain map", |enc| record(gpu, enc, p, &data, &g))
+            .unwrap();
         download(gpu, layout, &data, values.len())
     }
 
@@ -167,29 +200,69 @@ mod tests {
     fn gpu_matches_reference_on_random_mosaic_rgb_and_raw_scale() {
         let mut rng = Rng::new(9);
         let (w, h) = (61u32, 47u32);
-        let area = Area { top: 3, left: 1, bottom: 44, right: 58, plane: 0, planes: 4, row_pitch: 2, col_pitch: 1 };
+        let area = Area {
+            top: 3,
+            left: 1,
+            bottom: 44,
+            right: 58,
+            plane: 0,
+            planes: 4,
+            row_pitch: 2,
+            col_pitch: 1,
+        };
         // A mosaic band (rows 10..37) in the raw scale of list 1; packed RGB; f16 RGBA.
         let cases = [
-            (Layout::F32 { stride: 1, planes: 1 }, 1, ToRaw::sensor([256.0, 250.0, 260.0, 240.0], 4095.0), (10, 27)),
-            (Layout::F32 { stride: 3, planes: 3 }, 3, ToRaw::IDENTITY, (0, h)),
+            (
+                Layout::F32 {
+                    stride: 1,
+                    planes: 1,
+                },
+                1,
+                ToRaw::sensor([256.0, 250.0, 260.0, 240.0], 4095.0),
+                (10, 27),
+            ),
+            (
+                Layout::F32 {
+                    stride: 3,
+                    planes: 3,
+                },
+                3,
+                ToRaw::IDENTITY,
+                (0, h),
+            ),
             (Layout::Rgba16f, 2, ToRaw::IDENTITY, (5, 30)),
         ];
         for (layout, planes, to_raw, (y0, rows)) in cases {
             let m = map(planes, area, &mut rng);
-            let band = Band { width: w, rows, y0, layout };
+            let band = Band {
+                width: w,
+                rows,
+                y0,
+                layout,
+            };
             let p = Params::new(&m, band, h, to_raw).unwrap();
             let stride = layout.shader().2 as usize;
-            let values: Vec<f32> = (0..(w * rows) as usize * stride).map(|_| rng.unit()).collect();
+            let values: Vec<f32> = (0..(w * rows) as usize * stride)
+                .map(|_| rng.unit())
+                .collect();
             let values = through_f16(&values);
             let gpu_out = run(&p, layout, &m.gains, &values);
             let mut cpu = values.clone();
             reference(&p, &m.gains, &mut cpu, stride);
-            let tol = if layout == Layout::Rgba16f { 2e-3 } else { 1e-5 };
+            let tol = if layout == Layout::Rgba16f {
+                2e-3
+            } else {
+                1e-5
+            };
             let diff = max_abs_diff(&gpu_out, &cpu);
             assert!(diff < tol, "{layout:?}: max diff {diff}");
             // The map did something, and only inside the area.
             assert!(max_abs_diff(&cpu, &values) > 0.1);
-            assert_eq!(cpu[..stride], values[..stride], "{layout:?}: row outside the area changed");
+            assert_eq!(
+                cpu[..stride],
+                values[..stride],
+                "{layout:?}: row outside the area changed"
+            );
         }
     }
 
@@ -197,11 +270,36 @@ mod tests {
     fn gpu_matches_reference_on_real_photo() {
         let mut rng = Rng::new(3);
         let (w, h, px) = kodak("kodim23");
-        let area = Area { top: 0, left: 0, bottom: h as i64, right: w as i64, plane: 0, planes: 3, row_pitch: 1, col_pitch: 1 };
+        let area = Area {
+            top: 0,
+            left: 0,
+            bottom: h as i64,
+            right: w as i64,
+            plane: 0,
+            planes: 3,
+            row_pitch: 1,
+            col_pitch: 1,
+        };
         let mut m = map(3, area, &mut rng);
-        m.bounds = Bounds { top: 0, left: 0, bottom: h as i64, right: w as i64 };
+        m.bounds = Bounds {
+            top: 0,
+            left: 0,
+            bottom: h as i64,
+            right: w as i64,
+        };
         let layout = Layout::Rgba16f;
-        let p = Params::new(&m, Band { width: w, rows: h, y0: 0, layout }, h, ToRaw::IDENTITY).unwrap();
+        let p = Params::new(
+            &m,
+            Band {
+                width: w,
+                rows: h,
+                y0: 0,
+                layout,
+            },
+            h,
+            ToRaw::IDENTITY,
+        )
+        .unwrap();
         let values = through_f16(px.as_flattened());
         let gpu_out = run(&p, layout, &m.gains, &values);
         let mut cpu = values.clone();
@@ -214,10 +312,24 @@ mod tests {
     fn map_coordinates_follow_the_spec() {
         // A 2×2 map over a 100-pixel-wide image, origin 0, spacing 1: pixel x's centre is at
         // relative (x + 0.5) / 100, so the gain goes linearly from g0 to g1 across the image.
-        let area = Area { top: 0, left: 0, bottom: 1, right: 100, plane: 0, planes: 1, row_pitch: 1, col_pitch: 1 };
+        let area = Area {
+            top: 0,
+            left: 0,
+            bottom: 1,
+            right: 100,
+            plane: 0,
+            planes: 1,
+            row_pitch: 1,
+            col_pitch: 1,
+        };
         let m = GainMap {
             area,
-            bounds: Bounds { top: 0, left: 0, bottom: 1, right: 100 },
+            bounds: Bounds {
+                top: 0,
+                left: 0,
+                bottom: 1,
+                right: 100,
+            },
             points_v: 1,
             points_h: 2,
             spacing_v: 1.0,
@@ -227,7 +339,15 @@ mod tests {
             map_planes: 1,
             gains: vec![1.0, 3.0],
         };
-        let band = Band { width: 100, rows: 1, y0: 0, layout: Layout::F32 { stride: 1, planes: 1 } };
+        let band = Band {
+            width: 100,
+            rows: 1,
+            y0: 0,
+            layout: Layout::F32 {
+                stride: 1,
+                planes: 1,
+            },
+        };
         let p = Params::new(&m, band, 1, ToRaw::IDENTITY).unwrap();
         let mut v = vec![1.0f32; 100];
         reference(&p, &m.gains, &mut v, 1);

@@ -34,7 +34,13 @@ pub(crate) struct Params {
 impl Params {
     /// The kernel's parameters on `band` of a frame `height` rows high; `None` when the area
     /// misses the frame.
-    pub fn new(area: &Area, coefficients: &[f64], band: Band, height: u32, to_raw: ToRaw) -> Option<Params> {
+    pub fn new(
+        area: &Area,
+        coefficients: &[f64],
+        band: Band,
+        height: u32,
+        to_raw: ToRaw,
+    ) -> Option<Params> {
         let area = area.clipped(band.width, height)?;
         let (format, stride, image_planes) = band.layout.shader();
         let mut c = [0.0f32; 12];
@@ -69,7 +75,14 @@ impl Params {
 pub(crate) fn record(gpu: &Gpu, enc: &mut wgpu::CommandEncoder, p: &Params, data: &wgpu::Buffer) {
     let params = gpu.uniform(p);
     let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
-    gpu.dispatch(enc, &gpu::MAP_POLYNOMIAL, "map_polynomial", &params, &[data], groups);
+    gpu.dispatch(
+        enc,
+        &gpu::MAP_POLYNOMIAL,
+        "map_polynomial",
+        &params,
+        &[data],
+        groups,
+    );
 }
 
 /// CPU reference, loop for loop: `data` holds `stride` f32 values per pixel.
@@ -109,7 +122,8 @@ mod tests {
     fn run(p: &Params, layout: Layout, values: &[f32]) -> Vec<f32> {
         let gpu = gpu();
         let data = upload(gpu, layout, values);
-        gpu.run("map polynomial", |enc| record(gpu, enc, p, &data)).unwrap();
+        gpu.run("map polynomial", |enc| record(gpu, enc, p, &data))
+            .unwrap();
         download(gpu, layout, &data, values.len())
     }
 
@@ -117,37 +131,101 @@ mod tests {
     fn gpu_matches_reference_on_random_mosaic_and_rgb() {
         let mut rng = Rng::new(4);
         let (w, h) = (53u32, 29u32);
-        let area = Area { top: 1, left: 2, bottom: 27, right: 50, plane: 1, planes: 2, row_pitch: 1, col_pitch: 3 };
-        let coefficients = [0.01, 0.8, 0.3, -0.1];
+        let area = Area {
+            top: 1,
+            left: 2,
+            bottom: 27,
+            right: 50,
+            plane: 1,
+            planes: 2,
+            row_pitch: 1,
+            col_pitch: 3,
+        };
+        let coefficients = [0.05, 0.5, 0.6, -0.2];
         let cases = [
-            (Layout::F32 { stride: 1, planes: 1 }, ToRaw::sensor([512.0; 4], 16383.0)),
-            (Layout::F32 { stride: 3, planes: 3 }, ToRaw::IDENTITY),
+            (
+                Layout::F32 {
+                    stride: 1,
+                    planes: 1,
+                },
+                ToRaw::sensor([512.0; 4], 16383.0),
+            ),
+            (
+                Layout::F32 {
+                    stride: 3,
+                    planes: 3,
+                },
+                ToRaw::IDENTITY,
+            ),
             (Layout::Rgba16f, ToRaw::IDENTITY),
         ];
         for (layout, to_raw) in cases {
             let mosaic = matches!(layout, Layout::F32 { stride: 1, .. });
-            let area = Area { plane: if mosaic { 0 } else { 1 }, ..area };
-            let band = Band { width: w, rows: h - 4, y0: 3, layout };
+            let area = Area {
+                plane: if mosaic { 0 } else { 1 },
+                ..area
+            };
+            let band = Band {
+                width: w,
+                rows: h - 4,
+                y0: 3,
+                layout,
+            };
             let p = Params::new(&area, &coefficients, band, h, to_raw).unwrap();
             let stride = layout.shader().2 as usize;
-            let values = through_f16(&(0..(w * band.rows) as usize * stride).map(|_| rng.unit()).collect::<Vec<_>>());
+            let values = through_f16(
+                &(0..(w * band.rows) as usize * stride)
+                    .map(|_| rng.unit())
+                    .collect::<Vec<_>>(),
+            );
             let gpu_out = run(&p, layout, &values);
             let mut cpu = values.clone();
             reference(&p, &mut cpu, stride);
-            let tol = if layout == Layout::Rgba16f { 2e-3 } else { 1e-5 };
+            let tol = if layout == Layout::Rgba16f {
+                2e-3
+            } else {
+                1e-5
+            };
             let diff = max_abs_diff(&gpu_out, &cpu);
             assert!(diff < tol, "{layout:?}: max diff {diff}");
-            assert!(max_abs_diff(&cpu, &values) > 0.05, "{layout:?}: nothing mapped");
+            assert!(
+                max_abs_diff(&cpu, &values) > 0.05,
+                "{layout:?}: nothing mapped"
+            );
         }
     }
 
     #[test]
     fn gpu_matches_reference_on_real_photo_and_the_polynomial_is_exact() {
         let (w, h, px) = kodak("kodim19");
-        let area = Area { top: 0, left: 0, bottom: h as i64, right: w as i64, plane: 0, planes: 3, row_pitch: 1, col_pitch: 1 };
-        let layout = Layout::F32 { stride: 3, planes: 3 };
+        let area = Area {
+            top: 0,
+            left: 0,
+            bottom: h as i64,
+            right: w as i64,
+            plane: 0,
+            planes: 3,
+            row_pitch: 1,
+            col_pitch: 1,
+        };
+        let layout = Layout::F32 {
+            stride: 3,
+            planes: 3,
+        };
         let coefficients = [0.0, 0.5, 0.5];
-        let p = Params::new(&area, &coefficients, Band { width: w, rows: h, y0: 0, layout }, h, ToRaw::IDENTITY).unwrap();
+        let p = Params::new(
+            &area,
+            &coefficients,
+            Band {
+                width: w,
+                rows: h,
+                y0: 0,
+                layout,
+            },
+            h,
+            ToRaw::IDENTITY,
+        )
+        .unwrap();
         let values = px.as_flattened().to_vec();
         let gpu_out = run(&p, layout, &values);
         let mut cpu = values.clone();

@@ -58,7 +58,10 @@ pub(crate) fn halo(w: &WarpRectilinear, width: u32, height: u32) -> u32 {
         let mut prev: Option<f64> = None;
         for j in 0..=N {
             for i in 0..=N {
-                let (x, y) = (i as f64 * (width - 1) as f64 / N as f64, j as f64 * (height - 1) as f64 / N as f64);
+                let (x, y) = (
+                    i as f64 * (width - 1) as f64 / N as f64,
+                    j as f64 * (height - 1) as f64 / N as f64,
+                );
                 let d = source_of(w, plane, x, y)[1] - y;
                 worst = worst.max(d.abs());
                 if let Some(p) = prev.filter(|_| i > 0) {
@@ -74,7 +77,13 @@ pub(crate) fn halo(w: &WarpRectilinear, width: u32, height: u32) -> u32 {
 
 impl Params {
     /// Parameters for output rows `dst` of a `width`×`height` frame, reading rows `src`.
-    pub fn new(w: &WarpRectilinear, width: u32, height: u32, src: (u32, u32), dst: (u32, u32)) -> Params {
+    pub fn new(
+        w: &WarpRectilinear,
+        width: u32,
+        height: u32,
+        src: (u32, u32),
+        dst: (u32, u32),
+    ) -> Params {
         let ([cx, cy], m) = geometry(w);
         let mut kr = [[0.0f32; 4]; 3];
         let mut kt = [[0.0f32; 4]; 3];
@@ -103,10 +112,23 @@ impl Params {
 }
 
 /// Record the kernel: `src` (f16 RGBA, the source rows) → `dst` (f16 RGBA, the output rows).
-pub(crate) fn record(gpu: &Gpu, enc: &mut wgpu::CommandEncoder, p: &Params, src: &wgpu::Buffer, dst: &wgpu::Buffer) {
+pub(crate) fn record(
+    gpu: &Gpu,
+    enc: &mut wgpu::CommandEncoder,
+    p: &Params,
+    src: &wgpu::Buffer,
+    dst: &wgpu::Buffer,
+) {
     let params = gpu.uniform(p);
     let groups = (gpu::groups(p.width, 16), gpu::groups(p.dst_rows, 16));
-    gpu.dispatch(enc, &gpu::WARP_RECTILINEAR, "warp_rectilinear", &params, &[src, dst], groups);
+    gpu.dispatch(
+        enc,
+        &gpu::WARP_RECTILINEAR,
+        "warp_rectilinear",
+        &params,
+        &[src, dst],
+        groups,
+    );
 }
 
 /// CPU reference, loop for loop (f32 like the kernel): RGB pixels of the source rows → output rows.
@@ -130,7 +152,10 @@ pub(crate) fn reference(p: &Params, src: &[[f32; 3]]) -> Vec<[f32; 3]> {
                 let (kr, kt) = (p.kr[k], p.kt[k]);
                 let f = kr[0] + r2 * (kr[1] + r2 * (kr[2] + r2 * kr[3]));
                 let xy2 = 2.0 * d[0] * d[1];
-                let t = [kt[0] * xy2 + kt[1] * (r2 + 2.0 * d[0] * d[0]), kt[1] * xy2 + kt[0] * (r2 + 2.0 * d[1] * d[1])];
+                let t = [
+                    kt[0] * xy2 + kt[1] * (r2 + 2.0 * d[0] * d[0]),
+                    kt[1] * xy2 + kt[0] * (r2 + 2.0 * d[1] * d[1]),
+                ];
                 let qx = (p.center[0] + p.radius * (f * d[0] + t[0])).clamp(0.0, hi_x);
                 let qy = (p.center[1] + p.radius * (f * d[1] + t[1])).clamp(p.src_y0 as f32, hi_y);
                 let (x0, y0) = (qx.floor(), qy.floor());
@@ -172,13 +197,23 @@ mod tests {
                 [0.99, 0.02, 0.005, 0.001, -0.001, 0.002],
             ],
             center: [0.48, 0.53],
-            bounds: Bounds { top: -2, left: -4, bottom: h as i64 + 2, right: w as i64 + 4 },
+            bounds: Bounds {
+                top: -2,
+                left: -4,
+                bottom: h as i64 + 2,
+                right: w as i64 + 4,
+            },
         }
     }
 
     /// GPU output is f16 and samples at f32 positions: within f16 rounding of the bilinear mix.
     fn assert_close(gpu: &[[f32; 3]], cpu: &[[f32; 3]]) {
-        let worst = gpu.iter().flatten().zip(cpu.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let worst = gpu
+            .iter()
+            .flatten()
+            .zip(cpu.iter().flatten())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         assert!(worst < 4e-3, "max |gpu - cpu| = {worst}");
     }
 
@@ -203,7 +238,12 @@ mod tests {
         let warp = WarpRectilinear {
             coefficients: vec![[1.0, -0.03, 0.0, 0.0, 0.0, 0.0]],
             center: [0.5, 0.5],
-            bounds: Bounds { top: 0, left: 0, bottom: h as i64, right: w as i64 },
+            bounds: Bounds {
+                top: 0,
+                left: 0,
+                bottom: h as i64,
+                right: w as i64,
+            },
         };
         let p = Params::new(&warp, w, h, (0, h), (0, h));
         let cpu = reference(&p, &px);
@@ -214,7 +254,10 @@ mod tests {
         let ([cx, cy], m) = geometry(&warp);
         let r2 = ((10.0 - cx) / m).powi(2) + ((10.0 - cy) / m).powi(2);
         let f = 1.0 - 0.03 * r2;
-        assert!((sx - (cx + (10.0 - cx) * f)).abs() < 1e-9 && (sy - (cy + (10.0 - cy) * f)).abs() < 1e-9);
+        assert!(
+            (sx - (cx + (10.0 - cx) * f)).abs() < 1e-9
+                && (sy - (cy + (10.0 - cy) * f)).abs() < 1e-9
+        );
         // The corner maps inward by 3 % of the radius.
         let [cx0, _] = source_of(&warp, 0, 0.0, cy);
         assert!((cx0 - (cx - cx * (1.0 - 0.03 * (cx / m).powi(2)))).abs() < 1e-9);
