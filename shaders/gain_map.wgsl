@@ -3,6 +3,8 @@
 // map points laid over the stage image. A pixel's map coordinate is its centre relative to the
 // stage image (0 at the top/left edge, 1 at the bottom/right), minus MapOrigin, over MapSpacing;
 // outside the grid the edge gains hold (DNG 1.7 §7, GainMap).
+// ScalePerRow/Column and DeltaPerRow/Column (ids 12, 13, 10, 11) are one-dimensional maps with a
+// point per processed row or column; deltas add instead of multiplying (`additive`).
 // List 1 runs on raw values (sensor units / 65535): `to_raw` maps our normalized value there and back.
 
 struct Params {
@@ -23,7 +25,7 @@ struct Params {
     points_v: u32,
     points_h: u32,
     map_planes: u32,
-    _pad0: u32,
+    additive: u32,     // 1: value + map (deltas), 0: value × map
     // map index = pixel * index.x + index.y, per axis (v: rows, h: columns)
     index_v: vec2<f32>,
     index_h: vec2<f32>,
@@ -75,6 +77,7 @@ fn gain_map(@builtin(global_invocation_id) id: vec3<u32>) {
         let bottom = mix(gain_at(r1, c0, m), gain_at(r1, c1, m), gh.z);
         let gain = mix(top, bottom, gv.z);
         let raw = pixel_get(i, plane) * s + o;
-        pixel_set(i, plane, (raw * gain - o) / s);
+        let mapped = select(raw * gain, raw + gain, p.additive == 1u);
+        pixel_set(i, plane, (mapped - o) / s);
     }
 }

@@ -117,6 +117,8 @@ pub(crate) struct GainMap {
     pub map_planes: u32,
     /// `points_v × points_h × map_planes` gains, row by row, planes innermost.
     pub gains: Vec<f32>,
+    /// The map's values are added, not multiplied (DeltaPerRow/Column).
+    pub additive: bool,
 }
 
 /// FixBadPixelsList (id 5): pixels and rectangles known bad.
@@ -271,7 +273,7 @@ impl Stage {
     /// on RGB, value maps anywhere.
     fn supports(self, id: u32) -> bool {
         match id {
-            8 | 9 => true,
+            8..=13 => true,
             4 | 5 => self != Stage::Rgb,
             1 => self == Stage::Rgb,
             _ => false,
@@ -404,6 +406,65 @@ fn parse_opcode(id: u32, params: &[u8], bounds: Bounds) -> Result<Opcode, String
                 origin_h,
                 map_planes,
                 gains,
+                additive: false,
+            })
+        }
+        10..=13 => {
+            // DeltaPerRow, DeltaPerColumn, ScalePerRow, ScalePerColumn: a value per processed
+            // row (column), i.e. a one-dimensional map with a point on each, spaced by the pitch.
+            let area = read_area(&mut r)?;
+            let count = r.u32().ok_or_else(short)?;
+            let rows = id % 2 == 0;
+            let (span, pitch) = match rows {
+                true => (area.bottom - area.top, area.row_pitch),
+                false => (area.right - area.left, area.col_pitch),
+            };
+            let need = (span as u64).div_ceil(pitch as u64);
+            if count as u64 != need || count as u64 * 4 != r.remaining() as u64 {
+                return Err(format!(
+                    "{count} values where the area has {need} {} ({} bytes left)",
+                    if rows { "rows" } else { "columns" },
+                    r.remaining()
+                ));
+            }
+            let values: Vec<f32> = (0..count).map(|_| r.f32().unwrap_or(f32::NAN)).collect();
+            if values.iter().any(|v| !v.is_finite()) {
+                return Err("a value is not a finite number".into());
+            }
+            // Map index of pixel y: ((y + ½ - top of image) / H - origin) / spacing, which is
+            // (y - area top) / pitch with these (likewise for columns).
+            let size = |a: i64, b: i64| (b - a).max(1) as f64;
+            let (h, w) = (
+                size(bounds.top, bounds.bottom),
+                size(bounds.left, bounds.right),
+            );
+            let one_d =
+                |start: i64, extent: f64| ((start as f64 + 0.5) / extent, pitch as f64 / extent);
+            let (origin_v, spacing_v, origin_h, spacing_h, points_v, points_h) = match rows {
+                true => {
+                    let (o, s) = one_d(area.top, h);
+                    (o, s, 0.0, 1.0, count.max(1), 1)
+                }
+                false => {
+                    let (o, s) = one_d(area.left, w);
+                    (0.0, 1.0, o, s, 1, count.max(1))
+                }
+            };
+            if count == 0 {
+                return Err("no values".into());
+            }
+            Opcode::GainMap(GainMap {
+                area,
+                bounds,
+                points_v,
+                points_h,
+                spacing_v,
+                spacing_h,
+                origin_v,
+                origin_h,
+                map_planes: 1,
+                gains: values,
+                additive: id < 12,
             })
         }
         4 => {
@@ -485,7 +546,7 @@ fn parse_opcode(id: u32, params: &[u8], bounds: Bounds) -> Result<Opcode, String
         }
         _ => unreachable!("Stage::supports lists the opcodes parsed here"),
     };
-    if matches!(id, 4 | 5 | 1) && r.remaining() != 0 {
+    if matches!(id, 4 | 5 | 1 | 9) && r.remaining() != 0 {
         return Err(format!(
             "{} unexpected bytes after the parameters",
             r.remaining()
@@ -854,6 +915,76 @@ mod tests {
         assert!(matches!(
             parse(&list(&[constant]), Stage::Rgb),
             Err(Error::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn per_row_and_column_scales_and_deltas_map_each_processed_line_to_its_value() {
+        use crate::stages::opcodes::{gain_map, Band, Layout, ToRaw};
+        let (w, h) = (100u32, 80u32);
+        // ScalePerRow over rows 2..9 at pitch 3 (rows 2, 5, 8); DeltaPerColumn over columns
+        // 10..20 at pitch 4 (10, 14, 18), rows 0..80.
+        let scale = Raw {
+            id: 12,
+            flags: 0,
+            params: Params::default()
+                .area([2, 0, 9, 100], 0, 1, [3, 1])
+                .u32(3)
+                .f32(2.0)
+                .f32(3.0)
+                .f32(4.0)
+                .0,
+        };
+        let delta = Raw {
+            id: 11,
+            flags: 0,
+            params: Params::default()
+                .area([0, 10, 80, 20], 0, 1, [1, 4])
+                .u32(3)
+                .f32(0.1)
+                .f32(0.2)
+                .f32(0.3)
+                .0,
+        };
+        let ops = parse(&list(&[scale, delta]), Stage::Linear).unwrap();
+        let band = Band {
+            width: w,
+            rows: h,
+            y0: 0,
+            layout: Layout::F32 {
+                stride: 1,
+                planes: 1,
+            },
+        };
+        let mut img = vec![1.0f32; (w * h) as usize];
+        for op in &ops {
+            let Opcode::GainMap(m) = op else {
+                panic!("{op:?}")
+            };
+            let p = gain_map::Params::new(m, band, h, ToRaw::IDENTITY).unwrap();
+            gain_map::reference(&p, &m.gains, &mut img, 1);
+        }
+        let at = |x: u32, y: u32| img[(y * w + x) as usize];
+        for (y, want) in [(2, 2.0), (5, 3.0), (8, 4.0), (3, 1.0), (11, 1.0)] {
+            assert!((at(50, y) - want).abs() < 1e-5, "row {y}: {}", at(50, y));
+        }
+        for (x, want) in [(10, 1.1), (14, 1.2), (18, 1.3), (11, 1.0), (22, 1.0)] {
+            assert!((at(x, 40) - want).abs() < 1e-5, "column {x}: {}", at(x, 40));
+        }
+        // A count that does not match the area is corruption.
+        let short = Raw {
+            id: 13,
+            flags: 0,
+            params: Params::default()
+                .area([0, 0, 10, 10], 0, 1, [1, 1])
+                .u32(2)
+                .f32(1.0)
+                .f32(1.0)
+                .0,
+        };
+        assert!(matches!(
+            parse(&list(&[short]), Stage::Raw),
+            Err(Error::Decode { .. })
         ));
     }
 

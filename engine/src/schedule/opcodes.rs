@@ -317,7 +317,7 @@ mod tests {
     use crate::output::dng::{save_with, ExtraTag};
     use crate::raw::opcodes::write::{list, Params as P, Raw};
     use crate::raw::opcodes::{OPCODE_LIST_1, OPCODE_LIST_2, OPCODE_LIST_3};
-    use crate::schedule::develop::{render, Look};
+    use crate::schedule::develop::{plan_bands, render, render_source, Look, Source};
     use crate::stages::{demosaic, normalize, tone, Demosaic};
     use crate::Cfa;
 
@@ -526,6 +526,32 @@ mod tests {
             max_diff(&one, &banded)
         );
 
+        // A merged burst (a normalized mosaic on the GPU, the reference's size) takes the
+        // reference's lists 1 and 2 when developed: the same pixels as the frame itself.
+        let np = normalize::Params::new(w, h, 0, frame.black, frame.white);
+        let merged = normalize::reference(&np, &frame.mosaic);
+        let source = Source::Binned {
+            buffer: gpu.storage_init("merged", bytemuck::cast_slice(&merged)),
+            width: w,
+            height: h,
+            rgb: false,
+        };
+        let bands = plan_bands(gpu, &frame, (w, h), false, Some(16)).unwrap();
+        let from_merge = render_source(
+            gpu,
+            &frame,
+            &source,
+            &bands,
+            Demosaic::Mhc,
+            Look::Plain,
+            16,
+            Some(16),
+            &mut crate::progress::ignore,
+        )
+        .unwrap();
+        let merged_diff = max_diff(&one, &from_merge.data);
+        assert!(merged_diff <= 1, "merged path: {merged_diff}");
+
         // Flat within 1 % everywhere, defects included; without the opcodes the corners are
         // 25–35 % dark and the defects stand out.
         let worst = |data: &[u16]| -> f64 {
@@ -544,6 +570,12 @@ mod tests {
             ..frame.clone()
         };
         let raw_out = plain(&bare, None);
+        eprintln!(
+            "flat field: worst {:.3} % corrected, {:.1} % without opcodes; GPU vs CPU {} / 65535",
+            fixed * 100.0,
+            worst(&raw_out) * 100.0,
+            max_diff(&one, &cpu)
+        );
         assert!(
             worst(&raw_out) > 0.2,
             "the test's vignetting is too weak: {}",
@@ -660,6 +692,7 @@ mod tests {
                 (BLACK as f64 + v * (WHITE - BLACK) as f64).round() as u16
             })
             .collect();
+        eprintln!("warp: GPU vs CPU develop {} / 65535", max_diff(&one, &cpu));
         let baseline = rms(&plain(
             &Frame::from_mosaic(w, h, undistorted, cfa, BLACK, WHITE).unwrap(),
             None,

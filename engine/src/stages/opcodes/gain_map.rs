@@ -1,8 +1,9 @@
-//! GainMap (DNG opcode 9): lens shading and other smooth per-pixel gains.
+//! GainMap (DNG opcode 9): lens shading and other smooth per-pixel gains; also ScalePerRow/Column
+//! and DeltaPerRow/Column (ids 10–13), parsed as one-dimensional (additive) maps.
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{position, Band, ToRaw};
+use super::{in_area, position, Band, ToRaw};
 use crate::gpu::{self, Gpu};
 use crate::raw::opcodes::GainMap;
 
@@ -26,7 +27,8 @@ pub(crate) struct Params {
     pub points_v: u32,
     pub points_h: u32,
     pub map_planes: u32,
-    pub _pad0: u32,
+    /// 1: the map's values are added (DeltaPerRow/Column), 0: multiplied.
+    pub additive: u32,
     pub index_v: [f32; 2],
     pub index_h: [f32; 2],
     pub _pad1: [f32; 2],
@@ -71,7 +73,7 @@ impl Params {
             points_v: map.points_v,
             points_h: map.points_h,
             map_planes: map.map_planes,
-            _pad0: 0,
+            additive: map.additive as u32,
             index_v: index_line(
                 b.top,
                 b.bottom - b.top,
@@ -129,8 +131,8 @@ pub(crate) fn reference(p: &Params, gains: &[f32], data: &mut [f32], stride: usi
     for row in 0..p.rows {
         let y = row + p.y0;
         for x in 0..p.width {
-            let inside = y >= p.top && y < p.bottom && x >= p.left && x < p.right;
-            if !inside || (y - p.top) % p.row_pitch != 0 || (x - p.left) % p.col_pitch != 0 {
+            let area = [p.top, p.left, p.bottom, p.right];
+            if !in_area(x, y, area, [p.row_pitch, p.col_pitch]) {
                 continue;
             }
             let (r0, r1, fv) = grid(y as f32 * p.index_v[0] + p.index_v[1], p.points_v);
@@ -149,7 +151,13 @@ pub(crate) fn reference(p: &Params, gains: &[f32], data: &mut [f32], stride: usi
                     fv,
                 );
                 let v = &mut data[i * stride + plane as usize];
-                *v = ((*v * s + o) * gain - o) / s;
+                let raw = *v * s + o;
+                let mapped = if p.additive == 1 {
+                    raw + gain
+                } else {
+                    raw * gain
+                };
+                *v = (mapped - o) / s;
             }
         }
     }
@@ -184,6 +192,7 @@ mod tests {
             gains: (0..points_v * points_h * planes)
                 .map(|_| 0.5 + rng.unit())
                 .collect(),
+            additive: false,
         }
     }
 
@@ -233,7 +242,9 @@ mod tests {
             (Layout::Rgba16f, 2, ToRaw::IDENTITY, (5, 30)),
         ];
         for (layout, planes, to_raw, (y0, rows)) in cases {
-            let m = map(planes, area, &mut rng);
+            let mut m = map(planes, area, &mut rng);
+            // The f16 RGBA case adds its map (as DeltaPerRow/Column do).
+            m.additive = layout == Layout::Rgba16f;
             let band = Band {
                 width: w,
                 rows,
@@ -338,6 +349,7 @@ mod tests {
             origin_h: 0.0,
             map_planes: 1,
             gains: vec![1.0, 3.0],
+            additive: false,
         };
         let band = Band {
             width: 100,

@@ -2,7 +2,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{position, Band, ToRaw};
+use super::{in_area, position, Band, ToRaw};
 use crate::gpu::{self, Gpu};
 use crate::raw::opcodes::Area;
 
@@ -91,8 +91,8 @@ pub(crate) fn reference(p: &Params, data: &mut [f32], stride: usize) {
     for row in 0..p.rows {
         let y = row + p.y0;
         for x in 0..p.width {
-            let inside = y >= p.top && y < p.bottom && x >= p.left && x < p.right;
-            if !inside || (y - p.top) % p.row_pitch != 0 || (x - p.left) % p.col_pitch != 0 {
+            let area = [p.top, p.left, p.bottom, p.right];
+            if !in_area(x, y, area, [p.row_pitch, p.col_pitch]) {
                 continue;
             }
             let pos = position(x, y);

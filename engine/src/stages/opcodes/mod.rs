@@ -62,6 +62,22 @@ impl ToRaw {
     }
 }
 
+/// Whether image pixel (x, y) is one an area processes (inside `[top, left, bottom, right]`,
+/// on its row and column pitch): `in_area` of `pixels_common.wgsl`.
+fn in_area(
+    x: u32,
+    y: u32,
+    [top, left, bottom, right]: [u32; 4],
+    [row_pitch, col_pitch]: [u32; 2],
+) -> bool {
+    y >= top
+        && y < bottom
+        && x >= left
+        && x < right
+        && (y - top).is_multiple_of(row_pitch)
+        && (x - left).is_multiple_of(col_pitch)
+}
+
 /// 2×2 position of image pixel (x, y), as the shaders index `to_raw`.
 fn position(x: u32, y: u32) -> usize {
     (((y & 1) << 1) | (x & 1)) as usize
