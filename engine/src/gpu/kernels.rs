@@ -42,6 +42,7 @@ kernel!(EXPOSE, "expose", after "fusion_common");
 kernel!(WARP, "warp", after "tiles_common");
 kernel!(GAIN_MAP, "gain_map", after "pixels_common");
 kernel!(MAP_POLYNOMIAL, "map_polynomial", after "pixels_common");
+kernel!(MAP_TABLE, "map_table", after "pixels_common");
 kernel!(BAD_PIXELS, "bad_pixels");
 kernel!(WARP_RECTILINEAR, "warp_rectilinear");
 
@@ -66,6 +67,7 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &WARP,
     &GAIN_MAP,
     &MAP_POLYNOMIAL,
+    &MAP_TABLE,
     &BAD_PIXELS,
     &WARP_RECTILINEAR,
 ];

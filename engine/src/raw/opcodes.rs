@@ -157,6 +157,11 @@ pub(crate) enum Opcode {
         area: Area,
         coefficients: Vec<f64>,
     },
+    /// MapTable (id 7): value ← table[value] on the 16-bit scale.
+    MapTable {
+        area: Area,
+        table: Vec<u16>,
+    },
     WarpRectilinear(WarpRectilinear),
 }
 
@@ -242,6 +247,10 @@ fn shift_opcode(op: Opcode, dx: i64, dy: i64) -> Opcode {
             area: area.shifted(dx, dy),
             coefficients,
         },
+        Opcode::MapTable { area, table } => Opcode::MapTable {
+            area: area.shifted(dx, dy),
+            table,
+        },
         Opcode::WarpRectilinear(mut w) => {
             w.bounds = shift_bounds(w.bounds, dx, dy);
             Opcode::WarpRectilinear(w)
@@ -273,7 +282,7 @@ impl Stage {
     /// on RGB, value maps anywhere.
     fn supports(self, id: u32) -> bool {
         match id {
-            8..=13 => true,
+            7..=13 => true,
             4 | 5 => self != Stage::Rgb,
             1 => self == Stage::Rgb,
             _ => false,
@@ -408,6 +417,17 @@ fn parse_opcode(id: u32, params: &[u8], bounds: Bounds) -> Result<Opcode, String
                 gains,
                 additive: false,
             })
+        }
+        7 => {
+            let area = read_area(&mut r)?;
+            let n = r.u32().ok_or_else(short)?;
+            if !(1..=65536).contains(&n) || n as u64 * 2 != r.remaining() as u64 {
+                return Err(format!("a table of {n} entries in {} bytes", r.remaining()));
+            }
+            let table = (0..n)
+                .map(|_| r.take(2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]])))
+                .collect();
+            Opcode::MapTable { area, table }
         }
         10..=13 => {
             // DeltaPerRow, DeltaPerColumn, ScalePerRow, ScalePerColumn: a value per processed
@@ -986,6 +1006,33 @@ mod tests {
             parse(&list(&[short]), Stage::Raw),
             Err(Error::Decode { .. })
         ));
+    }
+
+    #[test]
+    fn map_tables_parse_and_refuse_sizes_that_do_not_match() {
+        let table = |n: u32, entries: &[u16]| Raw {
+            id: 7,
+            flags: 0,
+            params: entries
+                .iter()
+                .fold(
+                    Params::default().area([0, 0, 80, 100], 0, 1, [1, 1]).u32(n),
+                    |p, &v| {
+                        let mut p = p;
+                        p.0.extend_from_slice(&v.to_be_bytes());
+                        p
+                    },
+                )
+                .0,
+        };
+        let ops = parse(&list(&[table(3, &[0, 1000, 65535])]), Stage::Raw).unwrap();
+        assert!(matches!(&ops[0], Opcode::MapTable { table, .. } if table == &[0, 1000, 65535]));
+        for bad in [table(4, &[1, 2, 3]), table(0, &[]), table(70000, &[1])] {
+            assert!(matches!(
+                parse(&list(&[bad]), Stage::Raw),
+                Err(Error::Decode { .. })
+            ));
+        }
     }
 
     #[test]

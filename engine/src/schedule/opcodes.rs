@@ -7,7 +7,7 @@ use crate::gpu::Gpu;
 use crate::raw::opcodes::Opcode;
 use crate::raw::Frame;
 use crate::stages::opcodes::{
-    bad_pixels, gain_map, map_polynomial, warp_rectilinear, Band, Layout, ToRaw,
+    bad_pixels, gain_map, map_polynomial, map_table, warp_rectilinear, Band, Layout, ToRaw,
 };
 use crate::stages::RGBA16F_BYTES;
 
@@ -95,7 +95,7 @@ pub(crate) fn record_mosaic(
     }
 }
 
-/// GainMap and MapPolynomial on any layout, in place; other opcodes are left to the caller.
+/// GainMap (and the per-row/column maps), MapPolynomial and MapTable on any layout, in place; other opcodes are left to the caller.
 /// Exposed for images of other layouts (e.g. a LinearRaw frame's f16 RGBA, whose OpcodeList2
 /// applies per plane): `band` says how the buffer is laid out.
 pub(crate) fn record_pointwise(
@@ -121,11 +121,18 @@ pub(crate) fn record_pointwise(
                 map_polynomial::record(gpu, enc, &p, data);
             }
         }
+        Opcode::MapTable { area, table } => {
+            if let Some(p) = map_table::Params::new(area, table.len(), band, frame.height, to_raw) {
+                let values = map_table::table_values(table);
+                let table = gpu.storage_init("map table", bytemuck::cast_slice(&values));
+                map_table::record(gpu, enc, &p, data, &table);
+            }
+        }
         _ => {}
     }
 }
 
-/// Record OpcodeList2's GainMaps and MapPolynomials on an f16 RGBA band (rows `y0..y0 + rows`)
+/// Record OpcodeList2's value maps (GainMap, MapPolynomial, MapTable, …PerRow/Column) on an f16 RGBA band (rows `y0..y0 + rows`)
 /// of a 3-sample frame such as a LinearRaw DNG, whose list 2 applies per plane to RGB (Plane and
 /// Planes select the planes). Other opcodes of the list (bad pixels: CFA only) are left out.
 #[allow(dead_code)] // For the LinearRaw develop path.
@@ -244,6 +251,11 @@ pub(crate) fn reference_mosaic(frame: &Frame) -> Vec<f32> {
                     map_polynomial::reference(&p, &mut m, 1);
                 }
             }
+            Opcode::MapTable { area, table } => {
+                if let Some(p) = map_table::Params::new(area, table.len(), band, h, to_raw) {
+                    map_table::reference(&p, &map_table::table_values(table), &mut m, 1);
+                }
+            }
             Opcode::FixBadPixelsConstant { constant, phase } => {
                 let p = bad_pixels::Params::new(
                     w,
@@ -299,6 +311,13 @@ pub(crate) fn reference_rgb(frame: &Frame, rgb: &[[f32; 3]]) -> Vec<[f32; 3]> {
                     map_polynomial::Params::new(area, coefficients, band, h, ToRaw::IDENTITY)
                 {
                     map_polynomial::reference(&p, img.as_flattened_mut(), 3);
+                }
+            }
+            Opcode::MapTable { area, table } => {
+                let p = map_table::Params::new(area, table.len(), band, h, ToRaw::IDENTITY);
+                if let Some(p) = p {
+                    let values = map_table::table_values(table);
+                    map_table::reference(&p, &values, img.as_flattened_mut(), 3);
                 }
             }
             _ => unreachable!("bad pixels are mosaic opcodes"),

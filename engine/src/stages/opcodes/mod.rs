@@ -1,11 +1,12 @@
 //! The DNG opcodes that touch pixels (parsed by `raw::opcodes`), one kernel each with its CPU
-//! twin: GainMap and MapPolynomial (on a mosaic, packed RGB or f16 RGBA, plane-aware),
+//! twin: GainMap, MapPolynomial and MapTable (on a mosaic, packed RGB or f16 RGBA, plane-aware),
 //! FixBadPixelsConstant/List (mosaic) and WarpRectilinear (f16 RGBA). `schedule::opcodes`
 //! applies whole lists to the bands of the develop path.
 
 pub(crate) mod bad_pixels;
 pub(crate) mod gain_map;
 pub(crate) mod map_polynomial;
+pub(crate) mod map_table;
 pub(crate) mod warp_rectilinear;
 
 /// How the image an opcode kernel works on is stored.
