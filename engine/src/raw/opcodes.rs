@@ -434,7 +434,7 @@ fn parse_opcode(id: u32, params: &[u8], bounds: Bounds) -> Result<Opcode, String
             // row (column), i.e. a one-dimensional map with a point on each, spaced by the pitch.
             let area = read_area(&mut r)?;
             let count = r.u32().ok_or_else(short)?;
-            let rows = id % 2 == 0;
+            let rows = matches!(id, 10 | 12); // DeltaPerRow, ScalePerRow
             let (span, pitch) = match rows {
                 true => (area.bottom - area.top, area.row_pitch),
                 false => (area.right - area.left, area.col_pitch),

@@ -600,6 +600,32 @@ mod tests {
             "the test's vignetting is too weak: {}",
             worst(&raw_out)
         );
+        // The photo path (colour, exposure, tone curve; RCD in bands of 16 rows) keeps it flat.
+        let look = Look::Photo {
+            exposure_ev: Some(0.0),
+            tone: crate::Tone::Curve,
+        };
+        let photo = |f: &Frame| {
+            render(gpu, f, Demosaic::Rcd, look, 16, Some(16))
+                .unwrap()
+                .data
+        };
+        let spread = |data: &[u16]| -> f64 {
+            (0..3)
+                .map(|c| {
+                    let v = data.iter().skip(c).step_by(3).map(|&v| v as f64);
+                    let (lo, hi) = v.fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+                    (hi - lo) / hi
+                })
+                .fold(0.0, f64::max)
+        };
+        let (flat, vignetted) = (spread(&photo(&frame)), spread(&photo(&bare)));
+        eprintln!("photo: spread {flat:.4} corrected, {vignetted:.4} not");
+        assert!(
+            flat < 0.01 && vignetted > 0.1,
+            "photo spread {flat:.4} corrected, {vignetted:.4} not"
+        );
+
         for [x, y] in defects {
             let i = ((y * w + x) * 3) as usize;
             for c in 0..3 {
