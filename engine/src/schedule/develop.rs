@@ -155,6 +155,10 @@ fn linear_band(
     let (w, h) = source.size(frame);
     // OpcodeList3 warps read rows beyond the band: the demosaic produces them too.
     let rgb_rows = opcodes::rgb_rows(frame, (w, h), band.out);
+    let demosaic_band = Band {
+        out: rgb_rows,
+        ..band
+    };
     let rgb = gpu.storage(
         "rgb f16",
         ((rgb_rows.1 - rgb_rows.0) * w) as u64 * RGBA16F_BYTES,
@@ -186,7 +190,7 @@ fn linear_band(
                 opcodes::record_mosaic(gpu, enc, frame, &mosaic, y0, rows);
                 match frame.xtrans {
                     Some(layout) => {
-                        let xp = xtrans_params(w, h, layout, &band);
+                        let xp = xtrans_params(w, h, layout, &demosaic_band);
                         demosaic_xtrans::record(gpu, enc, &xp, method, &mosaic, &rgb);
                     }
                     None => demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb),
@@ -231,7 +235,7 @@ fn linear_band(
                 // A merged X-Trans burst is an X-Trans mosaic in the reference's layout.
                 match frame.xtrans {
                     Some(layout) => {
-                        let xp = xtrans_params(w, h, layout, &band);
+                        let xp = xtrans_params(w, h, layout, &demosaic_band);
                         demosaic_xtrans::record(gpu, enc, &xp, method, &mosaic, &rgb);
                     }
                     None => demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb),

@@ -728,6 +728,27 @@ mod tests {
             opcodes: Default::default(),
             ..frame.clone()
         };
+        // The same mosaic read as X-Trans: its demosaic also produces the rows the warp reaches,
+        // and bands give the one-pass pixels.
+        let xtrans = frame.clone().with_xtrans(crate::XTrans::FUJIFILM);
+        let x = |bands| {
+            render(
+                gpu(),
+                &xtrans,
+                Demosaic::Markesteijn,
+                Look::Plain,
+                16,
+                bands,
+            )
+            .unwrap()
+            .data
+        };
+        let (x_one, x_banded) = (x(None), x(Some(16)));
+        assert!(
+            max_diff(&x_one, &x_banded) <= 1,
+            "X-Trans bands differ: {}",
+            max_diff(&x_one, &x_banded)
+        );
         let (with, without) = (rms(&one), rms(&plain(&bare, None)));
         // What demosaicing alone leaves: the scene captured without distortion.
         let undistorted: Vec<u16> = (0..w * h)
