@@ -188,6 +188,11 @@ fn encode_with<W: Write + Seek>(
             ExtraTag::Longs(t, v) => d.write_tag(Tag::Unknown(*t), &v[..]),
         }
         .map_err(e)?;
+        // Opcode lists came with DNG 1.3: readers older than that cannot render the file.
+        if matches!(tag, ExtraTag::Undefined(51008 | 51009 | 51022, _)) {
+            d.write_tag(t(DNG_BACKWARD_VERSION), &[1u8, 3, 0, 0][..])
+                .map_err(e)?;
+        }
     }
     image.write_data(&frame.mosaic).map_err(e)
 }
