@@ -635,6 +635,53 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_merged_burst_is_corrected_frame_by_frame_before_alignment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = shading_dng(dir.path());
+        let burst = crate::Burst::open(&[&path, &path, &path]).unwrap();
+        // Each frame is prepared with its lists 1 and 2 applied, which then leave the frame.
+        let options = crate::MergeOptions::default();
+        let prepared =
+            crate::schedule::prepare::burst_before_merge(gpu(), burst.frames(), &options.develop)
+                .unwrap()
+                .expect("frames with opcode lists are prepared");
+        let frame = &burst.frames()[0];
+        let want = reference_mosaic(frame);
+        let p = &prepared[0];
+        assert!(p.opcodes.list1.is_empty() && p.opcodes.list2.is_empty());
+        let np = normalize::Params::new(p.width, p.height, 0, p.black, p.white);
+        let got = normalize::reference(&np, &p.mosaic);
+        // Equal within the prepared scale's quantization (values above white are clipped).
+        let diff = got
+            .iter()
+            .zip(&want)
+            .map(|(g, w)| (g - w.min(1.0)).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff < 2e-5, "prepared mosaic vs lists 1 and 2: {diff}");
+
+        // The merged photo is flat.
+        let engine = crate::Engine::new(&crate::EngineOptions::default()).unwrap();
+        let options = crate::MergeOptions {
+            develop: crate::Options {
+                exposure_ev: Some(0.0),
+                tone: crate::Tone::Curve,
+                bits: 16,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let image = engine.merge(&burst, &options).unwrap();
+        let spread = (0..3)
+            .map(|c| {
+                let v = image.data.iter().skip(c).step_by(3).map(|&v| v as f64);
+                let (lo, hi) = v.fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+                (hi - lo) / hi
+            })
+            .fold(0.0, f64::max);
+        assert!(spread < 0.01, "merged flat field spread {spread:.4}");
+    }
+
     /// A smooth test scene (periods of 20+ pixels, which demosaicing keeps).
     fn scene(x: f64, y: f64, c: usize) -> f64 {
         let t = std::f64::consts::TAU;
