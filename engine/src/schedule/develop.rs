@@ -221,7 +221,8 @@ fn linear_band(
                 let bytes = (band.input_rows() * w) as u64 * 4;
                 let mosaic = gpu.storage("binned band", bytes);
                 enc.copy_buffer_to_buffer(buffer, (band.input.0 * w) as u64 * 4, &mosaic, 0, bytes);
-                // A merged burst (the reference's size) takes the reference's lists 1 and 2 here.
+                // A merged mosaic whose frames were not corrected before merging (the lists are
+                // still on the reference: see prepare::before_merge) takes lists 1 and 2 here.
                 if opcodes::applies(frame, (w, h)) {
                     opcodes::record_mosaic(
                         gpu,
