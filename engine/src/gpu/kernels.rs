@@ -43,6 +43,11 @@ kernel!(PYRAMID, "pyramid", after "fusion_common");
 kernel!(EXPOSE, "expose", after "fusion_common");
 kernel!(WARP, "warp", after "tiles_common");
 kernel!(FUSED_LOOK, "fused_look");
+kernel!(GAIN_MAP, "gain_map", after "pixels_common");
+kernel!(MAP_POLYNOMIAL, "map_polynomial", after "pixels_common");
+kernel!(MAP_TABLE, "map_table", after "pixels_common");
+kernel!(BAD_PIXELS, "bad_pixels");
+kernel!(WARP_RECTILINEAR, "warp_rectilinear");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]
@@ -66,6 +71,11 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &EXPOSE,
     &WARP,
     &FUSED_LOOK,
+    &GAIN_MAP,
+    &MAP_POLYNOMIAL,
+    &MAP_TABLE,
+    &BAD_PIXELS,
+    &WARP_RECTILINEAR,
 ];
 
 #[cfg(test)]

@@ -80,10 +80,47 @@ fn fraction(v: f32) -> [i32; 2] {
     [(v as f64 * d as f64).round() as i32, d as i32]
 }
 
+/// A tag beyond what a frame carries, for tests that write DNGs with known opcode lists or
+/// active areas.
+#[cfg(test)]
+pub(crate) enum ExtraTag {
+    /// UNDEFINED bytes (the opcode lists' type).
+    Undefined(u16, Vec<u8>),
+    /// LONGs.
+    Longs(u16, Vec<u32>),
+}
+
+/// TIFF UNDEFINED bytes (the tiff crate writes `[u8]` as BYTE).
+#[cfg(test)]
+struct Undefined<'a>(&'a [u8]);
+
+#[cfg(test)]
+impl TiffValue for Undefined<'_> {
+    const BYTE_LEN: u8 = 1;
+    const FIELD_TYPE: Type = Type::UNDEFINED;
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(self.0)
+    }
+}
+
 /// Encode `frame` as a DNG into `w`.
 pub(crate) fn encode<W: Write + Seek>(
     frame: &Frame,
     compression: DngCompression,
+    w: &mut W,
+) -> Result<(), String> {
+    encode_with(frame, compression, &[], w)
+}
+
+/// [`encode`] with `extra` tags in the raw IFD.
+fn encode_with<W: Write + Seek>(
+    frame: &Frame,
+    compression: DngCompression,
+    #[cfg(test)] extra: &[ExtraTag],
+    #[cfg(not(test))] extra: &[()],
     w: &mut W,
 ) -> Result<(), String> {
     let e = |e: tiff::TiffError| e.to_string();
@@ -93,7 +130,7 @@ pub(crate) fn encode<W: Write + Seek>(
             let mut image = tiff
                 .new_image::<colortype::Gray16>(frame.width, frame.height)
                 .map_err(e)?;
-            write_tags(frame, image.encoder())?;
+            write_tags(frame, extra, image.encoder())?;
             image.write_data(&frame.mosaic).map_err(e)
         }
         DngCompression::LosslessJpeg => {
@@ -107,7 +144,7 @@ pub(crate) fn encode<W: Write + Seek>(
             d.write_tag(Tag::PlanarConfiguration, 1u16).map_err(e)?;
             d.write_tag(Tag::TileWidth, TILE).map_err(e)?;
             d.write_tag(Tag::TileLength, TILE).map_err(e)?;
-            write_tags(frame, &mut d)?;
+            write_tags(frame, extra, &mut d)?;
             let tiles = lossless_jpeg_tiles(frame);
             let mut offsets = Vec::with_capacity(tiles.len());
             for tile in &tiles {
@@ -153,6 +190,8 @@ fn lossless_jpeg_tiles(frame: &Frame) -> Vec<Vec<u8>> {
 /// IFD0's tags other than the image structure.
 fn write_tags<W: Write + Seek, K: TiffKind>(
     frame: &Frame,
+    #[cfg(test)] extra: &[ExtraTag],
+    #[cfg(not(test))] _extra: &[()],
     d: &mut DirectoryEncoder<'_, W, K>,
 ) -> Result<(), String> {
     let e = |e: tiff::TiffError| e.to_string();
@@ -233,7 +272,32 @@ fn write_tags<W: Write + Seek, K: TiffKind>(
         d.write_tag(t(NOISE_PROFILE), &[scale, offset][..])
             .map_err(e)?;
     }
+    #[cfg(test)]
+    for tag in extra {
+        match tag {
+            ExtraTag::Undefined(t, bytes) => d.write_tag(Tag::Unknown(*t), Undefined(bytes)),
+            ExtraTag::Longs(t, v) => d.write_tag(Tag::Unknown(*t), &v[..]),
+        }
+        .map_err(e)?;
+        // Opcode lists came with DNG 1.3: readers older than that cannot render the file.
+        if matches!(tag, ExtraTag::Undefined(51008 | 51009 | 51022, _)) {
+            d.write_tag(t(DNG_BACKWARD_VERSION), &[1u8, 3, 0, 0][..])
+                .map_err(e)?;
+        }
+    }
     Ok(())
+}
+
+/// Write `frame` to `path` as a DNG with `extra` tags (tests).
+#[cfg(test)]
+pub(crate) fn save_with(
+    frame: &Frame,
+    path: &std::path::Path,
+    extra: &[ExtraTag],
+) -> Result<(), String> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| e.to_string())?);
+    encode_with(frame, DngCompression::Uncompressed, extra, &mut file)?;
+    file.flush().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! temporary file beside the target and renamed into place, so a failure never leaves half a file
 //! and never touches an existing file until the new one is complete.
 
-mod dng;
+pub(crate) mod dng;
 pub use dng::DngCompression;
 mod exif_tags;
 

@@ -154,6 +154,7 @@ fn dng_frame(path: &Path, image: DngImage, mosaic: Vec<u16>) -> Result<Frame> {
         xtrans: image.xtrans,
         colour: Some(image.colour),
         linear_rgb: None,
+        opcodes: image.opcodes,
     };
     let [x, y, w, h] = image.crop;
     crop(frame, x, y, w, h)
@@ -485,6 +486,7 @@ pub(crate) fn frame_from_rawloader(
         xtrans,
         colour: Some(colour),
         linear_rgb: None,
+        opcodes: Default::default(),
     };
     let (w, h) = (
         width.checked_sub(left + right),

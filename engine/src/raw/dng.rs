@@ -14,6 +14,7 @@ use tiff::{Directory, TiffError};
 
 use super::colour_model::{self, AsShot, Calibration, ColourModel, M3};
 use super::dng_chunks::Chunks;
+use super::opcodes::{self, OpcodeLists, Stage};
 use super::{Cfa, Exif, XTrans, MAX_PIXELS, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
 use crate::error::{Error, Result};
 
@@ -125,6 +126,8 @@ pub(crate) struct DngImage {
     linearization: Option<Vec<u16>>,
     /// The DNG colour model (calibrations, as-shot white, baseline exposure).
     pub colour: ColourModel,
+    /// OpcodeList1/2/3, already in the coordinates of the cropped frame.
+    pub opcodes: OpcodeLists,
 }
 
 /// Parse a DNG. `Ok(None)` if `data` is not a DNG at all (not TIFF, or TIFF without DNGVersion),
@@ -337,6 +340,7 @@ fn read_image(
     };
     let crop = read_crop(path, tiff, raw, width, height)?;
     let exif = read_exif(path, tiff, ifd0)?;
+    let opcodes = read_opcodes(path, tiff, ifd0, raw, (width, height), crop)?;
 
     Ok(DngImage {
         width,
@@ -355,6 +359,7 @@ fn read_image(
         layout,
         linearization,
         colour,
+        opcodes,
     })
 }
 
@@ -659,6 +664,46 @@ fn read_crop(
         }
     }
     Ok(crop)
+}
+
+/// The three opcode lists (raw IFD first, IFD0 as a fallback), moved into the coordinates of the
+/// frame cropped at `crop`: list 1 counts from the raw image's top-left, lists 2 and 3 from the
+/// active area's (their stage images are the active area).
+fn read_opcodes(
+    path: &Path,
+    tiff: &mut TiffFile,
+    ifd0: &Directory,
+    raw: &Directory,
+    (width, height): (u32, u32),
+    crop: [u32; 4],
+) -> Result<OpcodeLists> {
+    let err = |e| tiff_error(path, e);
+    let active = match tiff.find(raw, ACTIVE_AREA).map_err(err)? {
+        // Checked by read_crop.
+        Some(v) => match v.into_u64_vec().map_err(err)?[..] {
+            [t, l, b, r] => [t, l, b, r].map(|v| v as u32),
+            _ => [0, 0, height, width],
+        },
+        None => [0, 0, height, width],
+    };
+    let active_size = (active[3] - active[1], active[2] - active[0]);
+    let mut read = |t: u16, stage: Stage, size: (u32, u32)| -> Result<Vec<opcodes::Opcode>> {
+        let value = match tiff.find(raw, t).map_err(err)? {
+            Some(v) => Some(v),
+            None => tiff.find(ifd0, t).map_err(err)?,
+        };
+        match value {
+            Some(v) => opcodes::parse_list(path, &v.into_u8_vec().map_err(err)?, stage, size),
+            None => Ok(Vec::new()),
+        }
+    };
+    let lists = OpcodeLists {
+        list1: read(opcodes::OPCODE_LIST_1, Stage::Raw, (width, height))?,
+        list2: read(opcodes::OPCODE_LIST_2, Stage::Linear, active_size)?,
+        list3: read(opcodes::OPCODE_LIST_3, Stage::Rgb, active_size)?,
+    };
+    let (x, y) = (crop[0] as i64, crop[1] as i64);
+    Ok(lists.shifted((x, y), (x - active[1] as i64, y - active[0] as i64)))
 }
 
 fn read_exif(path: &Path, tiff: &mut TiffFile, ifd0: &Directory) -> Result<Exif> {

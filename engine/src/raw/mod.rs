@@ -13,6 +13,7 @@ mod dng_chunks;
 mod dng_ljpeg;
 pub(crate) mod ljpeg;
 mod mosaic;
+pub(crate) mod opcodes;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -184,6 +185,8 @@ pub struct Frame {
     /// and every mosaic-only path (merge, binning, demosaic, DNG writer) refuses the frame.
     /// `None` for sensor mosaics.
     pub(crate) linear_rgb: Option<RgbLevels>,
+    /// DNG OpcodeList1/2/3 in this frame's coordinates (empty for other formats).
+    pub(crate) opcodes: opcodes::OpcodeLists,
 }
 
 /// Black and white level of each sample (R, G, B) of a LinearRaw frame, in stored units.
@@ -233,6 +236,7 @@ impl Frame {
             xtrans: None,
             colour: None,
             linear_rgb: None,
+            opcodes: Default::default(),
         };
         frame.validate()?;
         Ok(frame)

@@ -6,6 +6,7 @@ use crate::gpu::Gpu;
 use crate::progress::{self, Progress, Steps};
 use crate::raw::Frame;
 use crate::schedule::bands::{self, Band};
+use crate::schedule::opcodes;
 use crate::stages::{
     binning, color, demosaic, demosaic_xtrans, normalize, normalize_rgb, remosaic, stats, tone,
     Binning, Demosaic, RGBA16F_BYTES,
@@ -131,6 +132,7 @@ pub(crate) fn bin_frame<'a>(
         );
         gpu.run("normalize/binning", |enc| {
             normalize::record(gpu, enc, &np, &raw, &mosaic);
+            opcodes::record_mosaic(gpu, enc, frame, &mosaic, y, end - y);
             binning::record(gpu, enc, &bp, mode, &mosaic, &out);
         })?;
         y = end;
@@ -153,15 +155,24 @@ pub(crate) fn linear_band(
     colour: Option<&color::Params>,
 ) -> Result<wgpu::Buffer> {
     let (w, h) = source.size(frame);
-    let rgb = gpu.storage("rgb f16", (band.out_rows() * w) as u64 * RGBA16F_BYTES);
+    // OpcodeList3 warps read rows beyond the band: the demosaic produces them too.
+    let rgb_rows = opcodes::rgb_rows(frame, (w, h), band.out);
+    let demosaic_band = Band {
+        out: rgb_rows,
+        ..band
+    };
+    let rgb = gpu.storage(
+        "rgb f16",
+        ((rgb_rows.1 - rgb_rows.0) * w) as u64 * RGBA16F_BYTES,
+    );
     let dp = demosaic::Params::new(
         w,
         h,
         frame.cfa,
         band.input.0,
         band.input_rows(),
-        band.out.0,
-        band.out_rows(),
+        rgb_rows.0,
+        rgb_rows.1 - rgb_rows.0,
     );
     gpu.run("normalize/demosaic/colour", |enc| {
         match source {
@@ -182,9 +193,11 @@ pub(crate) fn linear_band(
                     frame.white,
                 );
                 normalize::record(gpu, enc, &np, &raw, &mosaic);
+                let (y0, rows) = (band.input.0, band.input_rows());
+                opcodes::record_mosaic(gpu, enc, frame, &mosaic, y0, rows);
                 match frame.xtrans {
                     Some(layout) => {
-                        let xp = xtrans_params(w, h, layout, &band);
+                        let xp = xtrans_params(w, h, layout, &demosaic_band);
                         demosaic_xtrans::record(gpu, enc, &xp, method, &mosaic, &rgb);
                     }
                     None => demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb),
@@ -204,6 +217,7 @@ pub(crate) fn linear_band(
                 let np = normalize::Params::new(w, rows, y0, frame.black, frame.white);
                 let rp = remosaic::Params::new(w, h, frame.cfa_block, frame.cfa, y0, rows);
                 normalize::record(gpu, enc, &np, &raw, &mosaic);
+                opcodes::record_mosaic(gpu, enc, frame, &mosaic, y0, rows);
                 remosaic::record(gpu, enc, &rp, &mosaic, &bayer);
                 demosaic::record(gpu, enc, &dp, method, &bayer, &rgb);
             }
@@ -214,10 +228,22 @@ pub(crate) fn linear_band(
                 let bytes = (band.input_rows() * w) as u64 * 4;
                 let mosaic = gpu.storage("binned band", bytes);
                 enc.copy_buffer_to_buffer(buffer, (band.input.0 * w) as u64 * 4, &mosaic, 0, bytes);
+                // A merged mosaic whose frames were not corrected before merging (the lists are
+                // still on the reference: see prepare::before_merge) takes lists 1 and 2 here.
+                if opcodes::applies(frame, (w, h)) {
+                    opcodes::record_mosaic(
+                        gpu,
+                        enc,
+                        frame,
+                        &mosaic,
+                        band.input.0,
+                        band.input_rows(),
+                    );
+                }
                 // A merged X-Trans burst is an X-Trans mosaic in the reference's layout.
                 match frame.xtrans {
                     Some(layout) => {
-                        let xp = xtrans_params(w, h, layout, &band);
+                        let xp = xtrans_params(w, h, layout, &demosaic_band);
                         demosaic_xtrans::record(gpu, enc, &xp, method, &mosaic, &rgb);
                     }
                     None => demosaic::record(gpu, enc, &dp, method, &mosaic, &rgb),
@@ -237,6 +263,7 @@ pub(crate) fn linear_band(
                 );
             }
         }
+        let rgb = opcodes::record_rgb(gpu, enc, frame, (w, h), rgb, rgb_rows, band.out);
         if let Some(cp) = colour {
             let cp = color::Params {
                 rows: band.out_rows(),
@@ -244,8 +271,8 @@ pub(crate) fn linear_band(
             };
             color::record(gpu, enc, &cp, &rgb);
         }
-    })?;
-    Ok(rgb)
+        rgb
+    })
 }
 
 /// The X-Trans demosaic's parameters for one band.
@@ -395,7 +422,7 @@ pub(crate) fn plan_bands(
     let halo = match remosaic {
         true => demosaic::HALO + remosaic::HALO,
         false => demosaic::HALO,
-    };
+    } + opcodes::band_halo(frame, (w, h));
     bands::plan(w, h, halo, bytes_per_px, gpu.max_binding(), max_band_rows)
 }
 

@@ -9,5 +9,6 @@ pub(crate) mod fuse;
 pub(crate) mod merge;
 pub(crate) mod merge_bands;
 pub(crate) mod noise;
+pub(crate) mod opcodes;
 pub(crate) mod prepare;
 pub(crate) mod white_balance;

@@ -21,6 +21,9 @@ pub(crate) enum Prepare {
     Bin(binning::Mode),
     /// Block CFA → full-resolution Bayer.
     Remosaic,
+    /// The frame's DNG OpcodeList1 and 2 applied (lens shading, bad pixels), the mosaic otherwise
+    /// as it is: every frame is corrected before alignment, as each has its own defects.
+    Opcodes,
 }
 
 /// Normalized f32 values → 16-bit sensor values on the prepared scale.
@@ -71,6 +74,12 @@ pub(crate) fn prepare(
             remosaic_whole(gpu, frame, max_band_rows)?,
             1.0,
         ),
+        Prepare::Opcodes => (
+            frame.width,
+            frame.height,
+            corrected_whole(gpu, frame, max_band_rows)?,
+            1.0,
+        ),
     };
     let prepared = Frame {
         width,
@@ -80,6 +89,14 @@ pub(crate) fn prepare(
         white: 65535.0,
         cfa_block: 1,
         noise_profile: frame.noise_profile.map(|[s, o]| [s / pixels, o / pixels]),
+        // Lists 1 and 2 are applied above; list 3 (after demosaic) stays where the size does.
+        opcodes: crate::raw::opcodes::OpcodeLists {
+            list3: match (width, height) == (frame.width, frame.height) {
+                true => frame.opcodes.list3.clone(),
+                false => Vec::new(),
+            },
+            ..Default::default()
+        },
         ..frame.clone()
     };
     prepared.validate()?;
@@ -105,7 +122,8 @@ fn remosaic_whole(gpu: &Gpu, frame: &Frame, max_band_rows: Option<u32>) -> Resul
     check_remosaic_size(frame)?;
     let (w, h) = (frame.width, frame.height);
     // Widest band buffer: f32 input, green and output (4 bytes each per pixel).
-    let plan = bands::plan(w, h, remosaic::HALO, 4, gpu.max_binding(), max_band_rows)?;
+    let halo = remosaic::HALO + crate::schedule::opcodes::band_halo(frame, (w, h));
+    let plan = bands::plan(w, h, halo, 4, gpu.max_binding(), max_band_rows)?;
     let mut out = Vec::with_capacity((w * h) as usize);
     for band in plan {
         let (y0, rows) = (band.input.0, band.input_rows());
@@ -118,6 +136,7 @@ fn remosaic_whole(gpu: &Gpu, frame: &Frame, max_band_rows: Option<u32>) -> Resul
         let rp = remosaic::Params::new(w, h, frame.cfa_block, frame.cfa, y0, rows);
         gpu.run("normalize/remosaic", |enc| {
             normalize::record(gpu, enc, &np, &raw, &mosaic);
+            crate::schedule::opcodes::record_mosaic(gpu, enc, frame, &mosaic, y0, rows);
             remosaic::record(gpu, enc, &rp, &mosaic, &bayer);
         })?;
         let values = gpu.read("remosaic", &bayer, bytes)?;
@@ -128,17 +147,48 @@ fn remosaic_whole(gpu: &Gpu, frame: &Frame, max_band_rows: Option<u32>) -> Resul
     Ok(out)
 }
 
+/// A frame's OpcodeList1 and 2 applied on the GPU, a band at a time; the normalized mosaic comes
+/// back.
+fn corrected_whole(gpu: &Gpu, frame: &Frame, max_band_rows: Option<u32>) -> Result<Vec<f32>> {
+    let (w, h) = (frame.width, frame.height);
+    let halo = crate::schedule::opcodes::band_halo(frame, (w, h));
+    let plan = bands::plan(w, h, halo, 4, gpu.max_binding(), max_band_rows)?;
+    let mut out = Vec::with_capacity((w * h) as usize);
+    for band in plan {
+        let (y0, rows) = (band.input.0, band.input_rows());
+        let raw_rows = &frame.mosaic[(y0 * w) as usize..(band.input.1 * w) as usize];
+        let raw = normalize::upload(gpu, raw_rows);
+        let bytes = raw_rows.len() as u64 * 4;
+        let mosaic = gpu.storage("mosaic f32", bytes);
+        let np = normalize::Params::new(w, rows, y0, frame.black, frame.white);
+        gpu.run("normalize/opcodes", |enc| {
+            normalize::record(gpu, enc, &np, &raw, &mosaic);
+            crate::schedule::opcodes::record_mosaic(gpu, enc, frame, &mosaic, y0, rows);
+        })?;
+        let values = gpu.read("opcodes", &mosaic, bytes)?;
+        let values: &[f32] = bytemuck::cast_slice(&values);
+        let skip = (band.out.0 - y0) * w;
+        out.extend_from_slice(&values[skip as usize..(skip + band.out_rows() * w) as usize]);
+    }
+    Ok(out)
+}
+
 /// What merging needs done to each frame first, from the develop options: `--bin 2|3` bins before
 /// alignment (a smaller, cleaner burst to align and merge), block CFAs are binned to Bayer (or
-/// remosaiced with `--remosaic`). `None`: the frames merge as they are (superpixel binning, which
-/// gives RGB, happens when the merged mosaic is developed).
+/// remosaiced with `--remosaic`), frames with DNG OpcodeList1/2 are corrected by them. `None`:
+/// the frames merge as they are (superpixel binning, which gives RGB, happens when the merged
+/// mosaic is developed).
 pub(crate) fn before_merge(
     frame: &Frame,
     binning: crate::Binning,
     remosaic: bool,
 ) -> Option<Prepare> {
     match (frame.cfa_block, binning::Mode::of(binning)) {
-        (1, Some(binning::Mode::Superpixel)) | (1, None) => None,
+        // Binning and remosaicing apply the opcode lists on their way.
+        (1, Some(binning::Mode::Superpixel)) | (1, None) => {
+            let lists = &frame.opcodes;
+            (!lists.list1.is_empty() || !lists.list2.is_empty()).then_some(Prepare::Opcodes)
+        }
         (1, Some(mode)) => Some(Prepare::Bin(mode)),
         (_, _) if remosaic => Some(Prepare::Remosaic),
         (b, _) => Some(Prepare::Bin(binning::Mode::Blocks(b))),
