@@ -1008,14 +1008,14 @@ fn dng_baseline_exposure_and_as_shot_white_xy() {
     let plain = decode(&tiff_file(
         true,
         &[with(raw_ifd(w, h, 16), vec![neutral.clone()])],
-        &[grey.clone()],
+        std::slice::from_ref(&grey),
     ))
     .unwrap();
     let brighter = with(
         raw_ifd(w, h, 16),
         vec![neutral, (50730, V::SRational(vec![(1, 1)]))],
     );
-    let brighter = decode(&tiff_file(true, &[brighter], &[grey.clone()])).unwrap();
+    let brighter = decode(&tiff_file(true, &[brighter], std::slice::from_ref(&grey))).unwrap();
     assert_eq!(
         (plain.baseline_exposure(), brighter.baseline_exposure()),
         (0.0, 1.0)
@@ -1054,7 +1054,7 @@ fn dng_baseline_exposure_and_as_shot_white_xy() {
     let f = decode(&tiff_file(
         true,
         &[with(raw_ifd(w, h, 16), vec![xy, identity])],
-        &[grey.clone()],
+        std::slice::from_ref(&grey),
     ))
     .unwrap();
     assert!(f.has_as_shot_white_balance());
