@@ -279,9 +279,9 @@ fn colorchecker_grey_patches_with_auto_and_as_shot() {
         );
         // Auto: a scene-wide grey world cannot know which surfaces are grey; on the G2 chart
         // (one light) it is 2° off in camera space, which the G2's strong matrix doubles: the grey
-        // row keeps a cast of 14 %, LibRaw's auto WB 12 %. On the 550D (chart lit warmer than the
-        // room) LibRaw's auto leaves a 63 % cast (ours 61 %). Bound: within 3 points of LibRaw's auto WB, and
-        // under 15 % where one light fills the frame (the G2).
+        // row keeps a cast of 14 %, LibRaw's auto WB 12 %. On the 550D the chart is lit warmer
+        // than the room: LibRaw's auto and ours both leave a 63 % cast. Bound: within 3 points
+        // of LibRaw's auto WB, and under 15 % where one light fills the frame (the G2).
         assert!(
             cast(auto) <= cast(libraw_auto) + 0.03,
             "{file}: auto leaves the grey row at {auto:.3?}, LibRaw's auto at {libraw_auto:.3?}"
