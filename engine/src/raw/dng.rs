@@ -411,10 +411,10 @@ fn read_colour_model(
         });
     }
     if calibrations.is_empty() {
-        return Ok(ColourModel::single_d65(
-            SRGB_TO_XYZ_INVERSE.map(|r| r.map(|v| v as f64)),
-            None,
-        ));
+        // No colour matrix: camera RGB taken as sRGB, the as-shot white and the rest still hold.
+        calibrations =
+            ColourModel::single_d65(SRGB_TO_XYZ_INVERSE.map(|r| r.map(|v| v as f64)), None)
+                .calibrations;
     }
     // Lower temperature first; unknown temperatures keep the file's order.
     if let [a, b] = &calibrations[..] {

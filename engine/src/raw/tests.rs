@@ -995,3 +995,78 @@ fn a_quad_bayer_raw_develops_like_a_native_half_resolution_bayer_sensor() {
         "quad-binned develop vs native half-resolution sensor: {psnr:.2} dB"
     );
 }
+
+/// A DNG's colour tags reach the frame and the develop: BaselineExposure brightens by its EV
+/// (exposure 0 is relative to it), AsShotWhiteXY gives the as-shot multipliers through the
+/// colour matrix, and no as-shot tag at all means none (the develop estimates it).
+#[test]
+fn dng_baseline_exposure_and_as_shot_white_xy() {
+    use crate::schedule::develop::{render, Look};
+    use crate::stages::Demosaic;
+    let (w, h) = (64u32, 48u32);
+    let grey = le16(&vec![3000u16; (w * h) as usize]);
+    let neutral = (50728, V::Rational(vec![(1, 1), (1, 1), (1, 1)]));
+    let plain = decode(&tiff_file(
+        true,
+        &[with(raw_ifd(w, h, 16), vec![neutral.clone()])],
+        std::slice::from_ref(&grey),
+    ))
+    .unwrap();
+    let brighter = with(
+        raw_ifd(w, h, 16),
+        vec![neutral, (50730, V::SRational(vec![(1, 1)]))],
+    );
+    let brighter = decode(&tiff_file(true, &[brighter], std::slice::from_ref(&grey))).unwrap();
+    assert_eq!(
+        (plain.baseline_exposure(), brighter.baseline_exposure()),
+        (0.0, 1.0)
+    );
+    let look = Look::Photo {
+        exposure_ev: Some(0.0),
+        tone: crate::Tone::Curve,
+        white_balance: crate::WhiteBalance::AsShot,
+    };
+    let gpu = crate::gpu::testing::gpu();
+    let mean = |f: &Frame| {
+        let out = render(gpu, f, Demosaic::Bilinear, look, 16, None).unwrap();
+        let lin = |v: u16| {
+            let c = v as f64 / 65535.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        out.data.iter().map(|&v| lin(v)).sum::<f64>() / out.data.len() as f64
+    };
+    let ratio = mean(&brighter) / mean(&plain);
+    assert!(
+        (ratio - 2.0).abs() < 0.05,
+        "BaselineExposure 1 brightened {ratio}×"
+    );
+
+    // AsShotWhiteXY of D50 with an identity ColorMatrix (camera RGB = XYZ): neutral = XYZ(D50).
+    let xy = (50729, V::Rational(vec![(34567, 100000), (35850, 100000)]));
+    let one = |r: usize, c: usize| ((r == c) as i32, 1);
+    let identity = (
+        50721,
+        V::SRational((0..9).map(|i| one(i / 3, i % 3)).collect()),
+    );
+    let f = decode(&tiff_file(
+        true,
+        &[with(raw_ifd(w, h, 16), vec![xy, identity])],
+        std::slice::from_ref(&grey),
+    ))
+    .unwrap();
+    assert!(f.has_as_shot_white_balance());
+    let want = [0.34567 / 0.35850, 1.0, (1.0 - 0.34567 - 0.35850) / 0.35850].map(|v: f64| 1.0 / v);
+    for c in 0..3 {
+        assert!(
+            (f.white_balance()[c] as f64 - want[c]).abs() < 1e-4,
+            "{:?} vs {want:?}",
+            f.white_balance()
+        );
+    }
+    let none = decode(&tiff_file(true, &[raw_ifd(w, h, 16)], &[grey])).unwrap();
+    assert!(!none.has_as_shot_white_balance());
+}
