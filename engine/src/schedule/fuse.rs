@@ -359,7 +359,9 @@ const HIGHLIGHT_FADE: f32 = 0.85;
 /// darker shadows, and no lift at all once the target is under the short exposure).
 pub(crate) fn long_exposure_stops(dark: f32, short_gain: f32, shift: f32) -> f32 {
     let dark = (dark * short_gain).max(1e-9);
-    (DARK_TARGET * shift / dark).log2().clamp(0.0, MAX_LONG_STOPS)
+    (DARK_TARGET * shift / dark)
+        .log2()
+        .clamp(0.0, MAX_LONG_STOPS)
 }
 
 /// Mertens' exponents on the grey synthetic exposures: no saturation (0 on grey), and the

@@ -55,7 +55,14 @@ pub(crate) fn record(
     let (groups, stride) = gpu::groups_1d(p.pixels.div_ceil(2), 256);
     let params = gpu.uniform(&Params { stride, ..*p });
     let buffers = [linear, fused, out];
-    gpu.dispatch(enc, &gpu::FUSED_LOOK, "fused_look", &params, &buffers, groups);
+    gpu.dispatch(
+        enc,
+        &gpu::FUSED_LOOK,
+        "fused_look",
+        &params,
+        &buffers,
+        groups,
+    );
 }
 
 #[cfg_attr(not(test), allow(dead_code))]
@@ -249,6 +256,9 @@ mod tests {
             ..params(1, 16)
         };
         let out = reference(&p, &[pack_rgb([0.8, 0.6, 0.55])], &[pack_fused([1.0; 3])]);
-        assert!(out[0] == out[1] && out[1] == out[2], "highlight kept colour: {out:?}");
+        assert!(
+            out[0] == out[1] && out[1] == out[2],
+            "highlight kept colour: {out:?}"
+        );
     }
 }
