@@ -537,6 +537,29 @@ mod tests {
         }
     }
 
+    /// The long exposure lifts only scenes the display cannot hold: none for a chart-like range,
+    /// the stops to the target for a deep-shadowed one, fewer when the exposure is set darker
+    /// by hand, never more than the cap.
+    #[test]
+    fn long_exposure_follows_the_scene_range_and_the_chosen_exposure() {
+        // The darkest 5 % at 1/16 of white (4 stops): the display holds it.
+        assert_eq!(long_exposure_stops(1.0 / 16.0, 1.0, 1.0), 0.0);
+        // At 1/1024 (10 stops): lifted to the target, 0.03.
+        let stops = long_exposure_stops(1.0 / 1024.0, 1.0, 1.0);
+        assert!((stops - (0.03f32 * 1024.0).log2()).abs() < 1e-4, "{stops}");
+        // The same scene exposed 3 EV under the automatic exposure: 3 stops less lift.
+        let darker = long_exposure_stops(1.0 / 1024.0, 1.0, 1.0 / 8.0);
+        assert!((stops - darker - 3.0).abs() < 1e-4, "{stops} vs {darker}");
+        // The short exposure's gain counts: the same scene at twice the gain needs a stop less.
+        let brighter = long_exposure_stops(1.0 / 1024.0, 2.0, 1.0);
+        assert!(
+            (stops - brighter - 1.0).abs() < 1e-4,
+            "{stops} vs {brighter}"
+        );
+        // A black frame: the cap, not infinity.
+        assert_eq!(long_exposure_stops(0.0, 1.0, 1.0), MAX_LONG_STOPS);
+    }
+
     #[test]
     fn fusing_copies_of_one_image_gives_the_image_back_on_gpu() {
         let (dims, img) = ((100, 67), kodak_exposure("kodim05", 0.0, (100, 67)));
