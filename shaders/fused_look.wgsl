@@ -12,8 +12,11 @@
 //   and below 1 for every value, so fused overshoot rolls off instead of clipping to white.
 // - colour ratio: (rgb + eps)·Y_out/(Y + eps): the ratio for Y ≫ eps, grey at Y_out where the
 //   pixel is black (no division by 0, no colour from noise).
-// - gamut: where a channel exceeds 1 the pixel is moved towards grey at its own luminance just
-//   enough to bring that channel to 1 (luminance kept, saturation given up, no hue shift).
+// - gamut: a bright saturated colour has channels over 1 (luminance ≤ 1 but chroma kept): each
+//   channel then rolls off through the same shoulder, in display space, so its brightest channel
+//   compresses first and the hue moves towards the next primary and white (an orange bauble
+//   reads golden, as with a per-channel curve or film; moving it towards grey at constant
+//   luminance turned it pastel salmon), and nothing clips.
 // - highlights: a ratio keeps full saturation up to white, where a per-channel curve (and film)
 //   desaturates, and the sensor clipped some channels of the brightest pixels (a candle flame's
 //   fringe came out pink): from luminance `highlight` (at the short exposure, whose white is the
@@ -53,14 +56,18 @@ fn srgb_eotf(v: f32) -> f32 {
     return pow((v + 0.055) / 1.055, 2.4);
 }
 
-fn rolled(v: f32) -> f32 {
-    if (v < p.toe) {
-        return p.toe * p.toe / (2.0 * p.toe - v);
-    }
+fn shoulder(v: f32) -> f32 {
     if (v > p.knee) {
         return p.knee + (1.0 - p.knee) * (1.0 - exp(-(v - p.knee) / (1.0 - p.knee)));
     }
     return v;
+}
+
+fn rolled(v: f32) -> f32 {
+    if (v < p.toe) {
+        return p.toe * p.toe / (2.0 * p.toe - v);
+    }
+    return shoulder(v);
 }
 
 fn s_curve(d: f32) -> f32 {
@@ -74,14 +81,9 @@ fn look(i: u32) -> vec3<u32> {
     let f = 2.0 * unpack2x16snorm(fused[i].x).x;
     let y_out = srgb_eotf(rolled(f));
     var c = (rgb + vec3<f32>(p.eps)) * (y_out / (y + p.eps));
-    let m = max(c.r, max(c.g, c.b));
-    if (m > 1.0) {
-        let t = (m - 1.0) / max(m - y_out, 1e-6);
-        c = c + t * (vec3<f32>(y_out) - c);
-    }
     c = mix(c, vec3<f32>(y_out), smoothstep(p.highlight, 1.0, y));
-    c = clamp(c, vec3<f32>(0.0), vec3<f32>(1.0));
-    let d = vec3<f32>(s_curve(srgb_oetf(c.r)), s_curve(srgb_oetf(c.g)), s_curve(srgb_oetf(c.b)));
+    let e = vec3<f32>(srgb_oetf(c.r), srgb_oetf(c.g), srgb_oetf(c.b));
+    let d = vec3<f32>(s_curve(shoulder(e.r)), s_curve(shoulder(e.g)), s_curve(shoulder(e.b)));
     let max_value = select(65535.0, 255.0, p.bits == 8u);
     return vec3<u32>(round(clamp(d, vec3<f32>(0.0), vec3<f32>(1.0)) * max_value));
 }

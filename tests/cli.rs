@@ -723,5 +723,9 @@ fn tone_linear_refuses_jpeg_and_writes_16_bit_tiff() {
         .assert()
         .success();
     let img = image::open(&tif).unwrap();
-    assert!(matches!(img, image::DynamicImage::ImageRgb16(_)), "{:?}", img.color());
+    assert!(
+        matches!(img, image::DynamicImage::ImageRgb16(_)),
+        "{:?}",
+        img.color()
+    );
 }

@@ -13,7 +13,10 @@ use burstpipe_tests::colorchecker::{score, srgb_encode, Chart, Pixels, Score};
 
 /// The two chart shots and their patch maps.
 const CHARTS: [(&str, &str); 2] = [
-    ("canon_powershot_g2_colorchecker.CRW", "canon_powershot_g2_colorchecker.json"),
+    (
+        "canon_powershot_g2_colorchecker.CRW",
+        "canon_powershot_g2_colorchecker.json",
+    ),
     ("canon_550d_colorchart.dng", "canon_550d_colorchart.json"),
 ];
 
@@ -68,11 +71,18 @@ fn python_score(png: &Path, chart: &Path) -> (f64, f64) {
         .output()
         .expect("python3 runs the reference scorer");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "colorchecker.py failed: {text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "colorchecker.py failed: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // "dE00 mean M max X chroma-only mean C (scale K)"
     let words: Vec<&str> = text.split_whitespace().collect();
     let at = |key: &str| -> f64 {
-        let i = words.iter().position(|w| *w == key).expect("mean and max in the output");
+        let i = words
+            .iter()
+            .position(|w| *w == key)
+            .expect("mean and max in the output");
         words[i + 1].parse().expect("a number")
     };
     (at("mean"), at("max"))
@@ -90,7 +100,10 @@ fn default_develop_is_as_colour_accurate_as_libraw_on_both_charts() {
     let engine = Engine::new(&Default::default()).expect("GPU tests need an adapter");
     let dir = tempfile::tempdir().unwrap();
     for (raw, chart) in CHARTS {
-        let (raw, chart_path) = (real(&format!("raw/{raw}")), real(&format!("charts/{chart}")));
+        let (raw, chart_path) = (
+            real(&format!("raw/{raw}")),
+            real(&format!("charts/{chart}")),
+        );
         let chart = Chart::load(&chart_path).unwrap();
         let ours = scored(&Pixels::of(&develop(&engine, &raw, Tone::Fusion)), &chart);
         let png = dir.path().join("libraw.png");
@@ -134,7 +147,10 @@ fn linear_output_is_accurate_scene_referred_light() {
     // The raw exposure, not brightened: the white patch (reflectance 0.9) sits well below 1
     // in a chart shot exposed for it, and far above 8-bit's first steps.
     let white = burstpipe_tests::colorchecker::patch_values(&Pixels::of(&img), &chart).unwrap()[18];
-    assert!(white[1] > 0.2 && white[1] < 0.95, "white patch at {white:?} (linear)");
+    assert!(
+        white[1] > 0.2 && white[1] < 0.95,
+        "white patch at {white:?} (linear)"
+    );
     // 8-bit linear is refused with a message that says why.
     let frame = Frame::open(&raw).unwrap();
     let err = engine
@@ -168,7 +184,12 @@ fn the_rust_scorer_agrees_with_the_python_tool() {
     for png in [ours, libraw] {
         let rust = scored(&Pixels::open(&png).unwrap(), &chart);
         let python = python_score(&png, &chart_path);
-        eprintln!("{}: Rust {:.3}/{:.3}, Python {python:?}", png.display(), rust.mean, rust.max);
+        eprintln!(
+            "{}: Rust {:.3}/{:.3}, Python {python:?}",
+            png.display(),
+            rust.mean,
+            rust.max
+        );
         assert!(
             (rust.mean - python.0).abs() <= 0.01 && (rust.max - python.1).abs() <= 0.01,
             "{}: Rust scorer {:.3}/{:.3}, Python {python:?}",

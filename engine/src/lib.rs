@@ -131,7 +131,8 @@ pub struct Image {
     pub height: u32,
     /// Bits per channel of `data`: 8 (values 0..=255) or 16 (0..=65535).
     pub bits: u8,
-    /// RGB interleaved, row-major, sRGB-encoded for developed photos.
+    /// RGB interleaved, row-major, sRGB-encoded for developed photos (linear light with
+    /// [`Tone::Linear`]).
     pub data: Vec<u16>,
     /// Capture metadata carried into saved files.
     pub exif: Exif,

@@ -23,8 +23,16 @@ impl Chart {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let v: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let bad = || format!("{}: expected corners [[x, y] × 4] and a window", path.display());
-        let c = v["corners"].as_array().filter(|c| c.len() == 4).ok_or_else(bad)?;
+        let bad = || {
+            format!(
+                "{}: expected corners [[x, y] × 4] and a window",
+                path.display()
+            )
+        };
+        let c = v["corners"]
+            .as_array()
+            .filter(|c| c.len() == 4)
+            .ok_or_else(bad)?;
         let mut corners = [[0.0; 2]; 4];
         for (i, p) in c.iter().enumerate() {
             for k in 0..2 {
@@ -76,12 +84,24 @@ impl Pixels {
         let img = image::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let (width, height) = (img.width() as usize, img.height() as usize);
         let data = match img {
-            image::DynamicImage::ImageRgb8(_) | image::DynamicImage::ImageRgba8(_) => {
-                img.to_rgb8().into_raw().iter().map(|&v| v as f64 / 255.0).collect()
-            }
-            _ => img.to_rgb16().into_raw().iter().map(|&v| v as f64 / 65535.0).collect(),
+            image::DynamicImage::ImageRgb8(_) | image::DynamicImage::ImageRgba8(_) => img
+                .to_rgb8()
+                .into_raw()
+                .iter()
+                .map(|&v| v as f64 / 255.0)
+                .collect(),
+            _ => img
+                .to_rgb16()
+                .into_raw()
+                .iter()
+                .map(|&v| v as f64 / 65535.0)
+                .collect(),
         };
-        Ok(Pixels { width, height, data })
+        Ok(Pixels {
+            width,
+            height,
+            data,
+        })
     }
 
     /// A developed image (values on its own 8- or 16-bit scale).
@@ -98,7 +118,11 @@ impl Pixels {
 /// X-Rite's ColorChecker Classic after November 2014 (colour-science's
 /// "ColorChecker24 - After November 2014"): xyY under D50, patches 1–24.
 const REFERENCE_XYY: [[f64; 3]; 24] = [
-    [0.43748359776589135, 0.37852284252367574, 0.09832436104903851],
+    [
+        0.43748359776589135,
+        0.37852284252367574,
+        0.09832436104903851,
+    ],
     [0.4222494414825217, 0.37249368511754133, 0.3362023039946287],
     [0.27614744043207645, 0.2983815721208263, 0.178551934765673],
     [0.37331612820722, 0.45116913568963873, 0.13467926789228754],
@@ -115,7 +139,11 @@ const REFERENCE_XYY: [[f64; 3]; 24] = [
     [0.5628723227211951, 0.33556280741805006, 0.12780083497363057],
     [0.4677593492335331, 0.47602443369004865, 0.5992976803066956],
     [0.421310886084705, 0.2669246232731137, 0.18951145768007596],
-    [0.20912871882445683, 0.30265801492415445, 0.18060991295576384],
+    [
+        0.20912871882445683,
+        0.30265801492415445,
+        0.18060991295576384,
+    ],
     [0.34891449451162004, 0.364212580001662, 0.8806903202769434],
     [0.3455838580957924, 0.35988061288500306, 0.5899709701921204],
     [0.3441498292049951, 0.3591850701198528, 0.3648652066306788],
@@ -320,7 +348,10 @@ pub fn score(img: &Pixels, chart: &Chart, linear: bool, grey_wb: bool) -> Result
         mul(&inv, [0, 1, 2].map(|k| lms[k] * lms50[k] / lms65[k]))
     };
     let xyz50: Vec<[f64; 3]> = lin.iter().map(|p| adapt(mul(&SRGB_TO_XYZ, *p))).collect();
-    let reference: Vec<[f64; 3]> = REFERENCE_XYY.iter().map(|r| xyy_to_xyz(r[0], r[1], r[2])).collect();
+    let reference: Vec<[f64; 3]> = REFERENCE_XYY
+        .iter()
+        .map(|r| xyy_to_xyz(r[0], r[1], r[2]))
+        .collect();
     // One exposure scale: least squares on the grey row's Y (patches 19–23, black left out).
     let (mut num, mut den) = (0.0, 0.0);
     for i in 18..23 {

@@ -403,7 +403,15 @@ pub(crate) fn synthetic_exposure_luma(
     linear: &wgpu::Buffer,
     exposed: &wgpu::Buffer,
 ) {
-    expose(gpu, enc, "synthetic_exposure_luma", at, gain, linear, exposed);
+    expose(
+        gpu,
+        enc,
+        "synthetic_exposure_luma",
+        at,
+        gain,
+        linear,
+        exposed,
+    );
 }
 
 /// CPU references, loop-for-loop like the shaders.
