@@ -305,6 +305,44 @@ fn read_image(
         None => ((1u64 << bits.min(16)) - 1) as f32,
     };
 
+    let (colour, wb, xyz_to_cam, orientation, noise_profile) =
+        read_colour_tags(path, tiff, ifd0, raw)?;
+    let crop = read_crop(path, tiff, raw, width, height)?;
+    let exif = read_exif(path, tiff, ifd0)?;
+    let opcodes = read_opcodes(path, tiff, ifd0, raw, (width, height), crop)?;
+
+    Ok(DngImage {
+        width,
+        height,
+        cfa,
+        black,
+        white,
+        wb,
+        xyz_to_cam,
+        orientation,
+        exif,
+        noise_profile,
+        cfa_block,
+        xtrans,
+        crop,
+        layout,
+        linearization,
+        colour,
+        opcodes,
+    })
+}
+
+/// The colour model, the default white-balance multipliers, the D65 XYZ → camera matrix, the
+/// orientation and the noise profile of a raw image (CFA or LinearRaw).
+type ColourTags = (ColourModel, [f32; 3], [[f32; 3]; 3], u16, Option<[f64; 2]>);
+
+fn read_colour_tags(
+    path: &Path,
+    tiff: &mut TiffFile,
+    ifd0: &Directory,
+    raw: &Directory,
+) -> Result<ColourTags> {
+    let err = |e| tiff_error(path, e);
     // Metadata usually sits in IFD0, but DNG allows it in the raw IFD too: raw IFD wins.
     let mut find = |t: u16| -> Result<Option<Vec<f64>>> {
         let v = match tiff.find(raw, t).map_err(err)? {
@@ -338,29 +376,7 @@ fn read_image(
         }
         _ => None,
     };
-    let crop = read_crop(path, tiff, raw, width, height)?;
-    let exif = read_exif(path, tiff, ifd0)?;
-    let opcodes = read_opcodes(path, tiff, ifd0, raw, (width, height), crop)?;
-
-    Ok(DngImage {
-        width,
-        height,
-        cfa,
-        black,
-        white,
-        wb,
-        xyz_to_cam,
-        orientation,
-        exif,
-        noise_profile,
-        cfa_block,
-        xtrans,
-        crop,
-        layout,
-        linearization,
-        colour,
-        opcodes,
-    })
+    Ok((colour, wb, xyz_to_cam, orientation, noise_profile))
 }
 
 /// The DNG colour model from the colour tags (DNG 1.7 §6). A file without a usable 3×3

@@ -498,7 +498,9 @@ pub(crate) fn render_source(
     let mut shadows = (0.0, 1.0);
     let (gain, white) = match look {
         Look::Plain => (1.0, 1.0),
-        Look::Photo { exposure_ev, tone } => {
+        Look::Photo {
+            exposure_ev, tone, ..
+        } => {
             // Linear output keeps the raw exposure (0 EV unless asked): never automatic.
             let exposure_ev = match tone {
                 crate::Tone::Linear => Some(exposure_ev.unwrap_or(0.0)),

@@ -604,6 +604,7 @@ mod tests {
         let look = Look::Photo {
             exposure_ev: Some(0.0),
             tone: crate::Tone::Curve,
+            white_balance: crate::WhiteBalance::AsShot,
         };
         let photo = |f: &Frame| {
             render(gpu, f, Demosaic::Rcd, look, 16, Some(16))

@@ -16,16 +16,15 @@ use rayon::prelude::*;
 use tiff::Directory;
 
 use super::{
-    check_size, directories, numbers, read_crop, read_exif, row_bytes, tag, tiff_error, TiffFile,
-    AS_SHOT_NEUTRAL, BITS_PER_SAMPLE, BLACK_LEVEL, BLACK_LEVEL_DELTA_H, BLACK_LEVEL_DELTA_V,
-    BLACK_LEVEL_REPEAT_DIM, CALIBRATION_ILLUMINANT_1, CALIBRATION_ILLUMINANT_2, COLOR_MATRIX_1,
-    COLOR_MATRIX_2, COMPRESSION, DNG_VERSION, ILLUMINANT_D65, IMAGE_LENGTH, IMAGE_WIDTH,
-    LINEARIZATION_TABLE, NEW_SUBFILE_TYPE, NOISE_PROFILE, ORIENTATION, PHOTOMETRIC,
-    PHOTOMETRIC_CFA, PHOTOMETRIC_LINEAR_RAW, ROWS_PER_STRIP, SAMPLES_PER_PIXEL, SAMPLE_FORMAT,
-    STRIP_OFFSETS, TILE_LENGTH, TILE_OFFSETS, TILE_WIDTH,
+    check_size, directories, numbers, read_colour_tags, read_crop, read_exif, read_opcodes,
+    row_bytes, tag, tiff_error, TiffFile, BITS_PER_SAMPLE, BLACK_LEVEL, BLACK_LEVEL_DELTA_H,
+    BLACK_LEVEL_DELTA_V, BLACK_LEVEL_REPEAT_DIM, COMPRESSION, DNG_VERSION, IMAGE_LENGTH,
+    IMAGE_WIDTH, LINEARIZATION_TABLE, NEW_SUBFILE_TYPE, PHOTOMETRIC, PHOTOMETRIC_CFA,
+    PHOTOMETRIC_LINEAR_RAW, ROWS_PER_STRIP, SAMPLES_PER_PIXEL, SAMPLE_FORMAT, STRIP_OFFSETS,
+    TILE_LENGTH, TILE_OFFSETS, TILE_WIDTH,
 };
 use crate::error::{Error, Result};
-use crate::raw::{Cfa, Frame, RgbLevels, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
+use crate::raw::{Cfa, Frame, RgbLevels, MAX_SIDE};
 
 const PLANAR_CONFIGURATION: u16 = 284;
 const STRIP_BYTE_COUNTS: u16 = 279;
@@ -221,7 +220,9 @@ fn read_frame(
     let [x, y, w, h] = read_crop(path, tiff, raw, width, height)?;
     let rgb = crop(&rgb, width, [x, y, w, h]);
 
-    let (wb, xyz_to_cam, orientation, noise_profile) = read_colour(path, tiff, ifd0, raw)?;
+    let (colour, wb, xyz_to_cam, orientation, noise_profile) =
+        read_colour_tags(path, tiff, ifd0, raw)?;
+    let opcodes = read_opcodes(path, tiff, ifd0, raw, (width, height), [x, y, w, h])?;
     let exif = read_exif(path, tiff, ifd0)?;
     let lowest_black = levels.black.iter().copied().fold(f32::INFINITY, f32::min);
     let highest_white = levels.white.iter().copied().fold(0.0, f32::max);
@@ -242,6 +243,8 @@ fn read_frame(
         cfa_block: 1,
         xtrans: None,
         linear_rgb: Some(levels),
+        colour: Some(colour),
+        opcodes,
     })
 }
 
@@ -618,59 +621,4 @@ fn crop(rgb: &[u16], width: u32, [x, y, w, h]: [u32; 4]) -> Vec<u16> {
         .flat_map(|row| &row[x * SAMPLES..(x + w) * SAMPLES])
         .copied()
         .collect()
-}
-
-type Colour = ([f32; 3], [[f32; 3]; 3], u16, Option<[f64; 2]>);
-
-/// White balance, XYZ → camera matrix, orientation and noise profile, read as the mosaic reader
-/// reads them (`read_image` in dng.rs): the LinearRaw colour model is the camera RGB one.
-fn read_colour(
-    path: &Path,
-    tiff: &mut TiffFile,
-    ifd0: &Directory,
-    raw: &Directory,
-) -> Result<Colour> {
-    let err = |e| tiff_error(path, e);
-    let mut find = |t: u16| -> Result<Option<Vec<f64>>> {
-        let v = match tiff.find(raw, t).map_err(err)? {
-            Some(v) => Some(v),
-            None => tiff.find(ifd0, t).map_err(err)?,
-        };
-        Ok(v.map(numbers))
-    };
-    let wb = match find(AS_SHOT_NEUTRAL)?.as_deref() {
-        Some(&[r, g, b, ..]) if [r, g, b].iter().all(|v| v.is_finite() && *v > 0.0) => {
-            [(g / r) as f32, 1.0, (g / b) as f32]
-        }
-        _ => [1.0; 3],
-    };
-    let m1 = find(COLOR_MATRIX_1)?;
-    let m2 = find(COLOR_MATRIX_2)?;
-    let i1 = find(CALIBRATION_ILLUMINANT_1)?.and_then(|v| v.first().copied());
-    let i2 = find(CALIBRATION_ILLUMINANT_2)?.and_then(|v| v.first().copied());
-    let d65 = ILLUMINANT_D65 as f64;
-    let chosen = if i1 == Some(d65) && m1.is_some() {
-        m1
-    } else if i2 == Some(d65) && m2.is_some() {
-        m2
-    } else {
-        m2.or(m1)
-    };
-    let xyz_to_cam = match chosen.as_deref() {
-        Some(m) if m.len() == 9 && m.iter().all(|v| v.is_finite()) => {
-            [0, 1, 2].map(|r| [0, 1, 2].map(|c| m[r * 3 + c] as f32))
-        }
-        _ => SRGB_TO_XYZ_INVERSE,
-    };
-    let orientation = match find(ORIENTATION)?.and_then(|v| v.first().copied()) {
-        Some(o) if (1.0..=8.0).contains(&o) => o as u16,
-        _ => 1,
-    };
-    let noise_profile = match find(NOISE_PROFILE)?.as_deref() {
-        Some(&[scale, offset, ..]) if scale.is_finite() && offset.is_finite() => {
-            Some([scale, offset])
-        }
-        _ => None,
-    };
-    Ok((wb, xyz_to_cam, orientation, noise_profile))
 }

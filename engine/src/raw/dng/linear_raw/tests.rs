@@ -404,6 +404,7 @@ fn a_written_linear_raw_dng_develops_to_the_colours_computed_by_hand() {
     let look = Look::Photo {
         exposure_ev: Some(0.0),
         tone: crate::Tone::Curve,
+        white_balance: crate::WhiteBalance::AsShot,
     };
     let out = render(gpu(), &frame, Demosaic::Rcd, look, 16, None).unwrap();
     assert_eq!((out.width, out.height), (w, h));
@@ -558,6 +559,7 @@ fn the_lg_g4_linear_raw_dng_develops_close_to_libraw() {
     let curve = Look::Photo {
         exposure_ev: Some(0.0),
         tone: crate::Tone::Curve,
+        white_balance: crate::WhiteBalance::AsShot,
     };
     let ours = render(gpu(), &frame, Demosaic::Rcd, curve, 16, None).unwrap();
     assert_eq!(
@@ -600,6 +602,7 @@ fn the_lg_g4_linear_raw_dng_develops_close_to_libraw() {
     let default = Look::Photo {
         exposure_ev: None,
         tone: crate::Tone::Fusion,
+        white_balance: crate::WhiteBalance::AsShot,
     };
     let fused = render(gpu(), &frame, Demosaic::Rcd, default, 16, None).unwrap();
     assert_eq!((fused.width, fused.height), (lw, lh));
