@@ -335,7 +335,7 @@ impl Frame {
         match self.linear_rgb {
             Some(_) => Err(Error::unsupported(
                 &self.source,
-                format!("{what} needs a sensor mosaic, and this LinearRaw DNG is already demosaiced RGB: develop it on its own"),
+                format!("{what} needs a sensor mosaic, and this LinearRaw DNG is already demosaiced RGB: develop it alone, without binning"),
             )),
             None => Ok(()),
         }
