@@ -307,7 +307,8 @@ impl Frame {
     pub fn white_balance(&self) -> [f32; 3] {
         self.wb
     }
-    /// Black level per 2×2 position and white level, in sensor units.
+    /// Black level per 2×2 position and white level, in sensor units (for a LinearRaw frame: its
+    /// samples' lowest black and highest white).
     pub fn levels(&self) -> ([f32; 4], f32) {
         (self.black, self.white)
     }
