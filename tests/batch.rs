@@ -39,18 +39,18 @@ fn make_input(root: &Path) {
     for d in ["a", "b", "bad"] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
-    copy("sample.dng", &root.join("a/1.dng"), t0);
+    copy("raw/synthetic-kodim23.dng", &root.join("a/1.dng"), t0);
     copy("raw/synthetic-kodim23.dng", &root.join("b/1.dng"), t0);
     copy("raw/synthetic-kodim23-tiled.dng", &root.join("b/2.dng"), t0);
     copy("bad/issue_841_poc.crw", &root.join("bad/1.crw"), t0);
-    copy("sample.dng", &root.join("x1.dng"), t0);
+    copy("raw/synthetic-kodim23.dng", &root.join("x1.dng"), t0);
     copy(
-        "sample.dng",
+        "raw/synthetic-kodim23.dng",
         &root.join("x2.dng"),
         t0 + Duration::from_secs(1),
     );
     copy(
-        "sample.dng",
+        "raw/synthetic-kodim23.dng",
         &root.join("y.dng"),
         t0 + Duration::from_secs(120),
     );
@@ -140,7 +140,7 @@ fn devices_all_writes_what_the_sequential_batch_writes() {
     for d in ["a", "b"] {
         std::fs::create_dir_all(input.join(d)).unwrap();
     }
-    copy("sample.dng", &input.join("a/1.dng"), t0);
+    copy("raw/synthetic-kodim23.dng", &input.join("a/1.dng"), t0);
     copy("raw/synthetic-kodim23.dng", &input.join("b/1.dng"), t0);
     copy(
         "raw/synthetic-kodim23-tiled.dng",

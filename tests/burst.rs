@@ -40,7 +40,14 @@ fn alignment_finds_sub_pixel_motion_on_real_photos() {
             epe < 0.25,
             "{name}: translation end-point error {epe:.3} px"
         );
-        assert!(epe_rot.is_finite());
+        // Alignment moves whole tiles: a rotation of at most 0.3° (0.005 rad) turns a tile's
+        // corners by at most 0.005 × 23 px ≈ 0.1 px around its centre (16-px grey tiles, 32 sensor
+        // pixels, half-diagonal 23), so the tile model must
+        // still meet the same quarter-pixel bar as pure translation.
+        assert!(
+            epe_rot < 0.25,
+            "{name}: end-point error with rotation {epe_rot:.3} px"
+        );
     }
 }
 

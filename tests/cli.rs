@@ -4,7 +4,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use burstpipe::Cfa;
-use burstpipe_tests::{assets, cpsnr, kodak, mosaic};
+use burstpipe_tests::{assets, cpsnr, kodak, mosaic, shared_real};
 use predicates::prelude::*;
 
 fn burstpipe() -> Command {
@@ -159,10 +159,10 @@ fn develop_fails_cleanly(input: &Path, expect: &str) {
 #[test]
 fn develop_writes_jpeg_png_and_tiff_from_strip_and_tiled_dng() {
     let dir = tempfile::tempdir().unwrap();
-    for (input, out) in [
-        ("sample.dng", "a.jpg"),
-        ("raw/synthetic-kodim23.dng", "b.png"),
-        ("raw/synthetic-kodim23-tiled.dng", "c.tif"),
+    for (input, out, size) in [
+        ("sample.dng", "a.jpg", (1734, 1156)), // the 550D's DefaultCrop, as LibRaw reports
+        ("raw/synthetic-kodim23.dng", "b.png", (1488, 976)),
+        ("raw/synthetic-kodim23-tiled.dng", "c.tif", (1488, 976)),
     ] {
         let path = dir.path().join(out);
         burstpipe()
@@ -173,7 +173,7 @@ fn develop_writes_jpeg_png_and_tiff_from_strip_and_tiled_dng() {
             .assert()
             .success();
         let img = image::open(&path).unwrap_or_else(|e| panic!("{out}: {e}"));
-        assert_eq!((img.width(), img.height()), (1488, 976), "{out}");
+        assert_eq!((img.width(), img.height()), size, "{out}");
     }
     only_files(dir.path(), &["a.jpg", "b.png", "c.tif"]);
 }
@@ -192,6 +192,60 @@ fn bad_inputs_fail_cleanly_with_their_own_errors() {
     std::fs::write(&empty, b"").unwrap();
     develop_fails_cleanly(&empty, "empty");
     develop_fails_cleanly(&dir.path().join("missing.dng"), "No such file");
+}
+
+/// Finished photos where a raw is needed get an error that says so and points at `fuse`, not the
+/// "damaged file" advice; a GoPro GPR (VC-5, no decoder here) names the codec and a converter.
+#[test]
+fn finished_photos_and_gpr_raws_get_errors_that_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = image::open(assets().join("kodak/kodim05.png")).unwrap();
+    let jpeg = dir.path().join("photo.dng"); // a misleading extension: the bytes decide
+    photo
+        .write_to(
+            &mut std::io::BufWriter::new(std::fs::File::create(&jpeg).unwrap()),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let tiff = dir.path().join("scan.tif");
+    photo.save(&tiff).unwrap();
+    for (input, format) in [
+        (jpeg.clone(), "JPEG image"),
+        (assets().join("kodak/kodim05.png"), "PNG image"),
+        (tiff, "TIFF image"),
+    ] {
+        develop_fails_cleanly(&input, format);
+        develop_fails_cleanly(&input, "burstpipe fuse");
+        let out = dir.path().join("merged.jpg");
+        let assert = burstpipe()
+            .arg("merge")
+            .arg(&input)
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .failure();
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert!(stderr.contains(format), "merge: {stderr}");
+        assert!(
+            !stderr.contains("copy it from the card"),
+            "wrong advice: {stderr}"
+        );
+        assert!(!out.exists());
+    }
+    let err = burstpipe::Frame::open(&jpeg).unwrap_err();
+    assert!(
+        matches!(err, burstpipe::Error::NotRaw { format: "JPEG", .. }),
+        "{err:?}"
+    );
+    let gpr = shared_real("raw/gopro_hero7.GPR");
+    develop_fails_cleanly(&gpr, "VC-5");
+    develop_fails_cleanly(&gpr, "gpr -i");
+    let err = burstpipe::Frame::open(&gpr).unwrap_err();
+    assert!(
+        matches!(err, burstpipe::Error::Unsupported { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -595,4 +649,55 @@ fn demosaic_command_reads_x_trans_mosaics() {
     }
     // kodim23: 33.8 dB and 42.2 dB measured.
     assert!(db[1] > db[0] + 6.0, "{db:?}");
+}
+
+/// Every file written gets the mode a plain `File::create` gives: 0666 less the umask (not the
+/// private 0600 of the temporary file it was written through).
+#[cfg(unix)]
+#[test]
+fn outputs_get_ordinary_permissions_under_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("burstpipe");
+    let raw = assets().join("raw/synthetic-kodim23.dng");
+    // Every writer under the usual umask; one under a strict umask, which must apply too.
+    for (umask, want, names) in [
+        (
+            "022",
+            0o644,
+            &["a.jpg", "b.png", "c.tif", "m.jpg", "m.dng"][..],
+        ),
+        ("077", 0o600, &["a.jpg"][..]),
+    ] {
+        let run = |args: String| {
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("umask {umask} && exec \"$0\" {args}"))
+                .arg(&bin)
+                .status()
+                .unwrap();
+            assert!(status.success(), "{args}");
+        };
+        let out = |name: &str| dir.path().join(format!("{umask}-{name}"));
+        for name in names.iter().filter(|n| !n.starts_with('m')) {
+            run(format!(
+                "develop --tone curve '{}' -o '{}'",
+                raw.display(),
+                out(name).display()
+            ));
+        }
+        if names.contains(&"m.dng") {
+            run(format!(
+                "merge --frames 2 '{}' '{}' -o '{}' --dng '{}'",
+                raw.display(),
+                raw.display(),
+                out("m.jpg").display(),
+                out("m.dng").display()
+            ));
+        }
+        for name in names {
+            let mode = std::fs::metadata(out(name)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, want, "{name} under umask {umask}: {mode:o}");
+        }
+    }
 }

@@ -187,28 +187,3 @@ fn malformed_raf_files_fail_with_errors_naming_them() {
         assert!(err.to_string().contains(name), "{err}");
     }
 }
-
-/// Real Fujifilm raws, where the shared data folder has any (none are bundled): each develops.
-#[test]
-fn real_raf_files_in_shared_data_develop() {
-    let dir = assets().join("../../shared/data/raw");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    let engine = engine();
-    for path in entries.map(|e| e.unwrap().path()) {
-        if !path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("raf"))
-        {
-            continue;
-        }
-        let frame = Frame::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        let out = engine.develop(&frame, &Options::default()).unwrap();
-        assert!(
-            out.width > 0 && out.data.iter().any(|&v| v > 0),
-            "{}",
-            path.display()
-        );
-    }
-}

@@ -31,6 +31,15 @@ pub enum Error {
         /// What is unsupported.
         what: String,
     },
+    /// A finished photo (JPEG, PNG, TIFF, HEIF, ...) was given where a raw file is needed
+    /// (`develop`, `merge`): it has no sensor data left to develop.
+    #[error("{path}: this is a {format} image (an already developed photo), not a raw file: develop and merge need the camera's raw files (DNG or a camera raw format); to fuse finished photos of a bracket use `burstpipe fuse`")]
+    NotRaw {
+        /// The file.
+        path: PathBuf,
+        /// The format found (e.g. "JPEG").
+        format: &'static str,
+    },
     /// The input exceeds a safety limit (absurd dimensions, levels out of range).
     #[error("{path}: {what}")]
     Limits {

@@ -10,6 +10,20 @@ pub fn assets() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets")
 }
 
+/// A file of the shared real-camera data (`../shared/data/real/`, beside the repository: files
+/// whose licence keeps them out of assets/). Panics, failing the test, when it is missing.
+pub fn shared_real(rel: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/real")
+        .join(rel);
+    assert!(
+        path.exists(),
+        "{} is missing: the real-camera test data lives in ../shared/data/real/ beside the repository",
+        path.display()
+    );
+    path
+}
+
 /// An RGB photo with channels as f32 in [0, 1] (values as stored, sRGB-encoded).
 pub struct Rgb {
     pub width: u32,

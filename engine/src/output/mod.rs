@@ -71,11 +71,16 @@ fn write_atomically(
             ),
         ));
     }
-    let tmp = tempfile::Builder::new()
-        .prefix(".burstpipe-")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(path, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".burstpipe-").suffix(".part");
+    // A temporary file is private (0600) and would stay so after the rename: ask for the mode a
+    // plain `File::create` gives (0666, less the umask), so the photo is readable like any other.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let tmp = builder.tempfile_in(dir).map_err(|e| Error::io(path, e))?;
     {
         let mut w = BufWriter::new(tmp.as_file());
         write(&mut w).map_err(|reason| Error::Encode {

@@ -39,6 +39,12 @@ pub(crate) fn decode_bytes(path: &Path, data: &[u8]) -> Result<Frame> {
     if looks_like_text(data) {
         return Err(Error::decode(path, "this is a text file, not a raw image"));
     }
+    if let Some(format) = finished_photo_format(data) {
+        return Err(Error::NotRaw {
+            path: path.to_path_buf(),
+            format,
+        });
+    }
     // LinearRaw DNGs (already demosaiced RGB) have their own reader.
     if let Some(frame) = dng::linear_raw::decode(path, data)? {
         frame.validate()?;
@@ -67,12 +73,47 @@ pub(crate) fn decode_bytes(path: &Path, data: &[u8]) -> Result<Frame> {
         }
         None => {
             dng::check_declared_sizes(path, data)?;
-            let raw = rawloader_decode(path, data)?;
+            let raw = match rawloader_decode(path, data) {
+                // A TIFF that no raw decoder claims (no camera maker it knows, no DNG version) is
+                // an ordinary TIFF image: a finished photo or a scan.
+                Err(Error::Decode { reason, .. })
+                    if reason == NOT_RAW_FORMAT && dng::is_tiff(data) =>
+                {
+                    return Err(Error::NotRaw {
+                        path: path.to_path_buf(),
+                        format: "TIFF",
+                    })
+                }
+                raw => raw?,
+            };
             frame_from_rawloader(path, data, raw)?
         }
     };
     frame.validate()?;
     Ok(frame)
+}
+
+/// The format of a finished (already developed) image, by its magic numbers; `None` for
+/// anything else. No raw format starts with these signatures.
+fn finished_photo_format(data: &[u8]) -> Option<&'static str> {
+    let at = |o: usize, magic: &[u8]| data.get(o..o + magic.len()) == Some(magic);
+    if at(0, &[0xFF, 0xD8, 0xFF]) {
+        Some("JPEG")
+    } else if at(0, b"\x89PNG\r\n\x1a\n") {
+        Some("PNG")
+    } else if at(0, b"GIF8") {
+        Some("GIF")
+    } else if at(0, b"RIFF") && at(8, b"WEBP") {
+        Some("WebP")
+    } else if at(4, b"ftypheic") || at(4, b"ftypheix") || at(4, b"ftypmif1") {
+        Some("HEIF")
+    } else if at(4, b"ftypavif") {
+        Some("AVIF")
+    } else if at(0, &[0xFF, 0x0A]) || at(4, b"JXL \r\n\x87\n") {
+        Some("JPEG XL")
+    } else {
+        None
+    }
 }
 
 /// Text has no NUL bytes and few control characters; every raw format starts with binary
@@ -169,7 +210,13 @@ fn quiet_panics<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
     INSTALL.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(Cell::get) {
+            // rawloader also panics inside its own rayon workers (e.g. the packed decoders on a
+            // truncated file); rayon hands those panics to the decoding thread, which turns them
+            // into errors, so they are silenced by where they come from as well.
+            let in_rawloader = info
+                .location()
+                .is_some_and(|l| l.file().contains("rawloader"));
+            if !QUIET.with(Cell::get) && !in_rawloader {
                 previous(info);
             }
         }));
@@ -211,7 +258,7 @@ fn translate(path: &Path, message: &str) -> Error {
         .map(|s| printable(s, 64))
         .collect();
     if first_line.starts_with("Couldn't find a decoder for this file") {
-        Error::decode(path, "not a raw image format this decoder recognises")
+        Error::decode(path, NOT_RAW_FORMAT)
     } else if first_line.starts_with("Couldn't find a decoder for make") {
         Error::unsupported(
             path,
@@ -241,6 +288,9 @@ fn translate(path: &Path, message: &str) -> Error {
         )
     }
 }
+
+/// rawloader found no decoder for the file's format.
+const NOT_RAW_FORMAT: &str = "not a raw image format this decoder recognises";
 
 fn printable(s: &str, max: usize) -> String {
     s.chars()

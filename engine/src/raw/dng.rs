@@ -62,6 +62,8 @@ const ACTIVE_AREA: u16 = 50829;
 const NOISE_PROFILE: u16 = 51041;
 
 const PHOTOMETRIC_CFA: u64 = 32803;
+/// GoPro's VC-5 wavelet codec (GPR files).
+const COMPRESSION_VC5: u64 = 9;
 const PHOTOMETRIC_LINEAR_RAW: u64 = 34892;
 /// EXIF LightSource value of D65, the illuminant our colour pipeline assumes.
 const ILLUMINANT_D65: u64 = 21;
@@ -172,6 +174,13 @@ fn directories(tiff: &mut TiffFile) -> Result<Vec<Directory>, TiffError> {
     Ok(dirs)
 }
 
+/// Whether `data` starts like a TIFF file (classic or BigTIFF, either byte order).
+pub(crate) fn is_tiff(data: &[u8]) -> bool {
+    [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"]
+        .iter()
+        .any(|m| data.starts_with(*m))
+}
+
 /// Before handing a TIFF-based raw (CR2, NEF, ARW, ...) to rawloader, which allocates whatever
 /// the header says: refuse images declared beyond our limits. Anything unreadable here is left
 /// for rawloader to report.
@@ -229,6 +238,14 @@ fn read_image(
         .map_err(err)?
         .unwrap_or(1);
     let compression = tiff.unsigned(raw, COMPRESSION).map_err(err)?.unwrap_or(1);
+    if compression == COMPRESSION_VC5 {
+        return Err(Error::unsupported(
+            path,
+            "GoPro GPR raw (DNG with VC-5 compression) has no decoder here: convert it to an \
+             uncompressed DNG first, e.g. with GoPro's open-source `gpr` tool \
+             (`gpr -i IN.GPR -o OUT.DNG`) or Adobe DNG Converter",
+        ));
+    }
     let layout = if compression == 1 {
         if let Some(format) = tiff.unsigned(raw, SAMPLE_FORMAT).map_err(err)? {
             if format != 1 {
@@ -391,7 +408,8 @@ fn read_cfa(
             .map(|&c| b"RGBCMYW".get(c as usize).map_or('?', |&l| l as char))
             .collect::<String>()
     };
-    let Some(c) = colours.filter(|c| c.len() as u64 == rows * cols) else {
+    // Repeat dimensions come from the file: a product that overflows matches no pattern.
+    let Some(c) = colours.filter(|c| Some(c.len() as u64) == rows.checked_mul(cols)) else {
         return Err(Error::decode(
             path,
             "DNG CFAPattern does not match CFARepeatPatternDim",
@@ -471,7 +489,7 @@ fn read_black(path: &Path, tiff: &mut TiffFile, raw: &Directory) -> Result<[f32;
         },
         None => (1, 1),
     };
-    if values.len() < rows * cols {
+    if rows.checked_mul(cols).is_none_or(|n| values.len() < n) {
         return Err(Error::decode(
             path,
             "DNG BlackLevel has fewer values than BlackLevelRepeatDim",
