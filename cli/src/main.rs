@@ -750,6 +750,7 @@ fn hint(e: &burstpipe::Error) -> Option<&'static str> {
     use burstpipe::Error::*;
     match e {
         Decode { .. } => Some("the file is damaged or not a raw photo: copy it from the card again, or convert it to DNG"),
+        Unsupported { what, .. } if what.contains("already demosaiced") => Some("a LinearRaw DNG is a finished RGB image: develop it on its own with `burstpipe develop`, without --bin"),
         Unsupported { .. } => Some("convert the file to a Bayer DNG (e.g. with Adobe DNG Converter) and try again"),
         Limits { .. } => Some("the file's header claims an impossible size: it is most likely corrupt"),
         OutOfMemory { .. } => Some("try `--adapter` to pick a GPU with more memory"),

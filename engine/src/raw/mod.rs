@@ -368,7 +368,8 @@ impl Frame {
             ),
         }
     }
-    /// Black level per 2×2 position and white level, in sensor units.
+    /// Black level per 2×2 position and white level, in sensor units (for a LinearRaw frame: its
+    /// samples' lowest black and highest white).
     pub fn levels(&self) -> ([f32; 4], f32) {
         (self.black, self.white)
     }
@@ -396,7 +397,7 @@ impl Frame {
         match self.linear_rgb {
             Some(_) => Err(Error::unsupported(
                 &self.source,
-                format!("{what} needs a sensor mosaic, and this LinearRaw DNG is already demosaiced RGB: develop it on its own"),
+                format!("{what} needs a sensor mosaic, and this LinearRaw DNG is already demosaiced RGB: develop it alone, without binning"),
             )),
             None => Ok(()),
         }
