@@ -180,7 +180,12 @@ pub(crate) fn linear_band(
             Source::Frame(Frame {
                 linear_rgb: Some(levels),
                 ..
-            }) => normalize_rgb::record_rows(gpu, enc, frame, levels, band.out, &rgb),
+            }) => {
+                normalize_rgb::record_rows(gpu, enc, frame, levels, rgb_rows, &rgb);
+                // OpcodeList2 on the linear reference values, per plane (R, G, B).
+                let (y0, rows) = (rgb_rows.0, rgb_rows.1 - rgb_rows.0);
+                opcodes::record_list2_on_rgb(gpu, enc, frame, &rgb, y0, rows);
+            }
             Source::Frame(frame) => {
                 let rows = &frame.mosaic[(band.input.0 * w) as usize..(band.input.1 * w) as usize];
                 let raw = normalize::upload(gpu, rows);

@@ -135,7 +135,6 @@ pub(crate) fn record_pointwise(
 /// Record OpcodeList2's value maps (GainMap, MapPolynomial, MapTable, …PerRow/Column) on an f16 RGBA band (rows `y0..y0 + rows`)
 /// of a 3-sample frame such as a LinearRaw DNG, whose list 2 applies per plane to RGB (Plane and
 /// Planes select the planes). Other opcodes of the list (bad pixels: CFA only) are left out.
-#[allow(dead_code)] // For the LinearRaw develop path.
 pub(crate) fn record_list2_on_rgb(
     gpu: &Gpu,
     enc: &mut wgpu::CommandEncoder,

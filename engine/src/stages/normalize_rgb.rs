@@ -69,12 +69,10 @@ pub(crate) fn record_rows(
         "linear raw rgb",
         bytemuck::cast_slice(&frame.mosaic[y0 as usize * row..y1 as usize * row]),
     );
-    // OpcodeList2 belongs right after this kernel, on its output: the DNG specification applies
-    // it to "linear reference values" (linearized, black 0, white 1), each opcode to the planes
-    // it names (plane = sample R, G, B here), before the colour stage. Adobe's lossy LinearRaw
-    // DNGs store gamma-encoded, white-balanced 8-bit values and undo both with one MapPolynomial
-    // per plane there. Not applied yet (the opcode stages work on CFA mosaics):
-    // `raw::dng::linear_raw` tests measure what skipping it costs on the LG G4 file.
+    // OpcodeList2 follows on this kernel's output (schedule::develop): the DNG specification
+    // applies it to linear reference values (linearized, black 0, white 1), per plane. Adobe's
+    // lossy LinearRaw DNGs store gamma-encoded, white-balanced 8-bit values and undo both with
+    // one MapPolynomial per plane there.
     record(
         gpu,
         enc,
