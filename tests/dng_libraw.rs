@@ -263,3 +263,27 @@ fn lossless_jpeg_is_the_default_dng_and_uncompressed_stays_available() {
         );
     }
 }
+
+#[test]
+fn lossless_jpeg_dng_of_extreme_16_bit_values_reads_back_through_libraw() {
+    // 0, 32768 and 65535 next to each other: differences of ±32768, the 16-bit category that
+    // has no extra bits (T.81 H.1.2.2), also as the first sample of tiles (predicted 32768).
+    let (w, h) = (300u32, 270u32);
+    let mosaic: Vec<u16> = (0..w * h)
+        .map(|i| match (i % w / 2 + i / w) % 5 {
+            0 => 0,
+            1 => 32768,
+            2 => 65535,
+            3 => 1,
+            _ => (i * 7919 % 65536) as u16,
+        })
+        .collect();
+    let frame = Frame::from_mosaic(w, h, mosaic, Cfa::Rggb, 0.0, 65535.0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("extreme.dng");
+    frame.save_dng(&path).unwrap();
+    let lr = read_with_libraw(&path);
+    assert!(lr.mosaic == frame.mosaic(), "LibRaw's raw_image differs");
+    let back = Frame::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(back.mosaic() == frame.mosaic(), "ours differs");
+}

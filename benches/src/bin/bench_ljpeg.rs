@@ -10,6 +10,7 @@
 //!
 //! ```text
 //! cargo run --release -p burstpipe-benches --bin bench_ljpeg -- [--out DIR] [--runs 5]
+//!     [--file DNG]    # time an existing DNG instead (e.g. the shared G2 file: one tile)
 //! ```
 
 use std::path::PathBuf;
@@ -29,6 +30,9 @@ struct Args {
     /// Timed runs per decoder (median reported).
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Time this DNG instead of the generated one.
+    #[arg(long)]
+    file: Option<PathBuf>,
 }
 
 const LIBRAW: &str = r#"
@@ -45,52 +49,32 @@ print(statistics.median(times[1:]), int(raw.sum()))
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let (w, h, cell) = (4000usize, 3000usize, 512usize);
-    let names = kodak_names();
-    let mosaics: Vec<(usize, Vec<u16>)> = names
-        .iter()
-        .map(|n| {
-            let img = kodak(n);
-            let m = burstpipe_tests::mosaic(&img, Cfa::Rggb, 15000.0);
-            (img.width as usize, m)
-        })
-        .collect();
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut noise = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mosaic: Vec<u16> = (0..w * h)
-        .map(|i| {
-            let (x, y) = (i % w, i / w);
-            let k = (y / cell * w.div_ceil(cell) + x / cell) % mosaics.len();
-            let (mw, m) = &mosaics[k];
-            // Cells start on even pixels, so the Bayer phase is kept.
-            let v = m[(y % cell) * mw + x % cell] as f64;
-            let sigma = (4.0 + v * 0.5).sqrt();
-            let n = ((noise() % 2001) as f64 / 1000.0 - 1.0) * sigma * 1.7;
-            (512.0 + v + n).round().clamp(0.0, 16383.0) as u16
-        })
-        .collect();
-    let frame = Frame::from_mosaic(w as u32, h as u32, mosaic, Cfa::Rggb, 512.0, 16383.0)
-        .expect("valid mosaic");
     let tmp = tempfile::tempdir().expect("temporary folder");
-    let dir = args.out.unwrap_or_else(|| tmp.path().to_path_buf());
-    std::fs::create_dir_all(&dir).expect("output folder");
-    let path = dir.join("ljpeg_12mp.dng");
-    frame.save_dng(&path).expect("DNG written");
+    let (path, expected) = match &args.file {
+        Some(file) => (file.clone(), None),
+        None => {
+            let frame = generated_frame();
+            let dir = args.out.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+            std::fs::create_dir_all(&dir).expect("output folder");
+            let path = dir.join("ljpeg_12mp.dng");
+            frame.save_dng(&path).expect("DNG written");
+            (path, Some(frame))
+        }
+    };
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
 
     let mut times = Vec::new();
+    let mut pixels = 0;
     for i in 0..=args.runs {
         let t = Instant::now();
         let back = Frame::open(&path).expect("decoded");
         if i > 0 {
             times.push(t.elapsed().as_secs_f64());
         }
-        assert!(back.mosaic() == frame.mosaic(), "decoded mosaic differs");
+        if let Some(frame) = &expected {
+            assert!(back.mosaic() == frame.mosaic(), "decoded mosaic differs");
+        }
+        pixels = back.mosaic().len();
     }
     times.sort_by(f64::total_cmp);
     let ours = times[times.len() / 2];
@@ -121,9 +105,11 @@ fn main() -> ExitCode {
         .and_then(|s| s.parse().ok())
         .unwrap_or(threads);
     println!(
-        "12 MP lossless-JPEG DNG ({:.1} MB, {:.2} bytes/pixel)",
+        "{}: {:.1} MP lossless-JPEG DNG ({:.1} MB, {:.2} bytes/pixel)",
+        path.display(),
+        pixels as f64 / 1e6,
         bytes as f64 / 1e6,
-        bytes as f64 / (w * h) as f64
+        bytes as f64 / pixels.max(1) as f64
     );
     println!(
         "burstpipe Frame::open: {:.1} ms ({threads} threads)",
@@ -137,4 +123,38 @@ fn main() -> ExitCode {
         }
         None => ExitCode::FAILURE,
     }
+}
+
+/// The 12 MP 14-bit mosaic described at the top.
+fn generated_frame() -> Frame {
+    let (w, h, cell) = (4000usize, 3000usize, 512usize);
+    let names = kodak_names();
+    let mosaics: Vec<(usize, Vec<u16>)> = names
+        .iter()
+        .map(|n| {
+            let img = kodak(n);
+            let m = burstpipe_tests::mosaic(&img, Cfa::Rggb, 15000.0);
+            (img.width as usize, m)
+        })
+        .collect();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mosaic: Vec<u16> = (0..w * h)
+        .map(|i| {
+            let (x, y) = (i % w, i / w);
+            let k = (y / cell * w.div_ceil(cell) + x / cell) % mosaics.len();
+            let (mw, m) = &mosaics[k];
+            // Cells start on even pixels, so the Bayer phase is kept.
+            let v = m[(y % cell) * mw + x % cell] as f64;
+            let sigma = (4.0 + v * 0.5).sqrt();
+            let n = ((noise() % 2001) as f64 / 1000.0 - 1.0) * sigma * 1.7;
+            (512.0 + v + n).round().clamp(0.0, 16383.0) as u16
+        })
+        .collect();
+    Frame::from_mosaic(w as u32, h as u32, mosaic, Cfa::Rggb, 512.0, 16383.0).expect("valid mosaic")
 }

@@ -478,17 +478,16 @@ fn decode_scan(
                 row[i] = (row[i - nc] as i32 + d) as u16;
             }
         } else {
-            let above = &done[(y - 1) * line..];
-            for c in 0..nc {
-                row[c] = (above[c] as i32 + bits.difference(tables[c])?) as u16;
-            }
-            for x in 1..width {
-                for c in 0..nc {
-                    let i = x * nc + c;
-                    let (a, b, cc) = (row[i - nc] as i32, above[i] as i32, above[i - nc] as i32);
-                    let prediction = predict(predictor, a, b, cc);
-                    row[i] = (prediction + bits.difference(tables[c])?) as u16;
-                }
+            let above = &done[(y - 1) * line..][..line];
+            // One copy of the loop per predictor, so the choice is not made per sample.
+            match predictor {
+                1 => predicted_line::<1>(&mut bits, tables, row, above)?,
+                2 => predicted_line::<2>(&mut bits, tables, row, above)?,
+                3 => predicted_line::<3>(&mut bits, tables, row, above)?,
+                4 => predicted_line::<4>(&mut bits, tables, row, above)?,
+                5 => predicted_line::<5>(&mut bits, tables, row, above)?,
+                6 => predicted_line::<6>(&mut bits, tables, row, above)?,
+                _ => predicted_line::<7>(&mut bits, tables, row, above)?,
             }
         }
         if bits.overrun() {
@@ -499,6 +498,29 @@ fn decode_scan(
         out.iter_mut().for_each(|v| *v <<= point_transform);
     }
     Ok(out)
+}
+
+/// A line after the first of its restart interval: Rb for its first sample, predictor `P`
+/// for the others.
+#[inline(always)]
+fn predicted_line<const P: u8>(
+    bits: &mut Bits,
+    tables: &[&Huffman],
+    row: &mut [u16],
+    above: &[u16],
+) -> Result<()> {
+    let nc = tables.len();
+    for c in 0..nc {
+        row[c] = (above[c] as i32 + bits.difference(tables[c])?) as u16;
+    }
+    for i in (nc..row.len()).step_by(nc) {
+        for (c, table) in tables.iter().enumerate() {
+            let j = i + c;
+            let (a, b, cc) = (row[j - nc] as i32, above[j] as i32, above[j - nc] as i32);
+            row[j] = (predict(P, a, b, cc) + bits.difference(table)?) as u16;
+        }
+    }
+    Ok(())
 }
 
 /// T.81 Table H.1, for lines after the first (with `>>` arithmetic, as in the standard).
