@@ -42,13 +42,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> fused: array<vec2<u32>>;  // fused grey, 16-bit snorm of v/2
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
 
-fn srgb_oetf(x: f32) -> f32 {
-    if (x <= 0.0031308) {
-        return 12.92 * x;
-    }
-    return 1.055 * pow(x, 1.0 / 2.4) - 0.055;
-}
-
 fn srgb_eotf(v: f32) -> f32 {
     if (v <= 0.04045) {
         return v / 12.92;
@@ -100,7 +93,5 @@ fn fused_look(@builtin(global_invocation_id) id: vec3<u32>) {
     if (i + 1u < p.pixels) {
         b = look(i + 1u);
     }
-    out[3u * k] = a.r | (a.g << 16u);
-    out[3u * k + 1u] = a.b | (b.r << 16u);
-    out[3u * k + 2u] = b.g | (b.b << 16u);
+    store_pair(k, a, b);
 }

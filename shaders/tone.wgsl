@@ -38,13 +38,6 @@ fn toe(x: f32) -> f32 {
     return p.toe * exp((x - p.toe) / p.toe);
 }
 
-fn srgb_oetf(x: f32) -> f32 {
-    if (x <= 0.0031308) {
-        return 12.92 * x;
-    }
-    return 1.055 * pow(x, 1.0 / 2.4) - 0.055;
-}
-
 fn toned(i: u32) -> vec3<u32> {
     let px = img[i];
     var rgb = vec3<f32>(unpack2x16float(px.x), unpack2x16float(px.y).x) * p.gain;
@@ -75,7 +68,5 @@ fn tone(@builtin(global_invocation_id) id: vec3<u32>) {
     if (i + 1u < p.pixels) {
         b = toned(i + 1u);
     }
-    out[3u * k] = a.r | (a.g << 16u);
-    out[3u * k + 1u] = a.b | (b.r << 16u);
-    out[3u * k + 2u] = b.g | (b.b << 16u);
+    store_pair(k, a, b);
 }

@@ -3,33 +3,16 @@
 //! LibRaw's size (its visible area, read through rawpy) with sane levels. Colour accuracy on the
 //! chart shots is judged in `tests/real_colour.rs`; the strip/tile layouts of one DNG below.
 
-use std::process::Command;
-
 use burstpipe::{Engine, EngineOptions, Frame, Options};
 use burstpipe_tests::{assets, shared_real};
 
 /// The visible size LibRaw reports for a raw file (rawpy `sizes.width`, `sizes.height`).
 fn libraw_size(path: &std::path::Path) -> (u32, u32) {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import rawpy, sys\nwith rawpy.imread(sys.argv[1]) as r: print(r.sizes.width, r.sizes.height)",
-        ])
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("python3 could not start ({e}): install Python 3 and `python3 -m pip install rawpy numpy`"));
-    assert!(
-        out.status.success(),
-        "rawpy failed on {}: {}\n(if rawpy is missing: python3 -m pip install rawpy numpy)",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
+    let v = burstpipe_tests::python_numbers(
+        "import rawpy, sys\nwith rawpy.imread(sys.argv[1]) as r: print(r.sizes.width, r.sizes.height)",
+        &[path.as_os_str()],
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Vec<u32> = text
-        .split_whitespace()
-        .map(|s| s.parse().unwrap())
-        .collect();
-    (v[0], v[1])
+    (v[0] as u32, v[1] as u32)
 }
 
 /// Mean level and the shares of pixels black or white in all three channels (a single channel at

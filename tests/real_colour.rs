@@ -22,13 +22,7 @@ const CHARTS: [(&str, &str); 2] = [
 
 /// A file of the shared real-camera data; missing data fails the test.
 fn real(path: &str) -> PathBuf {
-    let p = assets().join("../../shared/data/real").join(path);
-    assert!(
-        p.exists(),
-        "{} is missing: these tests need the shared real-camera data (../shared/data/real/)",
-        p.display()
-    );
-    p
+    burstpipe_tests::shared_real(path)
 }
 
 fn develop(engine: &Engine, raw: &Path, tone: Tone) -> Image {

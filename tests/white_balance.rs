@@ -5,19 +5,12 @@
 //! (`python3 -m pip install rawpy numpy`).
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use burstpipe::{Binning, Engine, EngineOptions, Frame, Image, Options, Tone, WhiteBalance};
 use burstpipe_tests::srgb_to_linear;
 
-/// A shared real file: `../shared/data/real/NAME` beside the repository, or under
-/// `$BURSTPIPE_SHARED` for a checkout elsewhere.
 fn real(name: &str) -> PathBuf {
-    std::env::var_os("BURSTPIPE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-        .join("data/real")
-        .join(name)
+    burstpipe_tests::shared_real(name)
 }
 
 fn open(name: &str) -> Frame {
@@ -80,21 +73,13 @@ with rawpy.imread(sys.argv[1]) as r:
     m = a.reshape(-1, 3).mean(0)
     print(m[0] / m[1], m[2] / m[1])
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .arg(file)
-        .arg(if auto { "auto" } else { "camera" })
-        .output()
-        .unwrap_or_else(|e| panic!("python3 could not start ({e}): install Python 3 and rawpy"));
-    assert!(
-        out.status.success(),
-        "rawpy failed (python3 -m pip install rawpy numpy): {}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = burstpipe_tests::python_numbers(
+        script,
+        &[
+            file.as_os_str(),
+            std::ffi::OsStr::new(if auto { "auto" } else { "camera" }),
+        ],
     );
-    let v: Vec<f64> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(|s| s.parse().unwrap())
-        .collect();
     [v[0], v[1]]
 }
 
@@ -223,22 +208,14 @@ for k in range(1, 5):  # patches 20..23: row 3, columns 1..4
     s += np.median(a[y - w:y + w, x - w:x + w].reshape(-1, 3), axis=0)
 print(s[0] / s[1], s[2] / s[1])
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .arg(real(file))
-        .arg(real(&format!("charts/{chart}")))
-        .arg(if auto { "auto" } else { "camera" })
-        .output()
-        .unwrap_or_else(|e| panic!("python3 could not start ({e}): install Python 3 and rawpy"));
-    assert!(
-        out.status.success(),
-        "rawpy failed (python3 -m pip install rawpy numpy): {}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = burstpipe_tests::python_numbers(
+        script,
+        &[
+            real(file).as_os_str(),
+            real(&format!("charts/{chart}")).as_os_str(),
+            std::ffi::OsStr::new(if auto { "auto" } else { "camera" }),
+        ],
     );
-    let v: Vec<f64> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(|s| s.parse().unwrap())
-        .collect();
     [v[0], v[1]]
 }
 

@@ -10,11 +10,14 @@ pub fn assets() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets")
 }
 
-/// A file of the shared real-camera data (`../shared/data/real/`, beside the repository: files
-/// whose licence keeps them out of assets/). Panics, failing the test, when it is missing.
+/// A file of the shared real-camera data (`../shared/data/real/`, beside the repository, or under
+/// `$BURSTPIPE_SHARED/data/real` for a checkout elsewhere: files whose licence keeps them out of
+/// assets/). Panics, failing the test, when it is missing.
 pub fn shared_real(rel: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/real")
+    let path = std::env::var_os("BURSTPIPE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+        .join("data/real")
         .join(rel);
     assert!(
         path.exists(),
@@ -22,6 +25,29 @@ pub fn shared_real(rel: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// Run a Python snippet (`python3 -c SCRIPT ARGS...`, for the peers: rawpy/LibRaw, numpy) and
+/// parse the numbers it prints. Panics, failing the test, when Python or the module is missing.
+pub fn python_numbers(script: &str, args: &[&std::ffi::OsStr]) -> Vec<f64> {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("python3 could not start ({e}): install Python 3 and `python3 -m pip install rawpy numpy`"));
+    assert!(
+        out.status.success(),
+        "the Python peer failed (if rawpy is missing: python3 -m pip install rawpy numpy): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|s| {
+            s.parse()
+                .unwrap_or_else(|e| panic!("Python printed {s:?}: {e}"))
+        })
+        .collect()
 }
 
 /// An RGB photo with channels as f32 in [0, 1] (values as stored, sRGB-encoded).

@@ -324,6 +324,21 @@ impl Gpu {
         self.dispatch_windows(encoder, kernel, entry, params, &windows, groups);
     }
 
+    /// [`Gpu::dispatch`] of a kernel over an image of `width × rows` pixels in 16×16 workgroups,
+    /// with `params` as its uniform block: the shape of most per-pixel kernels.
+    pub fn dispatch_image<T: bytemuck::Pod>(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        (kernel, entry): (&Kernel, &'static str),
+        params: &T,
+        buffers: &[&wgpu::Buffer],
+        (width, rows): (u32, u32),
+    ) {
+        let params = self.uniform(params);
+        let groups = (groups(width, 16), groups(rows, 16));
+        self.dispatch(encoder, kernel, entry, &params, buffers, groups);
+    }
+
     /// Byte offsets a binding may start at: windows into a buffer start at multiples of this.
     pub fn binding_alignment(&self) -> u64 {
         self.limits.min_storage_buffer_offset_alignment as u64

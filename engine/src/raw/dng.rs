@@ -133,6 +133,36 @@ pub(crate) struct DngImage {
 /// Parse a DNG. `Ok(None)` if `data` is not a DNG at all (not TIFF, or TIFF without DNGVersion),
 /// so the caller can try other decoders.
 pub(crate) fn parse(path: &Path, data: &[u8]) -> Result<Option<DngImage>> {
+    let Some(MainImages {
+        mut tiff,
+        ifd0,
+        cfa,
+        linear,
+    }) = main_images(path, data)?
+    else {
+        return Ok(None);
+    };
+    let Some(raw) = cfa else {
+        return Err(match linear {
+            // `linear_raw::decode` reads these; here only by mistake.
+            Some(_) => Error::unsupported(path, "LinearRaw DNG where a CFA mosaic is needed"),
+            None => Error::decode(path, "DNG without a raw CFA image"),
+        });
+    };
+    read_image(path, &mut tiff, &ifd0, &raw, data.len() as u64).map(Some)
+}
+
+/// A DNG's IFD0 and its full-resolution main images: the first CFA and the first LinearRaw
+/// directory, in IFD0 or a SubIFD (phones and converters use both).
+struct MainImages<'a> {
+    tiff: TiffFile<'a>,
+    ifd0: Directory,
+    cfa: Option<Directory>,
+    linear: Option<Directory>,
+}
+
+/// `Ok(None)` if `data` is not a DNG at all (not TIFF, or TIFF without DNGVersion).
+fn main_images<'a>(path: &Path, data: &'a [u8]) -> Result<Option<MainImages<'a>>> {
     let Some(mut tiff) = TiffFile::open(data) else {
         return Ok(None);
     };
@@ -141,10 +171,7 @@ pub(crate) fn parse(path: &Path, data: &[u8]) -> Result<Option<DngImage>> {
     if !ifd0.contains(tag(DNG_VERSION)) {
         return Ok(None);
     }
-
-    // The raw image is IFD0 or one of its SubIFDs (phones and converters use both).
-    let mut raw = None;
-    let mut linear_raw = false;
+    let (mut cfa, mut linear) = (None, None);
     for dir in directories(&mut tiff).map_err(err)? {
         let main_image = tiff
             .unsigned(&dir, NEW_SUBFILE_TYPE)
@@ -152,22 +179,17 @@ pub(crate) fn parse(path: &Path, data: &[u8]) -> Result<Option<DngImage>> {
             .unwrap_or(0)
             == 0;
         match tiff.unsigned(&dir, PHOTOMETRIC).map_err(err)? {
-            Some(PHOTOMETRIC_CFA) if main_image && raw.is_none() => raw = Some(dir),
-            Some(PHOTOMETRIC_LINEAR_RAW) if main_image => linear_raw = true,
+            Some(PHOTOMETRIC_CFA) if main_image && cfa.is_none() => cfa = Some(dir),
+            Some(PHOTOMETRIC_LINEAR_RAW) if main_image && linear.is_none() => linear = Some(dir),
             _ => {}
         }
     }
-    let Some(raw) = raw else {
-        return Err(if linear_raw {
-            Error::unsupported(
-                path,
-                "LinearRaw DNG (already demosaiced) is not supported yet",
-            )
-        } else {
-            Error::decode(path, "DNG without a raw CFA image")
-        });
-    };
-    read_image(path, &mut tiff, &ifd0, &raw, data.len() as u64).map(Some)
+    Ok(Some(MainImages {
+        tiff,
+        ifd0,
+        cfa,
+        linear,
+    }))
 }
 
 /// Every directory of the IFD0 chain and its SubIFDs, breadth-first (the main image comes
@@ -226,16 +248,7 @@ fn read_image(
     file_len: u64,
 ) -> Result<DngImage> {
     let err = |e| tiff_error(path, e);
-    let required = |tiff: &mut TiffFile, t: u16, name: &str| -> Result<u64> {
-        tiff.unsigned(raw, t)
-            .map_err(err)?
-            .ok_or_else(|| Error::decode(path, format!("DNG raw image has no {name}")))
-    };
-    let width = required(tiff, IMAGE_WIDTH, "ImageWidth")?;
-    let height = required(tiff, IMAGE_LENGTH, "ImageLength")?;
-    // Sizes first: nothing below may allocate per pixel before this check.
-    check_size(path, width, height)?;
-    let (width, height) = (width as u32, height as u32);
+    let (width, height) = read_size(path, tiff, raw)?;
 
     if tiff
         .unsigned(raw, SAMPLES_PER_PIXEL)
@@ -285,19 +298,7 @@ fn read_image(
         Layout::Compressed
     };
 
-    let linearization = match tiff.find(raw, LINEARIZATION_TABLE).map_err(err)? {
-        Some(v) => {
-            let table = v.into_u64_vec().map_err(err)?;
-            if table.is_empty() || table.len() > 65536 {
-                return Err(Error::decode(
-                    path,
-                    "DNG LinearizationTable has an invalid length",
-                ));
-            }
-            Some(table.into_iter().map(|x| x.min(65535) as u16).collect())
-        }
-        None => None,
-    };
+    let linearization = read_linearization(path, tiff, raw)?;
 
     let black = read_black(path, tiff, raw)?;
     let white = match tiff.find(raw, WHITE_LEVEL).map_err(err)? {
@@ -466,6 +467,20 @@ fn read_colour_model(
     })
 }
 
+/// ImageWidth and ImageLength of the raw image, checked against our limits: sizes first, so
+/// nothing may allocate per pixel before this check.
+fn read_size(path: &Path, tiff: &mut TiffFile, raw: &Directory) -> Result<(u32, u32)> {
+    let mut required = |t: u16, name: &str| -> Result<u64> {
+        tiff.unsigned(raw, t)
+            .map_err(|e| tiff_error(path, e))?
+            .ok_or_else(|| Error::decode(path, format!("DNG raw image has no {name}")))
+    };
+    let width = required(IMAGE_WIDTH, "ImageWidth")?;
+    let height = required(IMAGE_LENGTH, "ImageLength")?;
+    check_size(path, width, height)?;
+    Ok((width as u32, height as u32))
+}
+
 fn check_size(path: &Path, width: u64, height: u64) -> Result<()> {
     if width == 0 || height == 0 {
         return Err(Error::decode(
@@ -480,6 +495,36 @@ fn check_size(path: &Path, width: u64, height: u64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The LinearizationTable (stored value → linear value), checked for a usable length.
+fn read_linearization(
+    path: &Path,
+    tiff: &mut TiffFile,
+    raw: &Directory,
+) -> Result<Option<Vec<u16>>> {
+    let err = |e| tiff_error(path, e);
+    let Some(v) = tiff.find(raw, LINEARIZATION_TABLE).map_err(err)? else {
+        return Ok(None);
+    };
+    let table = v.into_u64_vec().map_err(err)?;
+    if table.is_empty() || table.len() > 65536 {
+        return Err(Error::decode(
+            path,
+            "DNG LinearizationTable has an invalid length",
+        ));
+    }
+    Ok(Some(
+        table.into_iter().map(|x| x.min(65535) as u16).collect(),
+    ))
+}
+
+/// Map every value through a (non-empty) LinearizationTable; values past its end take its last.
+fn linearize(table: &[u16], values: &mut [u16]) {
+    let last = table.len() - 1;
+    values
+        .iter_mut()
+        .for_each(|v| *v = table[(*v as usize).min(last)]);
 }
 
 /// The Bayer layout and the side of its same-colour blocks (1 Bayer, 2 Quad Bayer 4×4, 3 Nonacell
@@ -915,10 +960,7 @@ impl DngImage {
     /// decoding path ends here, rawloader's included.
     pub(crate) fn linearize(&self, mosaic: &mut [u16]) {
         if let Some(table) = &self.linearization {
-            let last = table.len() - 1;
-            mosaic
-                .iter_mut()
-                .for_each(|v| *v = table[(*v as usize).min(last)]);
+            linearize(table, mosaic);
         }
     }
 

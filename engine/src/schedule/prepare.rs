@@ -185,6 +185,8 @@ pub(crate) fn before_merge(
 ) -> Option<Prepare> {
     match (frame.cfa_block, binning::Mode::of(binning)) {
         // Binning and remosaicing apply the opcode lists on their way.
+        // A LinearRaw frame (a burst of one: merges are refused) takes its lists when developed.
+        (1, None) if frame.linear_rgb.is_some() => None,
         (1, Some(binning::Mode::Superpixel)) | (1, None) => {
             let lists = &frame.opcodes;
             (!lists.list1.is_empty() || !lists.list2.is_empty()).then_some(Prepare::Opcodes)

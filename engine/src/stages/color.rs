@@ -45,27 +45,6 @@ impl Params {
     }
 }
 
-fn invert(m: [[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
-    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-    if !det.is_finite() || det.abs() < 1e-12 {
-        return None;
-    }
-    let c = |r: usize, col: usize| {
-        let (r1, r2) = ((r + 1) % 3, (r + 2) % 3);
-        let (c1, c2) = ((col + 1) % 3, (col + 2) % 3);
-        m[r1][c1] * m[r2][c2] - m[r1][c2] * m[r2][c1]
-    };
-    let mut inv = [[0.0; 3]; 3];
-    for (r, row) in inv.iter_mut().enumerate() {
-        for (col, v) in row.iter_mut().enumerate() {
-            *v = c(col, r) / det; // adjugate = transposed cofactors
-        }
-    }
-    Some(inv)
-}
-
 /// Linear sRGB → camera RGB: XYZ→camera · sRGB→XYZ with each row scaled to sum 1, so that grey is
 /// recorded grey (the white balance then carries the illuminant). `None` for a degenerate matrix.
 pub(crate) fn srgb_to_camera(xyz_to_cam: [[f32; 3]; 3]) -> Option<[[f64; 3]; 3]> {
@@ -88,7 +67,7 @@ pub(crate) fn srgb_to_camera(xyz_to_cam: [[f32; 3]; 3]) -> Option<[[f64; 3]; 3]>
 /// Camera RGB → linear sRGB: the inverse of [`srgb_to_camera`], so white-balanced white maps to
 /// sRGB white. A singular or missing matrix falls back to the identity (camera RGB taken as sRGB).
 pub(crate) fn camera_to_srgb(xyz_to_cam: [[f32; 3]; 3]) -> [[f32; 3]; 3] {
-    match srgb_to_camera(xyz_to_cam).and_then(invert) {
+    match srgb_to_camera(xyz_to_cam).and_then(|m| crate::raw::colour_model::invert(&m)) {
         Some(inv) => inv.map(|row| row.map(|v| v as f32)),
         None => IDENTITY,
     }
@@ -98,9 +77,8 @@ const IDENTITY: [[f32; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.
 
 /// Record the kernel on an f16 RGBA image of `width × rows` pixels, in place.
 pub(crate) fn record(gpu: &Gpu, enc: &mut wgpu::CommandEncoder, p: &Params, img: &wgpu::Buffer) {
-    let params = gpu.uniform(p);
-    let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
-    gpu.dispatch(enc, &gpu::COLOR, "color", &params, &[img], groups);
+    let kernel = (&gpu::COLOR, "color");
+    gpu.dispatch_image(enc, kernel, p, &[img], (p.width, p.rows));
 }
 
 /// CPU reference on packed pixels.

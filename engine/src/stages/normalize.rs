@@ -41,16 +41,8 @@ pub(crate) fn record(
     raw: &wgpu::Buffer,
     out: &wgpu::Buffer,
 ) {
-    let params = gpu.uniform(p);
-    let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
-    gpu.dispatch(
-        enc,
-        &gpu::NORMALIZE,
-        "normalize",
-        &params,
-        &[raw, out],
-        groups,
-    );
+    let kernel = (&gpu::NORMALIZE, "normalize");
+    gpu.dispatch_image(enc, kernel, p, &[raw, out], (p.width, p.rows));
 }
 
 /// CPU reference, loop for loop.

@@ -43,16 +43,8 @@ pub(crate) fn record(
     raw: &wgpu::Buffer,
     out: &wgpu::Buffer,
 ) {
-    let params = gpu.uniform(p);
-    let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
-    gpu.dispatch(
-        enc,
-        &gpu::NORMALIZE_RGB,
-        "normalize_rgb",
-        &params,
-        &[raw, out],
-        groups,
-    );
+    let kernel = (&gpu::NORMALIZE_RGB, "normalize_rgb");
+    gpu.dispatch_image(enc, kernel, p, &[raw, out], (p.width, p.rows));
 }
 
 /// Upload rows `y0..y1` of a LinearRaw frame and record their normalization into `out`.

@@ -16,15 +16,13 @@ use rayon::prelude::*;
 use tiff::Directory;
 
 use super::{
-    check_size, directories, numbers, read_colour_tags, read_crop, read_exif, read_opcodes,
-    row_bytes, tag, tiff_error, TiffFile, BITS_PER_SAMPLE, BLACK_LEVEL, BLACK_LEVEL_DELTA_H,
-    BLACK_LEVEL_DELTA_V, BLACK_LEVEL_REPEAT_DIM, COMPRESSION, DNG_VERSION, IMAGE_LENGTH,
-    IMAGE_WIDTH, LINEARIZATION_TABLE, NEW_SUBFILE_TYPE, PHOTOMETRIC, PHOTOMETRIC_CFA,
-    PHOTOMETRIC_LINEAR_RAW, ROWS_PER_STRIP, SAMPLES_PER_PIXEL, SAMPLE_FORMAT, STRIP_OFFSETS,
-    TILE_LENGTH, TILE_OFFSETS, TILE_WIDTH,
+    chunk_grid, linearize, main_images, numbers, read_colour_tags, read_crop, read_exif,
+    read_linearization, read_opcodes, read_size, row_bytes, tiff_error, MainImages, TiffFile,
+    BITS_PER_SAMPLE, BLACK_LEVEL, BLACK_LEVEL_DELTA_H, BLACK_LEVEL_DELTA_V, BLACK_LEVEL_REPEAT_DIM,
+    COMPRESSION, SAMPLES_PER_PIXEL, SAMPLE_FORMAT,
 };
 use crate::error::{Error, Result};
-use crate::raw::{Cfa, Frame, RgbLevels, MAX_SIDE};
+use crate::raw::{Cfa, Frame, RgbLevels};
 
 const PLANAR_CONFIGURATION: u16 = 284;
 const STRIP_BYTE_COUNTS: u16 = 279;
@@ -44,29 +42,14 @@ const SAMPLES: usize = 3;
 /// Decode a LinearRaw DNG into a frame of interleaved RGB. `Ok(None)` when `data` is not a DNG or
 /// its main image is a CFA mosaic (the mosaic reader's job).
 pub(crate) fn decode(path: &Path, data: &[u8]) -> Result<Option<Frame>> {
-    let Some(mut tiff) = TiffFile::open(data) else {
-        return Ok(None);
-    };
-    let err = |e| tiff_error(path, e);
-    let ifd0 = tiff.decoder.read_directory(tiff.ifd0).map_err(err)?;
-    if !ifd0.contains(tag(DNG_VERSION)) {
-        return Ok(None);
-    }
-    let mut linear = None;
-    for dir in directories(&mut tiff).map_err(err)? {
-        let main_image = tiff
-            .unsigned(&dir, NEW_SUBFILE_TYPE)
-            .map_err(err)?
-            .unwrap_or(0)
-            == 0;
-        match tiff.unsigned(&dir, PHOTOMETRIC).map_err(err)? {
-            // A DNG with a CFA main image is a mosaic whatever else it holds.
-            Some(PHOTOMETRIC_CFA) if main_image => return Ok(None),
-            Some(PHOTOMETRIC_LINEAR_RAW) if main_image && linear.is_none() => linear = Some(dir),
-            _ => {}
-        }
-    }
-    let Some(raw) = linear else {
+    // A DNG with a CFA main image is a mosaic whatever else it holds.
+    let Some(MainImages {
+        mut tiff,
+        ifd0,
+        cfa: None,
+        linear: Some(raw),
+    }) = main_images(path, data)?
+    else {
         return Ok(None);
     };
     read_frame(path, &mut tiff, &ifd0, &raw, data).map(Some)
@@ -107,16 +90,7 @@ fn read_frame(
     data: &[u8],
 ) -> Result<Frame> {
     let err = |e| tiff_error(path, e);
-    let required = |tiff: &mut TiffFile, t: u16, name: &str| -> Result<u64> {
-        tiff.unsigned(raw, t)
-            .map_err(err)?
-            .ok_or_else(|| Error::decode(path, format!("LinearRaw image has no {name}")))
-    };
-    let width = required(tiff, IMAGE_WIDTH, "ImageWidth")?;
-    let height = required(tiff, IMAGE_LENGTH, "ImageLength")?;
-    // Sizes first: nothing below may allocate per pixel before this check.
-    check_size(path, width, height)?;
-    let (width, height) = (width as u32, height as u32);
+    let (width, height) = read_size(path, tiff, raw)?;
 
     match tiff.unsigned(raw, SAMPLES_PER_PIXEL).map_err(err)?.unwrap_or(1) {
         3 => {}
@@ -202,18 +176,8 @@ fn read_frame(
     )?;
     let mut rgb = read_pixels(path, &chunks, width, height, data)?;
 
-    if let Some(v) = tiff.find(raw, LINEARIZATION_TABLE).map_err(err)? {
-        let table = v.into_u64_vec().map_err(err)?;
-        if table.is_empty() || table.len() > 65536 {
-            return Err(Error::decode(
-                path,
-                "DNG LinearizationTable has an invalid length",
-            ));
-        }
-        let table: Vec<u16> = table.into_iter().map(|x| x.min(65535) as u16).collect();
-        let last = table.len() - 1;
-        rgb.iter_mut()
-            .for_each(|v| *v = table[(*v as usize).min(last)]);
+    if let Some(table) = read_linearization(path, tiff, raw)? {
+        linearize(&table, &mut rgb);
     }
     let levels = read_levels(path, tiff, raw, bits)?;
 
@@ -261,28 +225,11 @@ fn read_chunks(
     file_len: usize,
 ) -> Result<Chunks> {
     let err = |e| tiff_error(path, e);
-    let tiled = raw.contains(tag(TILE_OFFSETS));
-    let (cw, ch, offsets_tag, counts_tag) = if tiled {
-        let tw = tiff.unsigned(raw, TILE_WIDTH).map_err(err)?.unwrap_or(0);
-        let th = tiff.unsigned(raw, TILE_LENGTH).map_err(err)?.unwrap_or(0);
-        if tw == 0 || th == 0 || tw > MAX_SIDE as u64 || th > MAX_SIDE as u64 {
-            return Err(Error::decode(
-                path,
-                format!("DNG tile size {tw}×{th} is invalid"),
-            ));
-        }
-        (tw as u32, th as u32, TILE_OFFSETS, TILE_BYTE_COUNTS)
+    let (tiled, cw, ch, offsets) = chunk_grid(path, tiff, raw, width, height)?;
+    let counts_tag = if tiled {
+        TILE_BYTE_COUNTS
     } else {
-        let rows = tiff
-            .unsigned(raw, ROWS_PER_STRIP)
-            .map_err(err)?
-            .unwrap_or(height as u64);
-        (
-            width,
-            rows.clamp(1, height as u64) as u32,
-            STRIP_OFFSETS,
-            STRIP_BYTE_COUNTS,
-        )
+        STRIP_BYTE_COUNTS
     };
     let list = |tiff: &mut TiffFile, t: u16, name: &str| -> Result<Vec<u64>> {
         match tiff.find(raw, t).map_err(err)? {
@@ -293,7 +240,6 @@ fn read_chunks(
             )),
         }
     };
-    let offsets = list(tiff, offsets_tag, "strip or tile offsets")?;
     let across = width.div_ceil(cw) as u64;
     let down = height.div_ceil(ch) as u64;
     if offsets.len() as u64 != across * down {
