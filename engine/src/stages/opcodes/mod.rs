@@ -30,7 +30,8 @@ impl Layout {
         stride: 1,
         planes: 1,
     };
-    /// Packed f32 RGB.
+    /// Packed f32 RGB (only the tests use it for now).
+    #[cfg(test)]
     pub const PACKED_RGB: Layout = Layout::F32 {
         stride: 3,
         planes: 3,
