@@ -52,32 +52,25 @@ fn gain_at(r: u32, c: u32, plane: u32) -> f32 {
 
 @compute @workgroup_size(16, 16)
 fn gain_map(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (!in_band_area(id)) {
+        return;
+    }
     let x = id.x;
     let y = id.y + p.y0;
-    if (x >= p.width || id.y >= p.rows) {
-        return;
-    }
-    if (!in_area(x, y, p.top, p.left, p.bottom, p.right, p.row_pitch, p.col_pitch)) {
-        return;
-    }
     let gv = grid(f32(y) * p.index_v.x + p.index_v.y, p.points_v);
     let gh = grid(f32(x) * p.index_h.x + p.index_h.y, p.points_h);
     let r0 = u32(gv.x);
     let r1 = u32(gv.y);
     let c0 = u32(gh.x);
     let c1 = u32(gh.y);
-    let pos = (y & 1u) * 2u + (x & 1u);
-    let s = p.to_raw_scale[pos];
-    let o = p.to_raw_offset[pos];
+    let to_raw = to_raw_at(x, y);
     let i = id.y * p.width + x;
-    let end = min(p.plane + p.planes, p.image_planes);
-    for (var plane = p.plane; plane < end; plane++) {
+    for (var plane = p.plane; plane < planes_end(); plane++) {
         let m = min(plane, p.map_planes - 1u);
         let top = mix(gain_at(r0, c0, m), gain_at(r0, c1, m), gh.z);
         let bottom = mix(gain_at(r1, c0, m), gain_at(r1, c1, m), gh.z);
         let gain = mix(top, bottom, gv.z);
-        let raw = pixel_get(i, plane) * s + o;
-        let mapped = select(raw * gain, raw + gain, p.additive == 1u);
-        pixel_set(i, plane, (mapped - o) / s);
+        let raw = raw_get(i, plane, to_raw);
+        raw_set(i, plane, to_raw, select(raw * gain, raw + gain, p.additive == 1u));
     }
 }

@@ -30,22 +30,14 @@ struct Params {
 
 @compute @workgroup_size(16, 16)
 fn map_table(@builtin(global_invocation_id) id: vec3<u32>) {
-    let x = id.x;
-    let y = id.y + p.y0;
-    if (x >= p.width || id.y >= p.rows) {
+    if (!in_band_area(id)) {
         return;
     }
-    if (!in_area(x, y, p.top, p.left, p.bottom, p.right, p.row_pitch, p.col_pitch)) {
-        return;
-    }
-    let pos = (y & 1u) * 2u + (x & 1u);
-    let s = p.to_raw_scale[pos];
-    let o = p.to_raw_offset[pos];
-    let i = id.y * p.width + x;
-    let end = min(p.plane + p.planes, p.image_planes);
-    for (var plane = p.plane; plane < end; plane++) {
-        let v = pixel_get(i, plane) * s + o;
+    let to_raw = to_raw_at(id.x, id.y + p.y0);
+    let i = id.y * p.width + id.x;
+    for (var plane = p.plane; plane < planes_end(); plane++) {
+        let v = raw_get(i, plane, to_raw);
         let index = u32(clamp(round(v * 65535.0), 0.0, f32(p.entries - 1u)));
-        pixel_set(i, plane, (table[index] - o) / s);
+        raw_set(i, plane, to_raw, table[index]);
     }
 }

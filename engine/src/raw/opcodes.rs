@@ -651,6 +651,17 @@ pub(crate) mod write {
         pub params: Vec<u8>,
     }
 
+    impl Raw {
+        /// A required opcode (flags 0).
+        pub fn new(id: u32, params: Params) -> Raw {
+            Raw {
+                id,
+                flags: 0,
+                params: params.0,
+            }
+        }
+    }
+
     /// Big-endian parameter bytes.
     #[derive(Default)]
     pub struct Params(pub Vec<u8>);
@@ -667,6 +678,21 @@ pub(crate) mod write {
             self.0.extend_from_slice(&v.to_be_bytes());
             self
         }
+        pub fn u32s(self, vs: &[u32]) -> Self {
+            vs.iter().fold(self, |p, &v| p.u32(v))
+        }
+        pub fn f64s(self, vs: &[f64]) -> Self {
+            vs.iter().fold(self, |p, &v| p.f64(v))
+        }
+        pub fn f32s(self, vs: &[f32]) -> Self {
+            vs.iter().fold(self, |p, &v| p.f32(v))
+        }
+        pub fn u16s(mut self, vs: &[u16]) -> Self {
+            for v in vs {
+                self.0.extend_from_slice(&v.to_be_bytes());
+            }
+            self
+        }
         /// AreaSpec.
         pub fn area(
             self,
@@ -675,14 +701,7 @@ pub(crate) mod write {
             planes: u32,
             pitch: [u32; 2],
         ) -> Self {
-            self.u32(t)
-                .u32(l)
-                .u32(b)
-                .u32(r)
-                .u32(plane)
-                .u32(planes)
-                .u32(pitch[0])
-                .u32(pitch[1])
+            self.u32s(&[t, l, b, r, plane, planes, pitch[0], pitch[1]])
         }
     }
 
@@ -711,58 +730,29 @@ mod tests {
     fn gain_map(points: [u32; 2], planes: u32, gains: usize) -> Raw {
         let mut p = Params::default()
             .area([0, 0, 80, 100], 0, 1, [1, 1])
-            .u32(points[0])
-            .u32(points[1])
-            .f64(0.5)
-            .f64(0.5)
-            .f64(0.0)
-            .f64(0.0)
+            .u32s(&[points[0], points[1]])
+            .f64s(&[0.5, 0.5, 0.0, 0.0])
             .u32(planes);
         for i in 0..gains {
             p = p.f32(1.0 + i as f32 / 10.0);
         }
-        Raw {
-            id: 9,
-            flags: 0,
-            params: p.0,
-        }
+        Raw::new(9, p)
     }
 
     #[test]
     fn every_supported_opcode_parses_with_its_parameters() {
-        let poly = Raw {
-            id: 8,
-            flags: 0,
-            params: Params::default()
+        let poly = Raw::new(
+            8,
+            Params::default()
                 .area([2, 4, 60, 90], 0, 1, [2, 2])
                 .u32(2)
-                .f64(0.01)
-                .f64(0.9)
-                .f64(0.1)
-                .0,
-        };
-        let constant = Raw {
-            id: 4,
-            flags: 0,
-            params: Params::default().u32(0).u32(1).0,
-        };
-        let bad_list = Raw {
-            id: 5,
-            flags: 0,
-            params: Params::default()
-                .u32(3)
-                .u32(2)
-                .u32(1)
-                .u32(10)
-                .u32(11)
-                .u32(20)
-                .u32(21)
-                .u32(30)
-                .u32(31)
-                .u32(32)
-                .u32(33)
-                .0,
-        };
+                .f64s(&[0.01, 0.9, 0.1]),
+        );
+        let constant = Raw::new(4, Params::default().u32s(&[0, 1]));
+        let bad_list = Raw::new(
+            5,
+            Params::default().u32s(&[3, 2, 1, 10, 11, 20, 21, 30, 31, 32, 33]),
+        );
         let bytes = list(&[gain_map([3, 3], 1, 9), poly, constant, bad_list]);
         let ops = parse(&bytes, Stage::Linear).unwrap();
         assert_eq!(ops.len(), 4);
@@ -802,21 +792,12 @@ mod tests {
         assert_eq!(l.points, vec![[10, 11], [20, 21]]);
         assert_eq!(l.rects, vec![[30, 31, 32, 33]]);
 
-        let warp = Raw {
-            id: 1,
-            flags: 0,
-            params: Params::default()
+        let warp = Raw::new(
+            1,
+            Params::default()
                 .u32(1)
-                .f64(1.0)
-                .f64(-0.1)
-                .f64(0.0)
-                .f64(0.0)
-                .f64(0.001)
-                .f64(0.0)
-                .f64(0.5)
-                .f64(0.4)
-                .0,
-        };
+                .f64s(&[1.0, -0.1, 0.0, 0.0, 0.001, 0.0, 0.5, 0.4]),
+        );
         let ops = parse(&list(&[warp]), Stage::Rgb).unwrap();
         let Opcode::WarpRectilinear(w) = &ops[0] else {
             panic!()
@@ -853,37 +834,29 @@ mod tests {
         let e = parse(&list(&[gain_map([65536, 65536], 4, 1)]), Stage::Linear).unwrap_err();
         assert!(e.to_string().contains("does not match"), "{e}");
         // A point count whose bytes overflow 32 bits; a polynomial of degree 2^32 - 1.
-        let bad = Raw {
-            id: 5,
-            flags: 0,
-            params: Params::default().u32(0).u32(u32::MAX).u32(u32::MAX).0,
-        };
+        let bad = Raw::new(5, Params::default().u32s(&[0, u32::MAX, u32::MAX]));
         assert!(matches!(
             parse(&list(&[bad]), Stage::Raw),
             Err(Error::Decode { .. })
         ));
-        let poly = Raw {
-            id: 8,
-            flags: 0,
-            params: Params::default()
+        let poly = Raw::new(
+            8,
+            Params::default()
                 .area([0, 0, 1, 1], 0, 1, [1, 1])
-                .u32(u32::MAX)
-                .0,
-        };
+                .u32(u32::MAX),
+        );
         assert!(matches!(
             parse(&list(&[poly]), Stage::Raw),
             Err(Error::Decode { .. })
         ));
         // Zero pitch would loop forever; bottom above top is not an area.
-        let poly = Raw {
-            id: 8,
-            flags: 0,
-            params: Params::default()
+        let poly = Raw::new(
+            8,
+            Params::default()
                 .area([0, 0, 1, 1], 0, 1, [0, 1])
                 .u32(0)
-                .f64(1.0)
-                .0,
-        };
+                .f64(1.0),
+        );
         assert!(matches!(
             parse(&list(&[poly]), Stage::Raw),
             Err(Error::Decode { .. })
@@ -927,11 +900,7 @@ mod tests {
             "{e}"
         );
         // A bad-pixel opcode on RGB (list 3) is not something we can apply.
-        let constant = Raw {
-            id: 4,
-            flags: 0,
-            params: Params::default().u32(0).u32(0).0,
-        };
+        let constant = Raw::new(4, Params::default().u32s(&[0, 0]));
         assert!(matches!(
             parse(&list(&[constant]), Stage::Rgb),
             Err(Error::Unsupported { .. })
@@ -944,38 +913,22 @@ mod tests {
         let (w, h) = (100u32, 80u32);
         // ScalePerRow over rows 2..9 at pitch 3 (rows 2, 5, 8); DeltaPerColumn over columns
         // 10..20 at pitch 4 (10, 14, 18), rows 0..80.
-        let scale = Raw {
-            id: 12,
-            flags: 0,
-            params: Params::default()
+        let scale = Raw::new(
+            12,
+            Params::default()
                 .area([2, 0, 9, 100], 0, 1, [3, 1])
                 .u32(3)
-                .f32(2.0)
-                .f32(3.0)
-                .f32(4.0)
-                .0,
-        };
-        let delta = Raw {
-            id: 11,
-            flags: 0,
-            params: Params::default()
+                .f32s(&[2.0, 3.0, 4.0]),
+        );
+        let delta = Raw::new(
+            11,
+            Params::default()
                 .area([0, 10, 80, 20], 0, 1, [1, 4])
                 .u32(3)
-                .f32(0.1)
-                .f32(0.2)
-                .f32(0.3)
-                .0,
-        };
+                .f32s(&[0.1, 0.2, 0.3]),
+        );
         let ops = parse(&list(&[scale, delta]), Stage::Linear).unwrap();
-        let band = Band {
-            width: w,
-            rows: h,
-            y0: 0,
-            layout: Layout::F32 {
-                stride: 1,
-                planes: 1,
-            },
-        };
+        let band = Band::new(w, h, 0, Layout::MOSAIC);
         let mut img = vec![1.0f32; (w * h) as usize];
         for op in &ops {
             let Opcode::GainMap(m) = op else {
@@ -992,16 +945,13 @@ mod tests {
             assert!((at(x, 40) - want).abs() < 1e-5, "column {x}: {}", at(x, 40));
         }
         // A count that does not match the area is corruption.
-        let short = Raw {
-            id: 13,
-            flags: 0,
-            params: Params::default()
+        let short = Raw::new(
+            13,
+            Params::default()
                 .area([0, 0, 10, 10], 0, 1, [1, 1])
                 .u32(2)
-                .f32(1.0)
-                .f32(1.0)
-                .0,
-        };
+                .f32s(&[1.0, 1.0]),
+        );
         assert!(matches!(
             parse(&list(&[short]), Stage::Raw),
             Err(Error::Decode { .. })
@@ -1010,20 +960,9 @@ mod tests {
 
     #[test]
     fn map_tables_parse_and_refuse_sizes_that_do_not_match() {
-        let table = |n: u32, entries: &[u16]| Raw {
-            id: 7,
-            flags: 0,
-            params: entries
-                .iter()
-                .fold(
-                    Params::default().area([0, 0, 80, 100], 0, 1, [1, 1]).u32(n),
-                    |p, &v| {
-                        let mut p = p;
-                        p.0.extend_from_slice(&v.to_be_bytes());
-                        p
-                    },
-                )
-                .0,
+        let table = |n: u32, entries: &[u16]| {
+            let area = Params::default().area([0, 0, 80, 100], 0, 1, [1, 1]);
+            Raw::new(7, area.u32(n).u16s(entries))
         };
         let ops = parse(&list(&[table(3, &[0, 1000, 65535])]), Stage::Raw).unwrap();
         assert!(matches!(&ops[0], Opcode::MapTable { table, .. } if table == &[0, 1000, 65535]));
@@ -1039,11 +978,7 @@ mod tests {
     fn crops_shift_areas_bounds_and_bayer_phase() {
         let bytes = list(&[
             gain_map([2, 2], 1, 4),
-            Raw {
-                id: 5,
-                flags: 0,
-                params: Params::default().u32(0).u32(1).u32(0).u32(10).u32(11).0,
-            },
+            Raw::new(5, Params::default().u32s(&[0, 1, 0, 10, 11])),
         ]);
         let l2 = parse(&bytes, Stage::Linear).unwrap();
         let lists = OpcodeLists {

@@ -55,44 +55,47 @@ pub(crate) fn record_mosaic(
     if !applies(frame, (frame.width, frame.height)) {
         return;
     }
-    let band = Band {
-        width: frame.width,
-        rows,
-        y0,
-        layout: Layout::F32 {
-            stride: 1,
-            planes: 1,
-        },
-    };
+    let band = Band::new(frame.width, rows, y0, Layout::MOSAIC);
+    for (op, to_raw) in mosaic_lists(frame) {
+        record_pointwise(gpu, enc, frame, op, band, to_raw, mosaic);
+        if let Some((p, mask)) = bad_pixel_fix(frame, op, y0, rows) {
+            let mask = gpu.storage_init("bad pixel mask", bytemuck::cast_slice(&mask));
+            bad_pixels::record(gpu, enc, &p, mosaic, &mask);
+        }
+    }
+}
+
+/// Lists 1 and 2, each opcode with the value scale it expects (list 1: the raw scale).
+fn mosaic_lists(frame: &Frame) -> impl Iterator<Item = (&Opcode, ToRaw)> {
     let list1 = frame
         .opcodes
         .list1
         .iter()
         .map(|op| (op, ToRaw::sensor(frame.black, frame.white)));
     let list2 = frame.opcodes.list2.iter().map(|op| (op, ToRaw::IDENTITY));
-    for (op, to_raw) in list1.chain(list2) {
-        record_pointwise(gpu, enc, frame, op, band, to_raw, mosaic);
-        let (phase, constant) = match op {
-            Opcode::FixBadPixelsConstant { constant, phase } => (*phase, Some(*constant)),
-            Opcode::FixBadPixelsList(l) => (l.phase, None),
-            _ => continue,
-        };
-        let p = bad_pixels::Params::new(
-            frame.width,
-            rows,
-            y0,
-            phase,
-            constant,
-            frame.black,
-            frame.white,
-        );
-        let mask = match op {
-            Opcode::FixBadPixelsList(l) => bad_pixels::list_mask(&p, l),
-            _ => vec![0; (p.mask_bytes() / 4) as usize],
-        };
-        let mask = gpu.storage_init("bad pixel mask", bytemuck::cast_slice(&mask));
-        bad_pixels::record(gpu, enc, &p, mosaic, &mask);
-    }
+    list1.chain(list2)
+}
+
+/// A bad-pixel opcode's parameters and mask for the mosaic band of `rows` rows from `y0`; `None`
+/// for other opcodes.
+fn bad_pixel_fix(
+    frame: &Frame,
+    op: &Opcode,
+    y0: u32,
+    rows: u32,
+) -> Option<(bad_pixels::Params, Vec<u32>)> {
+    let (phase, constant) = match op {
+        Opcode::FixBadPixelsConstant { constant, phase } => (*phase, Some(*constant)),
+        Opcode::FixBadPixelsList(l) => (l.phase, None),
+        _ => return None,
+    };
+    let (black, white) = (frame.black, frame.white);
+    let p = bad_pixels::Params::new(frame.width, rows, y0, phase, constant, black, white);
+    let mask = match op {
+        Opcode::FixBadPixelsList(l) => bad_pixels::list_mask(&p, l),
+        _ => vec![0; (p.mask_bytes() / 4) as usize],
+    };
+    Some((p, mask))
 }
 
 /// GainMap (and the per-row/column maps), MapPolynomial and MapTable on any layout, in place; other opcodes are left to the caller.
@@ -143,12 +146,7 @@ pub(crate) fn record_list2_on_rgb(
     y0: u32,
     rows: u32,
 ) {
-    let band = Band {
-        width: frame.width,
-        rows,
-        y0,
-        layout: Layout::Rgba16f,
-    };
+    let band = Band::new(frame.width, rows, y0, Layout::Rgba16f);
     for op in &frame.opcodes.list2 {
         record_pointwise(gpu, enc, frame, op, band, ToRaw::IDENTITY, rgb);
     }
@@ -202,18 +200,43 @@ pub(crate) fn record_rgb(
                 (buffer, rows) = (dst, next);
             }
             op => {
-                let band = Band {
-                    width: w,
-                    rows: rows.1 - rows.0,
-                    y0: rows.0,
-                    layout: Layout::Rgba16f,
-                };
+                let band = Band::new(w, rows.1 - rows.0, rows.0, Layout::Rgba16f);
                 record_pointwise(gpu, enc, frame, op, band, ToRaw::IDENTITY, &buffer);
             }
         }
     }
     debug_assert_eq!(rows, out);
     buffer
+}
+
+/// CPU twin of [`record_pointwise`] on `data` (`stride` f32 values per pixel).
+#[cfg(test)]
+fn reference_pointwise(
+    op: &Opcode,
+    band: Band,
+    height: u32,
+    to_raw: ToRaw,
+    data: &mut [f32],
+    stride: usize,
+) {
+    match op {
+        Opcode::GainMap(map) => {
+            if let Some(p) = gain_map::Params::new(map, band, height, to_raw) {
+                gain_map::reference(&p, &map.gains, data, stride);
+            }
+        }
+        Opcode::MapPolynomial { area, coefficients } => {
+            if let Some(p) = map_polynomial::Params::new(area, coefficients, band, height, to_raw) {
+                map_polynomial::reference(&p, data, stride);
+            }
+        }
+        Opcode::MapTable { area, table } => {
+            if let Some(p) = map_table::Params::new(area, table.len(), band, height, to_raw) {
+                map_table::reference(&p, &map_table::table_values(table), data, stride);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// CPU twin of lists 1 and 2 on a whole frame: normalize, then each opcode's reference.
@@ -223,55 +246,15 @@ pub(crate) fn reference_mosaic(frame: &Frame) -> Vec<f32> {
     let (w, h) = (frame.width, frame.height);
     let np = normalize::Params::new(w, h, 0, frame.black, frame.white);
     let mut m = normalize::reference(&np, &frame.mosaic);
-    let band = Band {
-        width: w,
-        rows: h,
-        y0: 0,
-        layout: Layout::F32 {
-            stride: 1,
-            planes: 1,
-        },
-    };
-    let list1 = frame
-        .opcodes
-        .list1
-        .iter()
-        .map(|op| (op, ToRaw::sensor(frame.black, frame.white)));
-    let list2 = frame.opcodes.list2.iter().map(|op| (op, ToRaw::IDENTITY));
-    for (op, to_raw) in list1.chain(list2) {
-        match op {
-            Opcode::GainMap(map) => {
-                if let Some(p) = gain_map::Params::new(map, band, h, to_raw) {
-                    gain_map::reference(&p, &map.gains, &mut m, 1);
-                }
-            }
-            Opcode::MapPolynomial { area, coefficients } => {
-                if let Some(p) = map_polynomial::Params::new(area, coefficients, band, h, to_raw) {
-                    map_polynomial::reference(&p, &mut m, 1);
-                }
-            }
-            Opcode::MapTable { area, table } => {
-                if let Some(p) = map_table::Params::new(area, table.len(), band, h, to_raw) {
-                    map_table::reference(&p, &map_table::table_values(table), &mut m, 1);
-                }
-            }
-            Opcode::FixBadPixelsConstant { constant, phase } => {
-                let p = bad_pixels::Params::new(
-                    w,
-                    h,
-                    0,
-                    *phase,
-                    Some(*constant),
-                    frame.black,
-                    frame.white,
-                );
-                bad_pixels::reference(&p, &mut m, &vec![0; (p.mask_bytes() / 4) as usize]);
-            }
-            Opcode::FixBadPixelsList(l) => {
-                let p = bad_pixels::Params::new(w, h, 0, l.phase, None, frame.black, frame.white);
-                bad_pixels::reference(&p, &mut m, &bad_pixels::list_mask(&p, l));
-            }
-            Opcode::WarpRectilinear(_) => unreachable!("warps are list 3 only"),
+    let band = Band::new(w, h, 0, Layout::MOSAIC);
+    for (op, to_raw) in mosaic_lists(frame) {
+        assert!(
+            !matches!(op, Opcode::WarpRectilinear(_)),
+            "warps are list 3 only"
+        );
+        reference_pointwise(op, band, h, to_raw, &mut m, 1);
+        if let Some((p, mask)) = bad_pixel_fix(frame, op, 0, h) {
+            bad_pixels::reference(&p, &mut m, &mask);
         }
     }
     m
@@ -288,38 +271,17 @@ pub(crate) fn reference_rgb(frame: &Frame, rgb: &[[f32; 3]]) -> Vec<[f32; 3]> {
             .collect::<Vec<_>>()
     };
     let mut img = f16(rgb);
+    let band = Band::new(w, h, 0, Layout::Rgba16f);
     for op in &frame.opcodes.list3 {
-        let band = Band {
-            width: w,
-            rows: h,
-            y0: 0,
-            layout: Layout::Rgba16f,
-        };
         match op {
             Opcode::WarpRectilinear(warp) => {
                 let p = warp_rectilinear::Params::new(warp, w, h, (0, h), (0, h));
                 img = warp_rectilinear::reference(&p, &img);
             }
-            Opcode::GainMap(map) => {
-                if let Some(p) = gain_map::Params::new(map, band, h, ToRaw::IDENTITY) {
-                    gain_map::reference(&p, &map.gains, img.as_flattened_mut(), 3);
-                }
+            Opcode::FixBadPixelsConstant { .. } | Opcode::FixBadPixelsList(_) => {
+                unreachable!("bad pixels are mosaic opcodes")
             }
-            Opcode::MapPolynomial { area, coefficients } => {
-                if let Some(p) =
-                    map_polynomial::Params::new(area, coefficients, band, h, ToRaw::IDENTITY)
-                {
-                    map_polynomial::reference(&p, img.as_flattened_mut(), 3);
-                }
-            }
-            Opcode::MapTable { area, table } => {
-                let p = map_table::Params::new(area, table.len(), band, h, ToRaw::IDENTITY);
-                if let Some(p) = p {
-                    let values = map_table::table_values(table);
-                    map_table::reference(&p, &values, img.as_flattened_mut(), 3);
-                }
-            }
-            _ => unreachable!("bad pixels are mosaic opcodes"),
+            op => reference_pointwise(op, band, h, ToRaw::IDENTITY, img.as_flattened_mut(), 3),
         }
         img = f16(&img);
     }
@@ -404,37 +366,21 @@ mod tests {
             }
         }
         let list1 = list(&[
-            Raw {
-                id: 4,
-                flags: 0,
-                params: P::default().u32(0).u32(phase(cfa)).0,
-            },
-            Raw {
-                id: 5,
-                flags: 0,
-                params: hot
-                    .iter()
-                    .fold(P::default().u32(phase(cfa)).u32(2).u32(1), |p, [r, c]| {
-                        p.u32(*r).u32(*c)
-                    })
-                    .u32(rect[0])
-                    .u32(rect[1])
-                    .u32(rect[2])
-                    .u32(rect[3])
-                    .0,
-            },
+            Raw::new(4, P::default().u32s(&[0, phase(cfa)])),
+            Raw::new(
+                5,
+                hot.iter()
+                    .fold(P::default().u32s(&[phase(cfa), 2, 1]), |p, pt| p.u32s(pt))
+                    .u32s(&rect),
+            ),
         ]);
         let n = 17u32;
         let maps: Vec<Raw> = (0..4u32)
             .map(|pos| {
                 let mut p = P::default()
                     .area([pos / 2, pos % 2, ah, aw], 0, 1, [2, 2])
-                    .u32(n)
-                    .u32(n)
-                    .f64(1.0 / (n - 1) as f64)
-                    .f64(1.0 / (n - 1) as f64)
-                    .f64(0.0)
-                    .f64(0.0)
+                    .u32s(&[n, n])
+                    .f64s(&[1.0 / (n - 1) as f64, 1.0 / (n - 1) as f64, 0.0, 0.0])
                     .u32(1);
                 for j in 0..n {
                     for i in 0..n {
@@ -483,6 +429,26 @@ mod tests {
         tone::reference(&tone::Params::plain(w * h, 16), &packed)
     }
 
+    /// The frame developed in one band, checked against the CPU reference (within f16 rounding
+    /// of the image between stages, 1e-3 of full scale) and against bands of 16 rows; returns
+    /// it and the reference.
+    fn develop_checked(frame: &Frame) -> (Vec<u16>, Vec<u16>) {
+        let one = plain(frame, None);
+        let banded = plain(frame, Some(16));
+        let cpu = reference_develop(frame);
+        assert!(
+            max_diff(&one, &cpu) <= 65,
+            "GPU vs CPU develop: {}",
+            max_diff(&one, &cpu)
+        );
+        assert!(
+            max_diff(&one, &banded) <= 1,
+            "bands differ: {}",
+            max_diff(&one, &banded)
+        );
+        (one, cpu)
+    }
+
     fn max_diff(a: &[u16], b: &[u16]) -> i32 {
         assert_eq!(a.len(), b.len());
         a.iter()
@@ -528,21 +494,7 @@ mod tests {
         let diff = crate::stages::testing::max_abs_diff(&got, &want);
         assert!(diff < 1e-5, "mosaic after lists 1 and 2: max diff {diff}");
 
-        // Developed: the CPU reference's pixels within f16 rounding of the image between
-        // stages (1e-3 of full scale), in one band and in bands of 16 rows.
-        let one = plain(&frame, None);
-        let banded = plain(&frame, Some(16));
-        let cpu = reference_develop(&frame);
-        assert!(
-            max_diff(&one, &cpu) <= 65,
-            "GPU vs CPU develop: {}",
-            max_diff(&one, &cpu)
-        );
-        assert!(
-            max_diff(&one, &banded) <= 1,
-            "bands differ: {}",
-            max_diff(&one, &banded)
-        );
+        let (one, cpu) = develop_checked(&frame);
 
         // A merged burst (a normalized mosaic on the GPU, the reference's size) takes the
         // reference's lists 1 and 2 when developed: the same pixels as the frame itself.
@@ -700,16 +652,9 @@ mod tests {
         ];
         let params = sets
             .iter()
-            .fold(P::default().u32(3), |p, k| {
-                k.iter().fold(p, |p, &v| p.f64(v))
-            })
-            .f64(0.52)
-            .f64(0.47);
-        let list3 = list(&[Raw {
-            id: 1,
-            flags: 0,
-            params: params.0,
-        }]);
+            .fold(P::default().u32(3), |p, k| p.f64s(k))
+            .f64s(&[0.52, 0.47]);
+        let list3 = list(&[Raw::new(1, params)]);
         // The lens: the sensor at q sees the scene at p where the warp maps p to q, so the warp
         // (output p samples q) gives the scene back. p is found by fixed-point iteration.
         let warp = match &crate::raw::opcodes::parse_list(
@@ -742,19 +687,7 @@ mod tests {
         let frame = Frame::open(&path).unwrap();
         assert_eq!(frame.opcodes.list3.len(), 1);
 
-        let one = plain(&frame, None);
-        let banded = plain(&frame, Some(16));
-        let cpu = reference_develop(&frame);
-        assert!(
-            max_diff(&one, &cpu) <= 65,
-            "GPU vs CPU develop: {}",
-            max_diff(&one, &cpu)
-        );
-        assert!(
-            max_diff(&one, &banded) <= 1,
-            "bands differ: {}",
-            max_diff(&one, &banded)
-        );
+        let (one, cpu) = develop_checked(&frame);
 
         // Against the undistorted scene (4 px border left out: clamped samples there).
         let rms = |data: &[u16]| -> f64 {
@@ -914,12 +847,7 @@ mod linear_raw_tests {
         let got = read_rgb16f(gpu, "list 2 on rgb", &buf, (rows * w) as u64);
 
         let mut want = rgb.clone();
-        let band = Band {
-            width: w,
-            rows,
-            y0,
-            layout: Layout::Rgba16f,
-        };
+        let band = Band::new(w, rows, y0, Layout::Rgba16f);
         for op in &frame.opcodes.list2 {
             let Opcode::MapPolynomial { area, coefficients } = op else {
                 unreachable!()

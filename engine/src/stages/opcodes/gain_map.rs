@@ -3,27 +3,14 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{in_area, position, Band, ToRaw};
+use super::{dispatch, Band, Pixels, ToRaw};
 use crate::gpu::{self, Gpu};
 use crate::raw::opcodes::GainMap;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub(crate) struct Params {
-    pub width: u32,
-    pub rows: u32,
-    pub y0: u32,
-    pub format: u32,
-    pub stride: u32,
-    pub image_planes: u32,
-    pub plane: u32,
-    pub planes: u32,
-    pub top: u32,
-    pub left: u32,
-    pub bottom: u32,
-    pub right: u32,
-    pub row_pitch: u32,
-    pub col_pitch: u32,
+    pub px: Pixels,
     pub points_v: u32,
     pub points_h: u32,
     pub map_planes: u32,
@@ -32,8 +19,7 @@ pub(crate) struct Params {
     pub index_v: [f32; 2],
     pub index_h: [f32; 2],
     pub _pad1: [f32; 2],
-    pub to_raw_scale: [f32; 4],
-    pub to_raw_offset: [f32; 4],
+    pub to_raw: ToRaw,
 }
 
 /// Map index of pixel `i` along one axis as `i·a + b`: the pixel's centre relative to the stage
@@ -52,24 +38,9 @@ impl Params {
     /// The kernel's parameters for `map` on `band` of a `width`×`height` frame; `None` when the
     /// map's area misses the frame.
     pub fn new(map: &GainMap, band: Band, height: u32, to_raw: ToRaw) -> Option<Params> {
-        let area = map.area.clipped(band.width, height)?;
-        let (format, stride, image_planes) = band.layout.shader();
         let b = map.bounds;
         Some(Params {
-            width: band.width,
-            rows: band.rows,
-            y0: band.y0,
-            format,
-            stride,
-            image_planes,
-            plane: area.plane,
-            planes: area.planes,
-            top: area.top as u32,
-            left: area.left as u32,
-            bottom: area.bottom as u32,
-            right: area.right as u32,
-            row_pitch: area.row_pitch,
-            col_pitch: area.col_pitch,
+            px: Pixels::new(&map.area, band, height)?,
             points_v: map.points_v,
             points_h: map.points_h,
             map_planes: map.map_planes,
@@ -89,8 +60,7 @@ impl Params {
                 map.points_h,
             ),
             _pad1: [0.0; 2],
-            to_raw_scale: to_raw.scale,
-            to_raw_offset: to_raw.offset,
+            to_raw,
         })
     }
 }
@@ -103,15 +73,15 @@ pub(crate) fn record(
     data: &wgpu::Buffer,
     gains: &wgpu::Buffer,
 ) {
-    let params = gpu.uniform(p);
-    let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
-    gpu.dispatch(
+    let size = (p.px.width, p.px.rows);
+    dispatch(
+        gpu,
         enc,
         &gpu::GAIN_MAP,
         "gain_map",
-        &params,
+        p,
         &[data, gains],
-        groups,
+        size,
     );
 }
 
@@ -128,44 +98,30 @@ fn grid(f: f32, points: u32) -> (usize, usize, f32) {
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn reference(p: &Params, gains: &[f32], data: &mut [f32], stride: usize) {
     let mix = |a: f32, b: f32, t: f32| a + (b - a) * t;
-    for row in 0..p.rows {
-        let y = row + p.y0;
-        for x in 0..p.width {
-            let area = [p.top, p.left, p.bottom, p.right];
-            if !in_area(x, y, area, [p.row_pitch, p.col_pitch]) {
-                continue;
-            }
-            let (r0, r1, fv) = grid(y as f32 * p.index_v[0] + p.index_v[1], p.points_v);
-            let (c0, c1, fh) = grid(x as f32 * p.index_h[0] + p.index_h[1], p.points_h);
-            let pos = position(x, y);
-            let (s, o) = (p.to_raw_scale[pos], p.to_raw_offset[pos]);
-            let i = (row * p.width + x) as usize;
-            for plane in p.plane..(p.plane + p.planes).min(p.image_planes) {
-                let m = plane.min(p.map_planes - 1) as usize;
-                let at = |r: usize, c: usize| {
-                    gains[(r * p.points_h as usize + c) * p.map_planes as usize + m]
-                };
-                let gain = mix(
-                    mix(at(r0, c0), at(r0, c1), fh),
-                    mix(at(r1, c0), at(r1, c1), fh),
-                    fv,
-                );
-                let v = &mut data[i * stride + plane as usize];
-                let raw = *v * s + o;
-                let mapped = if p.additive == 1 {
-                    raw + gain
-                } else {
-                    raw * gain
-                };
-                *v = (mapped - o) / s;
-            }
+    p.px.map_raw(&p.to_raw, data, stride, |x, y, plane, raw| {
+        let (r0, r1, fv) = grid(y as f32 * p.index_v[0] + p.index_v[1], p.points_v);
+        let (c0, c1, fh) = grid(x as f32 * p.index_h[0] + p.index_h[1], p.points_h);
+        let m = plane.min(p.map_planes - 1) as usize;
+        let at =
+            |r: usize, c: usize| gains[(r * p.points_h as usize + c) * p.map_planes as usize + m];
+        let gain = mix(
+            mix(at(r0, c0), at(r0, c1), fh),
+            mix(at(r1, c0), at(r1, c1), fh),
+            fv,
+        );
+        if p.additive == 1 {
+            raw + gain
+        } else {
+            raw * gain
         }
-    }
+    });
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{download, through_f16, upload};
+    use super::super::testing::{
+        assert_close, download, random_values, through_f16, upload, whole_area,
+    };
     use super::super::Layout;
     use super::*;
     use crate::gpu::testing::gpu;
@@ -222,51 +178,26 @@ mod tests {
         // A mosaic band (rows 10..37) in the raw scale of list 1; packed RGB; f16 RGBA.
         let cases = [
             (
-                Layout::F32 {
-                    stride: 1,
-                    planes: 1,
-                },
+                Layout::MOSAIC,
                 1,
                 ToRaw::sensor([256.0, 250.0, 260.0, 240.0], 4095.0),
                 (10, 27),
             ),
-            (
-                Layout::F32 {
-                    stride: 3,
-                    planes: 3,
-                },
-                3,
-                ToRaw::IDENTITY,
-                (0, h),
-            ),
+            (Layout::PACKED_RGB, 3, ToRaw::IDENTITY, (0, h)),
             (Layout::Rgba16f, 2, ToRaw::IDENTITY, (5, 30)),
         ];
         for (layout, planes, to_raw, (y0, rows)) in cases {
             let mut m = map(planes, area, &mut rng);
             // The f16 RGBA case adds its map (as DeltaPerRow/Column do).
             m.additive = layout == Layout::Rgba16f;
-            let band = Band {
-                width: w,
-                rows,
-                y0,
-                layout,
-            };
+            let band = Band::new(w, rows, y0, layout);
             let p = Params::new(&m, band, h, to_raw).unwrap();
             let stride = layout.shader().2 as usize;
-            let values: Vec<f32> = (0..(w * rows) as usize * stride)
-                .map(|_| rng.unit())
-                .collect();
-            let values = through_f16(&values);
+            let values = random_values(&mut rng, (w * rows) as usize * stride, 1.0);
             let gpu_out = run(&p, layout, &m.gains, &values);
             let mut cpu = values.clone();
             reference(&p, &m.gains, &mut cpu, stride);
-            let tol = if layout == Layout::Rgba16f {
-                2e-3
-            } else {
-                1e-5
-            };
-            let diff = max_abs_diff(&gpu_out, &cpu);
-            assert!(diff < tol, "{layout:?}: max diff {diff}");
+            assert_close(layout, &gpu_out, &cpu);
             // The map did something, and only inside the area.
             assert!(max_abs_diff(&cpu, &values) > 0.1);
             assert_eq!(
@@ -281,16 +212,7 @@ mod tests {
     fn gpu_matches_reference_on_real_photo() {
         let mut rng = Rng::new(3);
         let (w, h, px) = kodak("kodim23");
-        let area = Area {
-            top: 0,
-            left: 0,
-            bottom: h as i64,
-            right: w as i64,
-            plane: 0,
-            planes: 3,
-            row_pitch: 1,
-            col_pitch: 1,
-        };
+        let area = whole_area(w, h, 3);
         let mut m = map(3, area, &mut rng);
         m.bounds = Bounds {
             top: 0,
@@ -299,18 +221,7 @@ mod tests {
             right: w as i64,
         };
         let layout = Layout::Rgba16f;
-        let p = Params::new(
-            &m,
-            Band {
-                width: w,
-                rows: h,
-                y0: 0,
-                layout,
-            },
-            h,
-            ToRaw::IDENTITY,
-        )
-        .unwrap();
+        let p = Params::new(&m, Band::new(w, h, 0, layout), h, ToRaw::IDENTITY).unwrap();
         let values = through_f16(px.as_flattened());
         let gpu_out = run(&p, layout, &m.gains, &values);
         let mut cpu = values.clone();
@@ -323,16 +234,7 @@ mod tests {
     fn map_coordinates_follow_the_spec() {
         // A 2×2 map over a 100-pixel-wide image, origin 0, spacing 1: pixel x's centre is at
         // relative (x + 0.5) / 100, so the gain goes linearly from g0 to g1 across the image.
-        let area = Area {
-            top: 0,
-            left: 0,
-            bottom: 1,
-            right: 100,
-            plane: 0,
-            planes: 1,
-            row_pitch: 1,
-            col_pitch: 1,
-        };
+        let area = whole_area(100, 1, 1);
         let m = GainMap {
             area,
             bounds: Bounds {
@@ -351,15 +253,7 @@ mod tests {
             gains: vec![1.0, 3.0],
             additive: false,
         };
-        let band = Band {
-            width: 100,
-            rows: 1,
-            y0: 0,
-            layout: Layout::F32 {
-                stride: 1,
-                planes: 1,
-            },
-        };
+        let band = Band::new(100, 1, 0, Layout::MOSAIC);
         let p = Params::new(&m, band, 1, ToRaw::IDENTITY).unwrap();
         let mut v = vec![1.0f32; 100];
         reference(&p, &m.gains, &mut v, 1);

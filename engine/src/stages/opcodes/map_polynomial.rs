@@ -2,33 +2,19 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{in_area, position, Band, ToRaw};
+use super::{dispatch, Band, Pixels, ToRaw};
 use crate::gpu::{self, Gpu};
 use crate::raw::opcodes::Area;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub(crate) struct Params {
-    pub width: u32,
-    pub rows: u32,
-    pub y0: u32,
-    pub format: u32,
-    pub stride: u32,
-    pub image_planes: u32,
-    pub plane: u32,
-    pub planes: u32,
-    pub top: u32,
-    pub left: u32,
-    pub bottom: u32,
-    pub right: u32,
-    pub row_pitch: u32,
-    pub col_pitch: u32,
+    pub px: Pixels,
     pub degree: u32,
     pub _pad: u32,
     /// c0..c8 (the spec's largest degree is 8).
     pub coefficients: [f32; 12],
-    pub to_raw_scale: [f32; 4],
-    pub to_raw_offset: [f32; 4],
+    pub to_raw: ToRaw,
 }
 
 impl Params {
@@ -41,79 +27,50 @@ impl Params {
         height: u32,
         to_raw: ToRaw,
     ) -> Option<Params> {
-        let area = area.clipped(band.width, height)?;
-        let (format, stride, image_planes) = band.layout.shader();
+        let px = Pixels::new(area, band, height)?;
         let mut c = [0.0f32; 12];
         for (dst, &src) in c.iter_mut().zip(coefficients) {
             *dst = src as f32;
         }
         Some(Params {
-            width: band.width,
-            rows: band.rows,
-            y0: band.y0,
-            format,
-            stride,
-            image_planes,
-            plane: area.plane,
-            planes: area.planes,
-            top: area.top as u32,
-            left: area.left as u32,
-            bottom: area.bottom as u32,
-            right: area.right as u32,
-            row_pitch: area.row_pitch,
-            col_pitch: area.col_pitch,
+            px,
             degree: coefficients.len().clamp(1, 9) as u32 - 1,
             _pad: 0,
             coefficients: c,
-            to_raw_scale: to_raw.scale,
-            to_raw_offset: to_raw.offset,
+            to_raw,
         })
     }
 }
 
 /// Record the kernel on `data` (the band, in place).
 pub(crate) fn record(gpu: &Gpu, enc: &mut wgpu::CommandEncoder, p: &Params, data: &wgpu::Buffer) {
-    let params = gpu.uniform(p);
-    let groups = (gpu::groups(p.width, 16), gpu::groups(p.rows, 16));
-    gpu.dispatch(
+    let size = (p.px.width, p.px.rows);
+    dispatch(
+        gpu,
         enc,
         &gpu::MAP_POLYNOMIAL,
         "map_polynomial",
-        &params,
+        p,
         &[data],
-        groups,
+        size,
     );
 }
 
 /// CPU reference, loop for loop: `data` holds `stride` f32 values per pixel.
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn reference(p: &Params, data: &mut [f32], stride: usize) {
-    for row in 0..p.rows {
-        let y = row + p.y0;
-        for x in 0..p.width {
-            let area = [p.top, p.left, p.bottom, p.right];
-            if !in_area(x, y, area, [p.row_pitch, p.col_pitch]) {
-                continue;
-            }
-            let pos = position(x, y);
-            let (s, o) = (p.to_raw_scale[pos], p.to_raw_offset[pos]);
-            let i = (row * p.width + x) as usize;
-            for plane in p.plane..(p.plane + p.planes).min(p.image_planes) {
-                let v = &mut data[i * stride + plane as usize];
-                let raw = *v * s + o;
-                let mut acc = p.coefficients[p.degree as usize];
-                for k in (1..=p.degree as usize).rev() {
-                    acc = acc * raw + p.coefficients[k - 1];
-                }
-                *v = (acc - o) / s;
-            }
+    p.px.map_raw(&p.to_raw, data, stride, |_, _, _, raw| {
+        let mut acc = p.coefficients[p.degree as usize];
+        for k in (1..=p.degree as usize).rev() {
+            acc = acc * raw + p.coefficients[k - 1];
         }
-    }
+        acc
+    });
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{download, through_f16, upload};
+    use super::super::testing::{assert_close, download, random_values, upload, whole_area};
     use super::super::Layout;
     use super::*;
     use crate::gpu::testing::gpu;
@@ -143,20 +100,8 @@ mod tests {
         };
         let coefficients = [0.05, 0.5, 0.6, -0.2];
         let cases = [
-            (
-                Layout::F32 {
-                    stride: 1,
-                    planes: 1,
-                },
-                ToRaw::sensor([512.0; 4], 16383.0),
-            ),
-            (
-                Layout::F32 {
-                    stride: 3,
-                    planes: 3,
-                },
-                ToRaw::IDENTITY,
-            ),
+            (Layout::MOSAIC, ToRaw::sensor([512.0; 4], 16383.0)),
+            (Layout::PACKED_RGB, ToRaw::IDENTITY),
             (Layout::Rgba16f, ToRaw::IDENTITY),
         ];
         for (layout, to_raw) in cases {
@@ -165,29 +110,14 @@ mod tests {
                 plane: if mosaic { 0 } else { 1 },
                 ..area
             };
-            let band = Band {
-                width: w,
-                rows: h - 4,
-                y0: 3,
-                layout,
-            };
+            let band = Band::new(w, h - 4, 3, layout);
             let p = Params::new(&area, &coefficients, band, h, to_raw).unwrap();
             let stride = layout.shader().2 as usize;
-            let values = through_f16(
-                &(0..(w * band.rows) as usize * stride)
-                    .map(|_| rng.unit())
-                    .collect::<Vec<_>>(),
-            );
+            let values = random_values(&mut rng, (w * band.rows) as usize * stride, 1.0);
             let gpu_out = run(&p, layout, &values);
             let mut cpu = values.clone();
             reference(&p, &mut cpu, stride);
-            let tol = if layout == Layout::Rgba16f {
-                2e-3
-            } else {
-                1e-5
-            };
-            let diff = max_abs_diff(&gpu_out, &cpu);
-            assert!(diff < tol, "{layout:?}: max diff {diff}");
+            assert_close(layout, &gpu_out, &cpu);
             assert!(
                 max_abs_diff(&cpu, &values) > 0.05,
                 "{layout:?}: nothing mapped"
@@ -198,30 +128,13 @@ mod tests {
     #[test]
     fn gpu_matches_reference_on_real_photo_and_the_polynomial_is_exact() {
         let (w, h, px) = kodak("kodim19");
-        let area = Area {
-            top: 0,
-            left: 0,
-            bottom: h as i64,
-            right: w as i64,
-            plane: 0,
-            planes: 3,
-            row_pitch: 1,
-            col_pitch: 1,
-        };
-        let layout = Layout::F32 {
-            stride: 3,
-            planes: 3,
-        };
+        let area = whole_area(w, h, 3);
+        let layout = Layout::PACKED_RGB;
         let coefficients = [0.0, 0.5, 0.5];
         let p = Params::new(
             &area,
             &coefficients,
-            Band {
-                width: w,
-                rows: h,
-                y0: 0,
-                layout,
-            },
+            Band::new(w, h, 0, layout),
             h,
             ToRaw::IDENTITY,
         )

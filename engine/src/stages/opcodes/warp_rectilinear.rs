@@ -3,6 +3,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use super::dispatch;
 use crate::gpu::{self, Gpu};
 use crate::raw::opcodes::WarpRectilinear;
 
@@ -119,15 +120,15 @@ pub(crate) fn record(
     src: &wgpu::Buffer,
     dst: &wgpu::Buffer,
 ) {
-    let params = gpu.uniform(p);
-    let groups = (gpu::groups(p.width, 16), gpu::groups(p.dst_rows, 16));
-    gpu.dispatch(
+    let size = (p.width, p.dst_rows);
+    dispatch(
+        gpu,
         enc,
         &gpu::WARP_RECTILINEAR,
         "warp_rectilinear",
-        &params,
+        p,
         &[src, dst],
-        groups,
+        size,
     );
 }
 
