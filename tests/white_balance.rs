@@ -64,7 +64,7 @@ fn mean_ratios(img: &Image) -> [f64; 2] {
 
 /// LibRaw's render of `file` (camera WB, or auto WB), linear sRGB: mean R/G and B/G, and
 /// whether its camera WB was usable.
-fn libraw_ratios(file: &PathBuf, auto: bool) -> [f64; 2] {
+fn libraw_ratios(file: &std::path::Path, auto: bool) -> [f64; 2] {
     let script = r#"
 import sys, numpy as np, rawpy
 with rawpy.imread(sys.argv[1]) as r:
@@ -169,7 +169,7 @@ fn grey_row_ratios(img: &Image, chart: &str) -> [f64; 2] {
     let mut sum = [0.0f64; 3];
     for &(cx, cy) in &patch_centres(&chart)[19..23] {
         let (cx, cy) = (cx / 2.0, cy / 2.0);
-        for c in 0..3 {
+        for (c, sum) in sum.iter_mut().enumerate() {
             let mut v: Vec<f64> = Vec::new();
             for y in (cy.round() as i32 - w)..(cy.round() as i32 + w) {
                 for x in (cx.round() as i32 - w)..(cx.round() as i32 + w) {
@@ -177,7 +177,7 @@ fn grey_row_ratios(img: &Image, chart: &str) -> [f64; 2] {
                 }
             }
             v.sort_by(|a, b| a.total_cmp(b));
-            sum[c] += v[v.len() / 2];
+            *sum += v[v.len() / 2];
         }
     }
     [sum[0] / sum[1], sum[2] / sum[1]]

@@ -452,7 +452,7 @@ fn decode_scan(
     // is then predicted as the image's first line is.
     let restart_lines = if restart_interval == 0 {
         usize::MAX
-    } else if restart_interval as usize % width == 0 {
+    } else if (restart_interval as usize).is_multiple_of(width) {
         restart_interval as usize / width
     } else {
         return unsupported("a restart interval that is not a whole number of lines");

@@ -3,7 +3,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{dispatch, Band, Pixels, ToRaw};
+use super::{Band, Pixels, ToRaw};
 use crate::gpu::{self, Gpu};
 use crate::raw::opcodes::GainMap;
 
@@ -74,15 +74,7 @@ pub(crate) fn record(
     gains: &wgpu::Buffer,
 ) {
     let size = (p.px.width, p.px.rows);
-    dispatch(
-        gpu,
-        enc,
-        &gpu::GAIN_MAP,
-        "gain_map",
-        p,
-        &[data, gains],
-        size,
-    );
+    gpu.dispatch_image(enc, (&gpu::GAIN_MAP, "gain_map"), p, &[data, gains], size);
 }
 
 /// Integer part, next index and fraction of a map coordinate, clamped to the grid.

@@ -2,7 +2,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{dispatch, Band, Pixels, ToRaw};
+use super::{Band, Pixels, ToRaw};
 use crate::gpu::{self, Gpu};
 use crate::raw::opcodes::Area;
 
@@ -45,11 +45,9 @@ impl Params {
 /// Record the kernel on `data` (the band, in place).
 pub(crate) fn record(gpu: &Gpu, enc: &mut wgpu::CommandEncoder, p: &Params, data: &wgpu::Buffer) {
     let size = (p.px.width, p.px.rows);
-    dispatch(
-        gpu,
+    gpu.dispatch_image(
         enc,
-        &gpu::MAP_POLYNOMIAL,
-        "map_polynomial",
+        (&gpu::MAP_POLYNOMIAL, "map_polynomial"),
         p,
         &[data],
         size,

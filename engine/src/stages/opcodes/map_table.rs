@@ -2,7 +2,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{dispatch, Band, Pixels, ToRaw};
+use super::{Band, Pixels, ToRaw};
 use crate::gpu::{self, Gpu};
 use crate::raw::opcodes::Area;
 
@@ -48,15 +48,7 @@ pub(crate) fn record(
     table: &wgpu::Buffer,
 ) {
     let size = (p.px.width, p.px.rows);
-    dispatch(
-        gpu,
-        enc,
-        &gpu::MAP_TABLE,
-        "map_table",
-        p,
-        &[data, table],
-        size,
-    );
+    gpu.dispatch_image(enc, (&gpu::MAP_TABLE, "map_table"), p, &[data, table], size);
 }
 
 /// CPU reference, loop for loop: `data` holds `stride` f32 values per pixel.

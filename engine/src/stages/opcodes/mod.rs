@@ -11,7 +11,6 @@ pub(crate) mod warp_rectilinear;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::gpu::{self, Gpu};
 use crate::raw::opcodes::Area;
 
 /// How the image an opcode kernel works on is stored.
@@ -167,21 +166,6 @@ impl Pixels {
             }
         }
     }
-}
-
-/// Record a kernel over a band `width`×`rows` (16×16 workgroups, as every opcode shader).
-fn dispatch(
-    gpu: &Gpu,
-    enc: &mut wgpu::CommandEncoder,
-    kernel: &gpu::Kernel,
-    entry: &'static str,
-    params: &impl Pod,
-    buffers: &[&wgpu::Buffer],
-    (width, rows): (u32, u32),
-) {
-    let uniform = gpu.uniform(params);
-    let groups = (gpu::groups(width, 16), gpu::groups(rows, 16));
-    gpu.dispatch(enc, kernel, entry, &uniform, buffers, groups);
 }
 
 /// Whether image pixel (x, y) is one an area processes (inside `[top, left, bottom, right]`,

@@ -3,7 +3,6 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::dispatch;
 use crate::gpu::{self, Gpu};
 use crate::raw::opcodes::WarpRectilinear;
 
@@ -121,11 +120,9 @@ pub(crate) fn record(
     dst: &wgpu::Buffer,
 ) {
     let size = (p.width, p.dst_rows);
-    dispatch(
-        gpu,
+    gpu.dispatch_image(
         enc,
-        &gpu::WARP_RECTILINEAR,
-        "warp_rectilinear",
+        (&gpu::WARP_RECTILINEAR, "warp_rectilinear"),
         p,
         &[src, dst],
         size,
