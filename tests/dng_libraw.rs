@@ -74,7 +74,13 @@ fn merged_dng_reads_back_through_libraw_with_mosaic_cfa_levels_and_white_balance
     let img = kodak("kodim23");
     let motions = random_motions(3, 4.0, 0.0, 7);
     let b = synth_burst(&img, &motions, NOISE_MEDIUM, None, 7);
-    let burst = Burst::new(b.frames).unwrap();
+    // A warm light's multipliers, not the synthetic frames' neutral 1, 1, 1: the DNG must carry
+    // them (AsShotNeutral), not a default.
+    let frames = b
+        .frames
+        .into_iter()
+        .map(|f| f.with_white_balance([2.1, 1.0, 1.6]).unwrap());
+    let burst = Burst::new(frames.collect()).unwrap();
     let merged = engine
         .merge_raw(&burst, &MergeOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -102,6 +108,11 @@ fn merged_dng_reads_back_through_libraw_with_mosaic_cfa_levels_and_white_balance
     // White balance: LibRaw's multipliers, normalised to green, are the frame's.
     let wb: Vec<f64> = serde_json::from_value(i["wb"].clone()).unwrap();
     let ours = merged.white_balance();
+    assert_eq!(
+        ours,
+        [2.1, 1.0, 1.6],
+        "the merged frame keeps the burst's white balance"
+    );
     for c in 0..3 {
         let (theirs, ours) = (wb[c] / wb[1], (ours[c] / ours[1]) as f64);
         assert!(

@@ -415,6 +415,24 @@ impl Frame {
         Ok(self)
     }
 
+    /// The same frame with these as-shot white-balance multipliers (R, G, B: any scale, all
+    /// positive), as if the camera had recorded them (e.g. for a frame built in memory). They
+    /// are kept normalised to G = 1 and written to a saved DNG as its AsShotNeutral.
+    pub fn with_white_balance(mut self, wb: [f32; 3]) -> Result<Frame> {
+        if !wb.iter().all(|v| v.is_finite() && *v > 0.0) {
+            return Err(Error::InvalidInput(format!(
+                "{}: white balance {wb:?} must be three positive multipliers",
+                self.source.display()
+            )));
+        }
+        self.wb = [wb[0] / wb[1], 1.0, wb[2] / wb[1]];
+        if let Some(model) = &mut self.colour {
+            let neutral = self.wb.map(|m| 1.0 / m as f64);
+            model.as_shot = Some(crate::raw::colour_model::AsShot::Neutral(neutral));
+        }
+        Ok(self)
+    }
+
     /// The same frame with other capture metadata.
     pub fn with_exif(mut self, exif: Exif) -> Frame {
         self.exif = exif;
