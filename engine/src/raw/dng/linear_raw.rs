@@ -22,6 +22,7 @@ use super::{
     COMPRESSION, SAMPLES_PER_PIXEL, SAMPLE_FORMAT,
 };
 use crate::error::{Error, Result};
+use crate::raw::ljpeg::{self, LjpegError};
 use crate::raw::{Cfa, Frame, RgbLevels};
 
 const PLANAR_CONFIGURATION: u16 = 284;
@@ -143,18 +144,17 @@ fn read_frame(
     match (compression, bits) {
         (COMPRESSION_NONE, 8 | 16)
         | (COMPRESSION_LOSSY_JPEG, 8)
-        | (COMPRESSION_JPEG_XL, 1..=16) => {}
-        (COMPRESSION_NONE | COMPRESSION_LOSSY_JPEG | COMPRESSION_JPEG_XL, b) => {
+        | (COMPRESSION_JPEG_XL | COMPRESSION_LOSSLESS_JPEG, 1..=16) => {}
+        (
+            COMPRESSION_NONE
+            | COMPRESSION_LOSSY_JPEG
+            | COMPRESSION_JPEG_XL
+            | COMPRESSION_LOSSLESS_JPEG,
+            b,
+        ) => {
             return Err(Error::unsupported(
                 path,
                 format!("LinearRaw DNG with {b}-bit samples (compression {compression})"),
-            ))
-        }
-        // Where the lossless-JPEG decoder of the mosaic path plugs in (one `decode_chunk` arm).
-        (COMPRESSION_LOSSLESS_JPEG, _) => {
-            return Err(Error::unsupported(
-                path,
-                "LinearRaw DNG with lossless-JPEG tiles is not supported yet",
             ))
         }
         (c, _) => {
@@ -330,6 +330,34 @@ fn read_pixels(
     Ok(rgb)
 }
 
+/// A lossless-JPEG tile or strip (iPhone ProRAW, Adobe's lossless LinearRaw): 3 components, or
+/// any shape whose samples, read in order, fill the chunk's rows of interleaved RGB.
+fn decode_lossless_jpeg(
+    path: &Path,
+    chunks: &Chunks,
+    index: usize,
+    bytes: &[u8],
+) -> Result<(usize, usize, Vec<u16>)> {
+    let (cw, ch) = (chunks.width as usize, chunks.height as usize);
+    // Room for writers that round the JPEG's size up, not more: a tiny chunk must not declare a
+    // huge image.
+    let limit = 2 * (cw * ch * SAMPLES) as u64 + 4096;
+    let image = ljpeg::decode(bytes, limit).map_err(|e| match e {
+        LjpegError::Corrupt(_) => Error::decode(path, format!("tile {index}: {e}")),
+        LjpegError::Unsupported(_) => Error::unsupported(path, format!("tile {index}: {e}")),
+    })?;
+    if image.samples.len() < cw * ch * SAMPLES {
+        return Err(Error::decode(
+            path,
+            format!(
+                "lossless JPEG tile {index} holds {} samples, fewer than its {cw}×{ch} RGB pixels",
+                image.samples.len()
+            ),
+        ));
+    }
+    Ok((cw, ch, image.samples))
+}
+
 /// One chunk's pixels inside the image (`need` = columns, rows), RGB interleaved.
 fn decode_chunk(
     path: &Path,
@@ -358,6 +386,7 @@ fn decode_chunk(
         compression => {
             let (tw, th, rgb) = match compression {
                 COMPRESSION_JPEG_XL => decode_jpeg_xl(path, chunks, index, bytes)?,
+                COMPRESSION_LOSSLESS_JPEG => decode_lossless_jpeg(path, chunks, index, bytes)?,
                 _ => decode_lossy_jpeg(path, chunks, index, bytes)?,
             };
             if tw < w || th < h {

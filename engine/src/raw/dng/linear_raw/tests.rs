@@ -284,6 +284,50 @@ fn eight_bit_samples_linearization_table_and_crops_apply() {
     assert_eq!(f.linear_rgb.unwrap().white, [65025.0; 3]);
 }
 
+/// Lossless-JPEG tiles (iPhone ProRAW's layout: 3 components, the tile's full width), every
+/// predictor, edge tiles padded: the pixels written come back exactly; a damaged tile is a
+/// decode error naming the file.
+#[test]
+fn lossless_jpeg_tiles_decode_to_the_samples_they_hold() {
+    use crate::raw::ljpeg::{encode, EncodeOptions};
+    let size = (37, 23);
+    let rgb = pattern(size.0, size.1);
+    let layout = Layout::Tiles(16, 16);
+    for predictor in 1..=7 {
+        let options = EncodeOptions {
+            predictor,
+            precision: 16,
+            point_transform: 0,
+            restart_lines: 0,
+        };
+        let tiles: Vec<Vec<u8>> = chunks16(&rgb, size, layout)
+            .iter()
+            .map(|t| {
+                let samples: Vec<u16> = t
+                    .chunks_exact(2)
+                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                    .collect();
+                encode(&samples, 16, 16, 3, options)
+            })
+            .collect();
+        let dng = write_dng(size, 16, 7, &tiles, layout, vec![]);
+        let f = decode("prores.dng", &dng).unwrap_or_else(|e| panic!("predictor {predictor}: {e}"));
+        assert_eq!((f.width, f.height, f.samples()), (37, 23, 3));
+        assert!(f.mosaic == rgb, "predictor {predictor}: pixels differ");
+        if predictor == 1 {
+            let mut broken = tiles.clone();
+            let n = broken[1].len();
+            broken[1].truncate(n / 2);
+            let dng = write_dng(size, 16, 7, &broken, layout, vec![]);
+            let err = decode("broken.dng", &dng).unwrap_err();
+            assert!(
+                matches!(&err, Error::Decode { .. }) && err.to_string().contains("broken.dng"),
+                "{err}"
+            );
+        }
+    }
+}
+
 #[test]
 fn broken_and_unsupported_linear_raw_files_are_clear_errors() {
     let size = (16, 8);
