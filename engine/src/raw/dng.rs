@@ -842,6 +842,16 @@ fn chunk_grid(
             ))
         }
     };
+    let needed = width.div_ceil(chunk_width) as u64 * height.div_ceil(chunk_height) as u64;
+    if offsets.len() as u64 != needed {
+        return Err(Error::decode(
+            path,
+            format!(
+                "DNG has {} pixel chunks where its size needs {needed}",
+                offsets.len(),
+            ),
+        ));
+    }
     Ok((tiled, chunk_width, chunk_height, offsets))
 }
 
@@ -895,18 +905,10 @@ fn read_chunks(
     file_len: u64,
 ) -> Result<Layout> {
     let (tiled, chunk_width, chunk_height, offsets) = chunk_grid(path, tiff, raw, width, height)?;
-    let across = width.div_ceil(chunk_width) as u64;
-    let down = height.div_ceil(chunk_height) as u64;
-    if offsets.len() as u64 != across * down {
-        return Err(Error::decode(
-            path,
-            format!(
-                "DNG has {} pixel chunks where its size needs {}",
-                offsets.len(),
-                across * down
-            ),
-        ));
-    }
+    let (across, down) = (
+        width.div_ceil(chunk_width) as u64,
+        height.div_ceil(chunk_height) as u64,
+    );
     let layout = Layout::Uncompressed {
         bits,
         little_endian: tiff.little_endian,

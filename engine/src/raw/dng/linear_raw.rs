@@ -240,18 +240,7 @@ fn read_chunks(
             )),
         }
     };
-    let across = width.div_ceil(cw) as u64;
-    let down = height.div_ceil(ch) as u64;
-    if offsets.len() as u64 != across * down {
-        return Err(Error::decode(
-            path,
-            format!(
-                "DNG has {} pixel chunks where its size needs {}",
-                offsets.len(),
-                across * down
-            ),
-        ));
-    }
+    let (across, down) = (width.div_ceil(cw) as u64, height.div_ceil(ch) as u64);
     // Uncompressed chunks have a known size; compressed ones say theirs in the byte counts.
     let counts = if compression == COMPRESSION_NONE {
         (0..offsets.len() as u64)
