@@ -71,13 +71,13 @@ pub(crate) fn prepare(
         Prepare::Remosaic => (
             frame.width,
             frame.height,
-            remosaic_whole(gpu, frame, max_band_rows)?,
+            normalized_whole(gpu, frame, true, max_band_rows)?,
             1.0,
         ),
         Prepare::Opcodes => (
             frame.width,
             frame.height,
-            corrected_whole(gpu, frame, max_band_rows)?,
+            normalized_whole(gpu, frame, false, max_band_rows)?,
             1.0,
         ),
     };
@@ -117,12 +117,21 @@ pub(crate) fn check_remosaic_size(frame: &Frame) -> Result<()> {
     Ok(())
 }
 
-/// Remosaic a whole block-CFA frame, a band at a time; the normalized Bayer mosaic comes back.
-fn remosaic_whole(gpu: &Gpu, frame: &Frame, max_band_rows: Option<u32>) -> Result<Vec<f32>> {
-    check_remosaic_size(frame)?;
+/// A whole frame normalized with its OpcodeList1 and 2 applied, then remosaiced to Bayer when
+/// `remosaic` (block CFAs), on the GPU a band at a time; the normalized mosaic comes back.
+fn normalized_whole(
+    gpu: &Gpu,
+    frame: &Frame,
+    remosaic: bool,
+    max_band_rows: Option<u32>,
+) -> Result<Vec<f32>> {
+    if remosaic {
+        check_remosaic_size(frame)?;
+    }
     let (w, h) = (frame.width, frame.height);
     // Widest band buffer: f32 input, green and output (4 bytes each per pixel).
-    let halo = remosaic::HALO + crate::schedule::opcodes::band_halo(frame, (w, h));
+    let halo = crate::schedule::opcodes::band_halo(frame, (w, h))
+        + if remosaic { remosaic::HALO } else { 0 };
     let plan = bands::plan(w, h, halo, 4, gpu.max_binding(), max_band_rows)?;
     let mut out = Vec::with_capacity((w * h) as usize);
     for band in plan {
@@ -131,41 +140,17 @@ fn remosaic_whole(gpu: &Gpu, frame: &Frame, max_band_rows: Option<u32>) -> Resul
         let raw = normalize::upload(gpu, raw_rows);
         let bytes = raw_rows.len() as u64 * 4;
         let mosaic = gpu.storage("mosaic f32", bytes);
-        let bayer = gpu.storage("remosaiced", bytes);
+        let bayer = remosaic.then(|| gpu.storage("remosaiced", bytes));
         let np = normalize::Params::new(w, rows, y0, frame.black, frame.white);
-        let rp = remosaic::Params::new(w, h, frame.cfa_block, frame.cfa, y0, rows);
-        gpu.run("normalize/remosaic", |enc| {
+        gpu.run("normalize/opcodes/remosaic", |enc| {
             normalize::record(gpu, enc, &np, &raw, &mosaic);
             crate::schedule::opcodes::record_mosaic(gpu, enc, frame, &mosaic, y0, rows);
-            remosaic::record(gpu, enc, &rp, &mosaic, &bayer);
+            if let Some(bayer) = &bayer {
+                let rp = remosaic::Params::new(w, h, frame.cfa_block, frame.cfa, y0, rows);
+                remosaic::record(gpu, enc, &rp, &mosaic, bayer);
+            }
         })?;
-        let values = gpu.read("remosaic", &bayer, bytes)?;
-        let values: &[f32] = bytemuck::cast_slice(&values);
-        let skip = (band.out.0 - y0) * w;
-        out.extend_from_slice(&values[skip as usize..(skip + band.out_rows() * w) as usize]);
-    }
-    Ok(out)
-}
-
-/// A frame's OpcodeList1 and 2 applied on the GPU, a band at a time; the normalized mosaic comes
-/// back.
-fn corrected_whole(gpu: &Gpu, frame: &Frame, max_band_rows: Option<u32>) -> Result<Vec<f32>> {
-    let (w, h) = (frame.width, frame.height);
-    let halo = crate::schedule::opcodes::band_halo(frame, (w, h));
-    let plan = bands::plan(w, h, halo, 4, gpu.max_binding(), max_band_rows)?;
-    let mut out = Vec::with_capacity((w * h) as usize);
-    for band in plan {
-        let (y0, rows) = (band.input.0, band.input_rows());
-        let raw_rows = &frame.mosaic[(y0 * w) as usize..(band.input.1 * w) as usize];
-        let raw = normalize::upload(gpu, raw_rows);
-        let bytes = raw_rows.len() as u64 * 4;
-        let mosaic = gpu.storage("mosaic f32", bytes);
-        let np = normalize::Params::new(w, rows, y0, frame.black, frame.white);
-        gpu.run("normalize/opcodes", |enc| {
-            normalize::record(gpu, enc, &np, &raw, &mosaic);
-            crate::schedule::opcodes::record_mosaic(gpu, enc, frame, &mosaic, y0, rows);
-        })?;
-        let values = gpu.read("opcodes", &mosaic, bytes)?;
+        let values = gpu.read("prepared band", bayer.as_ref().unwrap_or(&mosaic), bytes)?;
         let values: &[f32] = bytemuck::cast_slice(&values);
         let skip = (band.out.0 - y0) * w;
         out.extend_from_slice(&values[skip as usize..(skip + band.out_rows() * w) as usize]);
