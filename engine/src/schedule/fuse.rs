@@ -290,28 +290,38 @@ pub(crate) fn fuse_images(
 /// band at a time: each band's rows are copied out, converted to f16, toned and read back.
 fn download(gpu: &Gpu, fused: &Fused, tone: impl Fn(u32) -> tone::Params) -> Result<Vec<u16>> {
     let w = fused.dims.0;
-    let mut data = Vec::with_capacity(w as usize * fused.dims.1 as usize * 3);
-    for &(y0, y1) in &fused.bands {
-        let rows = y1 - y0;
+    finish_bands(gpu, fused, "tone", |enc, (y0, rows), out| {
         let bytes = (w * rows) as u64 * RGBA16F_BYTES;
-        let tp = tone(w * rows);
         let part = gpu.storage("fused band", bytes);
         let f16 = gpu.storage("fused band f16", bytes);
-        let out = gpu.storage("output", tp.output_bytes());
-        gpu.run("tone", |enc| {
-            let offset = (w * y0) as u64 * RGBA16F_BYTES;
-            enc.copy_buffer_to_buffer(&fused.buffer, offset, &part, 0, bytes);
-            fusion::fused_to_f16(
-                gpu,
-                enc,
-                ((w, rows), fusion::all_rows((w, rows))),
-                &part,
-                &f16,
-            );
-            tone::record(gpu, enc, &tp, &f16, &out);
-        })?;
-        let bytes = gpu.read("download", &out, tp.output_bytes())?;
-        data.extend(tone::unpack_output(&tp, &bytes));
+        let offset = (w * y0) as u64 * RGBA16F_BYTES;
+        enc.copy_buffer_to_buffer(&fused.buffer, offset, &part, 0, bytes);
+        let at = ((w, rows), fusion::all_rows((w, rows)));
+        fusion::fused_to_f16(gpu, enc, at, &part, &f16);
+        tone::record(gpu, enc, &tone(w * rows), &f16, out);
+    })
+}
+
+/// The final 8/16-bit pixels of a fused image, band by band (the fusion's bands): `record`
+/// writes a band's rows `(y0, rows)` into `out`, packed as the tone stage packs them, and they
+/// are read back in order.
+fn finish_bands(
+    gpu: &Gpu,
+    fused: &Fused,
+    stage: &str,
+    record: impl Fn(&mut wgpu::CommandEncoder, (u32, u32), &wgpu::Buffer),
+) -> Result<Vec<u16>> {
+    let w = fused.dims.0;
+    let mut data = Vec::with_capacity(w as usize * fused.dims.1 as usize * 3);
+    for &(y0, y1) in &fused.bands {
+        let pixels = w * (y1 - y0);
+        let bytes = tone::packed_bytes(pixels);
+        let out = gpu.storage("output", bytes);
+        gpu.run(stage, |enc| record(enc, (y0, y1 - y0), &out))?;
+        data.extend(tone::unpack_packed(
+            pixels,
+            &gpu.read("download", &out, bytes)?,
+        ));
     }
     Ok(data)
 }
@@ -423,26 +433,15 @@ pub(crate) fn tone_fusion(
     };
     // Band by band: the band's rows of the fused grey and of the linear image, finished.
     let w = dims.0;
-    let mut data = Vec::with_capacity(w as usize * dims.1 as usize * 3);
-    for &(y0, y1) in &fused.bands {
-        let rows = y1 - y0;
+    finish_bands(gpu, &fused, "fused look", |enc, (y0, rows), out| {
         let bytes = (w * rows) as u64 * RGBA16F_BYTES;
-        let p = look(w * rows);
         let grey = gpu.storage("fused band", bytes);
         let rgb = gpu.storage("linear band", bytes);
-        let out = gpu.storage("output", p.output_bytes());
-        gpu.run("fused look", |enc| {
-            let offset = (w * y0) as u64 * RGBA16F_BYTES;
-            enc.copy_buffer_to_buffer(&fused.buffer, offset, &grey, 0, bytes);
-            enc.copy_buffer_to_buffer(linear, offset, &rgb, 0, bytes);
-            fused_look::record(gpu, enc, &p, &rgb, &grey, &out);
-        })?;
-        let bytes = gpu.read("download", &out, p.output_bytes())?;
-        let mut px: Vec<u16> = bytemuck::pod_collect_to_vec(&bytes);
-        px.truncate(p.pixels as usize * 3);
-        data.extend(px);
-    }
-    Ok(data)
+        let offset = (w * y0) as u64 * RGBA16F_BYTES;
+        enc.copy_buffer_to_buffer(&fused.buffer, offset, &grey, 0, bytes);
+        enc.copy_buffer_to_buffer(linear, offset, &rgb, 0, bytes);
+        fused_look::record(gpu, enc, &look(w * rows), &rgb, &grey, out);
+    })
 }
 
 #[cfg(test)]

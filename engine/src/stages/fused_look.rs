@@ -35,13 +35,6 @@ pub(crate) struct Params {
     pub pad1: [f32; 2],
 }
 
-impl Params {
-    /// Bytes of the output: three u16 per pixel, rounded up to whole pixel pairs (as tone's).
-    pub fn output_bytes(&self) -> u64 {
-        self.pixels.div_ceil(2) as u64 * 12
-    }
-}
-
 /// Record the kernel over `pixels` pixels: `linear` RGBA f16, `fused` the fused grey (16-bit
 /// snorm of v/2, as the fusion pyramid leaves it), `out` packed like the tone stage's output.
 pub(crate) fn record(
@@ -154,12 +147,17 @@ mod tests {
         let gpu = gpu();
         let l = gpu.storage_init("linear", bytemuck::cast_slice(linear));
         let f = gpu.storage_init("fused", bytemuck::cast_slice(fused));
-        let out = gpu.storage("out", p.output_bytes());
+        let out = gpu.storage("out", crate::stages::tone::packed_bytes(p.pixels));
         gpu.run("fused look", |enc| record(gpu, enc, p, &l, &f, &out))
             .unwrap();
-        crate::stages::tone::unpack_output(
-            &crate::stages::tone::Params::plain(p.pixels, p.bits),
-            &gpu.read("fused look", &out, p.output_bytes()).unwrap(),
+        crate::stages::tone::unpack_packed(
+            p.pixels,
+            &gpu.read(
+                "fused look",
+                &out,
+                crate::stages::tone::packed_bytes(p.pixels),
+            )
+            .unwrap(),
         )
     }
 

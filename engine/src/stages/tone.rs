@@ -54,9 +54,9 @@ impl Params {
         }
     }
 
-    /// Bytes of the output: three u16 per pixel, rounded up to whole pixel pairs.
+    /// Bytes of the output: see [`packed_bytes`].
     pub fn output_bytes(&self) -> u64 {
-        self.pixels.div_ceil(2) as u64 * 12
+        packed_bytes(self.pixels)
     }
 }
 
@@ -129,8 +129,19 @@ pub(crate) fn reference(p: &Params, img: &[[u32; 2]]) -> Vec<u16> {
 
 /// The kernel's output as the RGB values it packs (the padding of an odd last pair dropped).
 pub(crate) fn unpack_output(p: &Params, bytes: &[u8]) -> Vec<u16> {
+    unpack_packed(p.pixels, bytes)
+}
+
+/// Bytes of a photo's final pixels as the kernels that write them pack them
+/// (`output_common.wgsl`: tone, fused_look): three u16 per pixel, whole pixel pairs.
+pub(crate) fn packed_bytes(pixels: u32) -> u64 {
+    pixels.div_ceil(2) as u64 * 12
+}
+
+/// Packed final pixels as RGB values, the padding of an odd last pair dropped.
+pub(crate) fn unpack_packed(pixels: u32, bytes: &[u8]) -> Vec<u16> {
     let mut v: Vec<u16> = bytemuck::pod_collect_to_vec(bytes);
-    v.truncate(p.pixels as usize * 3);
+    v.truncate(pixels as usize * 3);
     v
 }
 
