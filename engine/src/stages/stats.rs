@@ -28,9 +28,25 @@ impl Params {
             width,
             rows,
             step: STEP,
-            first_row: (STEP - y0 % STEP) % STEP,
+            first_row: first_sampled_row(y0, STEP),
         }
     }
+}
+
+/// The first row of a band starting at image row `y0` that lies on the image's grid of every
+/// `step`-th row: a banded image is sampled exactly like a whole one.
+pub(crate) fn first_sampled_row(y0: u32, step: u32) -> u32 {
+    (step - y0 % step) % step
+}
+
+/// Workgroups (16×16 sampled pixels each) over a band of `width` × `rows` pixels sampled every
+/// `step`-th pixel from row `first_row`.
+pub(crate) fn sampled_groups(width: u32, rows: u32, step: u32, first_row: u32) -> (u32, u32) {
+    let sampled_rows = rows.saturating_sub(first_row).div_ceil(step);
+    (
+        gpu::groups(width.div_ceil(step), 16),
+        gpu::groups(sampled_rows, 16),
+    )
 }
 
 /// Record the kernel: adds the image's counts into `bins` (256 u32, zeroed by the caller).
@@ -42,11 +58,7 @@ pub(crate) fn record(
     bins: &wgpu::Buffer,
 ) {
     let params = gpu.uniform(p);
-    let sampled_rows = p.rows.saturating_sub(p.first_row).div_ceil(p.step);
-    let groups = (
-        gpu::groups(p.width.div_ceil(p.step), 16),
-        gpu::groups(sampled_rows, 16),
-    );
+    let groups = sampled_groups(p.width, p.rows, p.step, p.first_row);
     gpu.dispatch(enc, &gpu::STATS, "histogram", &params, &[img, bins], groups);
 }
 

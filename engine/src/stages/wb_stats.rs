@@ -13,7 +13,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::{self, Gpu};
-use crate::stages::unpack_rgb;
+use crate::stages::{stats, unpack_rgb};
 
 /// Every `STEP`-th pixel in x and y is counted: a quarter of the image is plenty for a mean.
 pub(crate) const STEP: u32 = 2;
@@ -41,7 +41,7 @@ impl Params {
             width,
             rows,
             step: STEP,
-            first_row: (STEP - y0 % STEP) % STEP,
+            first_row: stats::first_sampled_row(y0, STEP),
             clip: CLIP,
             dark: DARK,
             _pad: [0; 2],
@@ -50,11 +50,7 @@ impl Params {
 
     /// Workgroups of the dispatch (16×16 sampled pixels each), x and y.
     pub fn groups(&self) -> (u32, u32) {
-        let sampled_rows = self.rows.saturating_sub(self.first_row).div_ceil(self.step);
-        (
-            gpu::groups(self.width.div_ceil(self.step), 16),
-            gpu::groups(sampled_rows, 16),
-        )
+        stats::sampled_groups(self.width, self.rows, self.step, self.first_row)
     }
 
     /// Bytes of the partial-sums buffer: one vec4<f32> per workgroup.
