@@ -19,7 +19,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::ptr;
 
-use burstpipe::{files, Burst, Engine, EngineOptions, Frame, FuseOptions, Image, MergeOptions, Options};
+use burstpipe::{
+    files, Burst, Engine, EngineOptions, Frame, FuseOptions, Image, MergeOptions, Options,
+};
 
 /// A GPU device ready to run burstpipe's kernels (compiled once per engine: keep it). Shareable:
 /// any number of threads may call functions on one engine at once.
@@ -128,7 +130,9 @@ fn guard<T>(failed: T, body: impl FnOnce() -> Result<T, String>) -> T {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            set_error(&format!("internal error (a bug in burstpipe: please report it): {what}"));
+            set_error(&format!(
+                "internal error (a bug in burstpipe: please report it): {what}"
+            ));
             failed
         }
     }
@@ -278,7 +282,8 @@ unsafe fn develop_options(p: *const bp_options) -> Result<Options, String> {
         white_balance: named(o.white_balance, "white_balance", d.white_balance)?,
         binning: named(o.binning, "binning", d.binning)?,
         exposure_ev: (!o.exposure_ev.is_nan()).then_some(o.exposure_ev),
-        bits: u8::try_from(o.bits).map_err(|_| format!("{} bits per channel: use 8 or 16", o.bits))?,
+        bits: u8::try_from(o.bits)
+            .map_err(|_| format!("{} bits per channel: use 8 or 16", o.bits))?,
         remosaic: o.remosaic != 0,
         ..d
     })
@@ -341,7 +346,9 @@ pub unsafe extern "C" fn bp_develop(
         let path = self::path(path)?;
         let options = develop_options(options)?;
         let frame = Frame::open(&path).map_err(|e| e.to_string())?;
-        let image = engine.develop(&frame, &options).map_err(|e| e.to_string())?;
+        let image = engine
+            .develop(&frame, &options)
+            .map_err(|e| e.to_string())?;
         Ok(image_out(image))
     })
 }
@@ -440,7 +447,11 @@ pub unsafe extern "C" fn bp_fuse_images(
         }
         let list = std::slice::from_raw_parts(images, count)
             .iter()
-            .map(|&i| i.as_ref().map(|i| i.image.clone()).ok_or("an image is NULL"))
+            .map(|&i| {
+                i.as_ref()
+                    .map(|i| i.image.clone())
+                    .ok_or("an image is NULL")
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let options = fuse_options(options)?;
         let image = engine.fuse(&list, &options).map_err(|e| e.to_string())?;
@@ -511,7 +522,9 @@ pub unsafe extern "C" fn bp_image_bits(image: *const bp_image) -> u32 {
 /// `image` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn bp_image_data(image: *const bp_image) -> *const u16 {
-    image.as_ref().map_or(ptr::null(), |i| i.image.data.as_ptr())
+    image
+        .as_ref()
+        .map_or(ptr::null(), |i| i.image.data.as_ptr())
 }
 
 /// Free an image (NULL is fine).

@@ -32,7 +32,11 @@ fn option_structs_grow_and_names_are_checked() {
     let mut options = bp_engine_options_default();
     options.struct_size = 0;
     assert!(unsafe { bp_engine_new(&options) }.is_null());
-    assert!(last_error().contains("bp_engine_options_default"), "{}", last_error());
+    assert!(
+        last_error().contains("bp_engine_options_default"),
+        "{}",
+        last_error()
+    );
     // A bad name lists the choices.
     let mut options = bp_engine_options_default();
     options.backend = c"cuda".as_ptr();
@@ -49,9 +53,17 @@ fn option_structs_grow_and_names_are_checked() {
     develop.demosaic = c"fast".as_ptr();
     let image = unsafe { bp_develop(engine, c"assets/sample.dng".as_ptr(), &develop) };
     assert!(image.is_null());
-    assert!(last_error().contains("unknown demosaic method 'fast'"), "{}", last_error());
+    assert!(
+        last_error().contains("unknown demosaic method 'fast'"),
+        "{}",
+        last_error()
+    );
     let paths: [*const c_char; 1] = [c"missing-frame.dng".as_ptr()];
     assert!(unsafe { bp_fuse(engine, paths.as_ptr(), 1, ptr::null()) }.is_null());
-    assert!(last_error().contains("missing-frame.dng"), "{}", last_error());
+    assert!(
+        last_error().contains("missing-frame.dng"),
+        "{}",
+        last_error()
+    );
     unsafe { bp_engine_free(engine) };
 }

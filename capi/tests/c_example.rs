@@ -22,7 +22,8 @@ fn workspace() -> PathBuf {
 fn build_example(out: &Path) -> PathBuf {
     let lib_dir = target_dir();
     assert!(
-        lib_dir.join("libburstpipe_capi.so").exists() || lib_dir.join("libburstpipe_capi.dylib").exists(),
+        lib_dir.join("libburstpipe_capi.so").exists()
+            || lib_dir.join("libburstpipe_capi.dylib").exists(),
         "no libburstpipe_capi shared library in {}",
         lib_dir.display()
     );
@@ -79,19 +80,31 @@ fn c_example_develops_the_sample_like_the_cli() {
     let exe = build_example(dir.path());
     let sample = workspace().join("assets/sample.dng");
     let (png, raw) = (dir.path().join("c.png"), dir.path().join("c.rgb16"));
-    let run = Command::new(&exe).arg(&sample).arg(&png).arg(&raw).output().unwrap();
+    let run = Command::new(&exe)
+        .arg(&sample)
+        .arg(&png)
+        .arg(&raw)
+        .output()
+        .unwrap();
     assert!(
         run.status.success(),
         "develop.c failed: {}",
         String::from_utf8_lossy(&run.stderr)
     );
     let stdout = String::from_utf8_lossy(&run.stdout);
-    let dims: Vec<u32> = stdout.split_whitespace().take(3).map(|v| v.parse().unwrap()).collect();
+    let dims: Vec<u32> = stdout
+        .split_whitespace()
+        .take(3)
+        .map(|v| v.parse().unwrap())
+        .collect();
     let cli = cli_png(&sample, dir.path());
     assert_eq!(dims, [cli.width(), cli.height(), 16], "C reports {stdout}");
     // The pixels in memory (bp_image_data) and the PNG bp_image_save wrote, against the CLI's.
     let bytes = std::fs::read(&raw).unwrap();
-    let data: Vec<u16> = bytes.chunks_exact(2).map(|b| u16::from_ne_bytes([b[0], b[1]])).collect();
+    let data: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+        .collect();
     let saved = image::open(&png).unwrap().to_rgb16().into_raw();
     for (what, values) in [("bp_image_data", &data), ("bp_image_save", &saved)] {
         assert_eq!(values.len(), cli.as_raw().len(), "{what}: size");
@@ -101,7 +114,11 @@ fn c_example_develops_the_sample_like_the_cli() {
             .map(|(&a, &b)| a.abs_diff(b))
             .max()
             .unwrap();
-        assert!(worst <= 64, "{what}: differs from the CLI by {worst} of 65535");
+        eprintln!("{what}: at most {worst} of 65535 from the CLI's PNG");
+        assert!(
+            worst <= 64,
+            "{what}: differs from the CLI by {worst} of 65535"
+        );
     }
 }
 
@@ -117,7 +134,10 @@ fn c_example_reports_a_missing_file_by_name() {
         .unwrap();
     assert_eq!(run.status.code(), Some(1), "a missing file must fail");
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("no-such-photo.dng"), "bp_last_error does not name the file: {stderr}");
+    assert!(
+        stderr.contains("no-such-photo.dng"),
+        "bp_last_error does not name the file: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!dir.path().join("out.png").exists());
 }

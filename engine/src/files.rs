@@ -194,7 +194,10 @@ mod tests {
     fn an_empty_folder_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let e = burst_files(&[dir.path()]).unwrap_err().to_string();
-        assert!(e.contains(&dir.path().display().to_string()) && e.contains("no files"), "{e}");
+        assert!(
+            e.contains(&dir.path().display().to_string()) && e.contains("no files"),
+            "{e}"
+        );
     }
 
     #[test]

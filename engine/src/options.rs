@@ -14,13 +14,18 @@ macro_rules! named_option {
             type Err = String;
             /// The value named `s` (any case); else a message naming the choices.
             fn from_str(s: &str) -> Result<Self, String> {
-                <$ty>::parse(s).ok_or_else(|| format!(concat!("unknown ", $what, " '{}': use ", $choices), s))
+                <$ty>::parse(s)
+                    .ok_or_else(|| format!(concat!("unknown ", $what, " '{}': use ", $choices), s))
             }
         }
     };
 }
 
-named_option!(Demosaic, "demosaic method", "rcd, mhc, bilinear, markesteijn or xtrans-bilinear");
+named_option!(
+    Demosaic,
+    "demosaic method",
+    "rcd, mhc, bilinear, markesteijn or xtrans-bilinear"
+);
 named_option!(Binning, "binning", "2, 3, superpixel or off");
 named_option!(Tone, "tone mapping", "fusion, curve or linear");
 named_option!(
@@ -115,7 +120,12 @@ mod tests {
         ] {
             round_trip(d);
         }
-        for b in [Binning::Off, Binning::Bayer2, Binning::Bayer3, Binning::Superpixel] {
+        for b in [
+            Binning::Off,
+            Binning::Bayer2,
+            Binning::Bayer3,
+            Binning::Superpixel,
+        ] {
             round_trip(b);
         }
         for t in [Tone::Fusion, Tone::Curve, Tone::Linear] {
@@ -131,7 +141,13 @@ mod tests {
         }
         round_trip(MergeMethod::Wiener);
         round_trip(MergeMethod::Spatial);
-        for b in [Backend::Auto, Backend::Vulkan, Backend::Metal, Backend::Dx12, Backend::Gl] {
+        for b in [
+            Backend::Auto,
+            Backend::Vulkan,
+            Backend::Metal,
+            Backend::Dx12,
+            Backend::Gl,
+        ] {
             round_trip(b);
         }
     }

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use burstpipe::{files, Binning, Demosaic, EngineOptions, Format, Frame, Options, Tone, WhiteBalance};
+use burstpipe::{
+    files, Binning, Demosaic, EngineOptions, Format, Frame, Options, Tone, WhiteBalance,
+};
 
 #[derive(clap::Args)]
 pub struct Args {
