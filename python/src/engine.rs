@@ -133,8 +133,8 @@ impl Engine {
             for e in exposures {
                 match e {
                     Exposure::Image(i) => images.push(i),
-                    Exposure::Path(p) => {
-                        for f in inputs::expand(&[p])? {
+                    Exposure::Path(path) => {
+                        for f in inputs::expand(&[path])? {
                             images.push(inputs::open_exposure(engine, &f)?);
                         }
                     }
@@ -144,15 +144,6 @@ impl Engine {
             engine.fuse_with_progress(&images, &fuse, p)
         })?;
         arrays::to_array(py, image)
-    }
-}
-
-impl Engine {
-    /// The shared engine the module-level functions use.
-    pub fn shared(inner: burstpipe::Engine) -> Engine {
-        Engine {
-            inner: Arc::new(inner),
-        }
     }
 }
 

@@ -1,7 +1,5 @@
 //! What a raw file says about itself (`burstpipe.open`), and the GPU adapters (`devices()`).
 
-use std::path::PathBuf;
-
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -12,7 +10,7 @@ use burstpipe::{AdapterInfo, Frame};
 #[pyclass(module = "burstpipe", frozen, get_all)]
 pub struct RawInfo {
     /// The file.
-    path: PathBuf,
+    path: String,
     /// Camera maker, as the file says.
     make: String,
     /// Camera model, as the file says.
@@ -77,7 +75,7 @@ impl RawInfo {
             frame.cfa().name().to_string()
         };
         Ok(RawInfo {
-            path: frame.source().to_path_buf(),
+            path: frame.source().to_string_lossy().into_owned(),
             make: e.make.clone(),
             model: e.model.clone(),
             width: frame.width(),

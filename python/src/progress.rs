@@ -17,7 +17,7 @@ use crate::errors::to_py;
 pub fn detached<T: Send>(
     py: Python<'_>,
     progress: Option<Py<PyAny>>,
-    work: impl FnOnce(&mut burstpipe::Progress) -> burstpipe::Result<T> + Send,
+    work: impl FnOnce(&mut burstpipe::Progress<'_>) -> burstpipe::Result<T> + Send,
 ) -> PyResult<T> {
     let mut raised: Option<PyErr> = None;
     let result = py.detach(|| {
