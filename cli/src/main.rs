@@ -8,11 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use burstpipe::{
-    Backend, BatchOptions, Binning, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame,
-    FuseOptions, Image, MergeMethod, MergeOptions, Options, Tone, WhiteBalance, XTrans,
+    files, Backend, BatchOptions, Binning, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame,
+    FuseOptions, MergeMethod, MergeOptions, Options, Tone, WhiteBalance, XTrans,
 };
 use clap::{Parser, Subcommand};
-use rayon::prelude::*;
 
 #[derive(Parser)]
 #[command(
@@ -22,7 +21,7 @@ use rayon::prelude::*;
 )]
 struct Cli {
     /// Graphics API: auto, vulkan, metal, dx12, gl.
-    #[arg(long, global = true, default_value = "auto", value_parser = parse_backend)]
+    #[arg(long, global = true, default_value = "auto")]
     backend: Backend,
     /// Adapter index from `burstpipe devices` (default: the best one).
     #[arg(long, global = true)]
@@ -58,7 +57,7 @@ enum Command {
         reference: Reference,
         /// Merge method: wiener (HDR+, frequency domain) or spatial (faster). X-Trans bursts
         /// (no Bayer planes) take the X-Trans merge with either.
-        #[arg(long = "merge", default_value = "wiener", value_parser = parse_merge)]
+        #[arg(long = "merge", default_value = "wiener")]
         method: MergeMethod,
         /// Noise reduction strength (1 = default; larger removes more noise, risks ghosts).
         #[arg(long, default_value_t = 1.0)]
@@ -90,10 +89,10 @@ enum Command {
         #[arg(long, value_parser = batch::parse_shard)]
         shard: Option<(u64, u64)>,
         /// Merge method: wiener or spatial.
-        #[arg(long = "merge", default_value = "wiener", value_parser = parse_merge)]
+        #[arg(long = "merge", default_value = "wiener")]
         method: MergeMethod,
         /// Demosaicing method: mhc or bilinear.
-        #[arg(long, default_value = "mhc", value_parser = parse_demosaic)]
+        #[arg(long, default_value = "mhc")]
         demosaic: Demosaic,
         /// GPUs to spread the bursts over: `all` (every adapter of the best one's API) or
         /// indices from `burstpipe devices`, e.g. 0,1 (default: the one `--adapter` picks).
@@ -108,7 +107,7 @@ enum Command {
         #[arg(long)]
         sequential: bool,
         /// White balance: as-shot (auto when a file has none usable), auto, daylight or R,G,B.
-        #[arg(long, default_value = "as-shot", value_parser = parse_wb)]
+        #[arg(long, default_value = "as-shot")]
         wb: WhiteBalance,
     },
     /// Benchmark the standard workload (develop a raw frame, merge an 8-frame burst, fuse 3
@@ -143,7 +142,7 @@ enum Command {
         #[arg(long, value_parser = parse_cfa)]
         cfa: Layout,
         /// Method: rcd (high quality), mhc or bilinear; markesteijn or xtrans-bilinear for X-Trans.
-        #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
+        #[arg(long, default_value = "rcd")]
         method: Demosaic,
         /// Output file: .png or .tif.
         #[arg(short, long)]
@@ -189,7 +188,7 @@ enum Command {
 struct DevelopArgs {
     /// Demosaicing method: rcd (high quality), mhc or bilinear; on X-Trans raws markesteijn
     /// or xtrans-bilinear (rcd and mhc mean markesteijn there, bilinear xtrans-bilinear).
-    #[arg(long, default_value = "rcd", value_parser = parse_demosaic)]
+    #[arg(long, default_value = "rcd")]
     demosaic: Demosaic,
     /// Exposure correction in EV (default: automatic).
     #[arg(long, allow_negative_numbers = true)]
@@ -200,7 +199,7 @@ struct DevelopArgs {
     /// Pixel binning: 2 or 3 (same-colour means, a 1/2 or 1/3 resolution Bayer mosaic; a
     /// burst is binned before alignment, so it merges faster and cleaner) or superpixel (each
     /// 2×2 quad to one RGB pixel; after the merge for a burst).
-    #[arg(long, default_value = "off", value_parser = parse_binning)]
+    #[arg(long, default_value = "off")]
     bin: Binning,
     /// Quad Bayer / Nonacell raws: remosaic to a full-resolution Bayer mosaic instead of
     /// binning the same-colour blocks (bursts: every frame, before alignment; no effect on
@@ -210,12 +209,12 @@ struct DevelopArgs {
     /// Tone mapping: fusion (auto HDR: short and long synthetic exposures of the luminance
     /// fused, colour carried over, a gentle contrast curve), curve, or linear (no tone mapping:
     /// scene-referred linear sRGB at the raw exposure, 16-bit PNG or TIFF only).
-    #[arg(long, default_value = "fusion", value_parser = parse_tone)]
+    #[arg(long, default_value = "fusion")]
     tone: Tone,
     /// White balance: as-shot (the camera's; auto when the file has none usable), auto
     /// (estimated from the image), daylight (D65 by the camera's colour matrix) or
     /// multipliers R,G,B.
-    #[arg(long, default_value = "as-shot", value_parser = parse_wb)]
+    #[arg(long, default_value = "as-shot")]
     wb: WhiteBalance,
 }
 
@@ -234,78 +233,6 @@ impl DevelopArgs {
     }
 }
 
-/// Raw extensions: raw exposures are developed before fusion.
-const RAW_EXTENSIONS: &[&str] = &[
-    "dng", "cr2", "cr3", "crw", "nef", "nrw", "arw", "srf", "sr2", "raf", "rw2", "orf", "pef",
-    "srw", "3fr", "iiq", "erf", "kdc", "mrw", "x3f",
-];
-
-fn is_raw(path: &Path) -> bool {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    RAW_EXTENSIONS.contains(&ext.as_str())
-}
-
-/// The exposures named on the command line: files as given, folders expanded to their files in
-/// name order (hidden files skipped).
-fn exposure_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut list: Vec<PathBuf> = std::fs::read_dir(input)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .filter(|p| {
-                    !p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-                })
-                .collect();
-            list.sort();
-            if list.is_empty() {
-                bail!("{}: the folder holds no files", input.display());
-            }
-            files.extend(list);
-        } else {
-            files.push(input.clone());
-        }
-    }
-    Ok(files)
-}
-
-/// One exposure of a bracket as a display-referred image: finished photos as they are; raw files
-/// developed with the plain curve at 0 EV (no automatic exposure), so that the bracket keeps its
-/// exposure differences, which are what fusion works from.
-fn open_exposure(engine: &Engine, path: &Path) -> Result<Image> {
-    if !is_raw(path) {
-        return Ok(Image::open(path)?);
-    }
-    let frame = Frame::open(path)?;
-    let options = Options {
-        exposure_ev: Some(0.0),
-        tone: Tone::Curve,
-        ..Options::default()
-    };
-    Ok(engine.develop(&frame, &options)?)
-}
-
-fn parse_backend(s: &str) -> Result<Backend, String> {
-    Backend::parse(s)
-        .ok_or_else(|| format!("unknown backend '{s}': use auto, vulkan, metal, dx12 or gl"))
-}
-fn parse_binning(s: &str) -> Result<Binning, String> {
-    Binning::parse(s).ok_or_else(|| format!("unknown binning '{s}': use 2, 3, superpixel or off"))
-}
-
-fn parse_demosaic(s: &str) -> Result<Demosaic, String> {
-    Demosaic::parse(s).ok_or_else(|| {
-        format!(
-            "unknown demosaic method '{s}': use rcd, mhc, bilinear, markesteijn or xtrans-bilinear"
-        )
-    })
-}
 /// `--reference`: automatic or a frame index.
 #[derive(Clone, Copy)]
 struct Reference(Option<usize>);
@@ -317,40 +244,6 @@ fn parse_reference(s: &str) -> Result<Reference, String> {
     s.parse()
         .map(|i| Reference(Some(i)))
         .map_err(|_| format!("reference '{s}': use auto or a frame index (0, 1, ...)"))
-}
-fn parse_merge(s: &str) -> Result<MergeMethod, String> {
-    MergeMethod::parse(s)
-        .ok_or_else(|| format!("unknown merge method '{s}': use wiener or spatial"))
-}
-
-/// The burst's files: a folder's files in name order (hidden files skipped), or the files given.
-fn burst_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    if let [dir] = inputs {
-        if dir.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && !p
-                            .file_name()
-                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-                })
-                .collect();
-            files.sort();
-            if files.is_empty() {
-                bail!("{}: the folder holds no files to merge", dir.display());
-            }
-            return Ok(files);
-        }
-    }
-    Ok(inputs.to_vec())
-}
-
-fn parse_wb(s: &str) -> Result<WhiteBalance, String> {
-    WhiteBalance::parse(s).ok_or_else(|| {
-        format!("unknown white balance '{s}': use as-shot, auto, daylight or three positive multipliers R,G,B")
-    })
 }
 
 /// Linear output is 16-bit scene-referred light: JPEG (8-bit, display-referred) cannot hold it.
@@ -366,9 +259,6 @@ fn check_linear_output(look: &DevelopArgs, output: &Path) -> Result<()> {
     Ok(())
 }
 
-fn parse_tone(s: &str) -> Result<Tone, String> {
-    Tone::parse(s).ok_or_else(|| format!("unknown tone mapping '{s}': use fusion, curve or linear"))
-}
 /// A mosaic's colour filter layout: Bayer or X-Trans.
 #[derive(Debug, Clone, Copy)]
 enum Layout {
@@ -385,17 +275,6 @@ fn parse_cfa(s: &str) -> Result<Layout, String> {
         })
 }
 
-/// Refuse before any work: an output we cannot write, or one that would overwrite the input.
-fn check_output(input: &Path, output: &Path) -> Result<()> {
-    if burstpipe::Format::from_path(output).is_none() {
-        bail!(
-            "{}: unknown output format: use .jpg, .png or .tif",
-            output.display()
-        );
-    }
-    check_writable(input, output)
-}
-
 /// `--dng`: a .dng name in an existing folder that is not one of the inputs.
 fn check_dng_output(input: &Path, dng: &Path) -> Result<()> {
     if !dng
@@ -404,31 +283,7 @@ fn check_dng_output(input: &Path, dng: &Path) -> Result<()> {
     {
         bail!("{}: the --dng output must end in .dng", dng.display());
     }
-    check_writable(input, dng)
-}
-
-/// The output's folder exists and the output is not the input.
-fn check_writable(input: &Path, output: &Path) -> Result<()> {
-    let dir = output
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !dir.is_dir() {
-        bail!(
-            "{}: the output folder {} does not exist: create it first",
-            output.display(),
-            dir.display()
-        );
-    }
-    if let (Ok(a), Ok(b)) = (input.canonicalize(), output.canonicalize()) {
-        if a == b {
-            bail!(
-                "{}: the output would overwrite the input: choose another name",
-                output.display()
-            );
-        }
-    }
-    Ok(())
+    Ok(files::check_writable(&[input], dng)?)
 }
 
 fn engine(cli: &Cli) -> Result<Engine> {
@@ -479,7 +334,7 @@ fn run(cli: Cli) -> Result<()> {
             output,
             look,
         } => {
-            check_output(input, output)?;
+            files::check_output(&[input], output)?;
             check_linear_output(look, output)?;
             let frame = Frame::open(input)?;
             let engine = engine(&cli)?;
@@ -505,9 +360,9 @@ fn run(cli: Cli) -> Result<()> {
             look,
         } => {
             check_linear_output(look, output)?;
-            let files = burst_files(inputs)?;
+            let files = files::burst_files(inputs)?;
             for f in &files {
-                check_output(f, output)?;
+                files::check_output(&[f], output)?;
                 if let Some(d) = dng {
                     check_dng_output(f, d)?;
                 }
@@ -664,7 +519,7 @@ fn run(cli: Cli) -> Result<()> {
             method,
             output,
         } => {
-            check_output(input, output)?;
+            files::check_output(&[input], output)?;
             if burstpipe::Format::from_path(output) == Some(burstpipe::Format::Jpeg) {
                 bail!(
                     "{}: demosaic output must be lossless: use .png or .tif",
@@ -691,37 +546,11 @@ fn run(cli: Cli) -> Result<()> {
             no_align,
             opencv_neutral,
         } => {
-            let files = exposure_files(inputs)?;
+            let files = files::exposure_files(inputs)?;
             for f in &files {
-                check_output(f, output)?;
-            }
-            match files.len() {
-                0 => bail!("no exposures given"),
-                1 => bail!(
-                    "{}: exposure fusion needs at least two exposures, got only this one",
-                    files[0].display()
-                ),
-                _ => {}
+                files::check_output(&[f], output)?;
             }
             let engine = engine(&cli)?;
-            // Decoded side by side: each exposure is a whole file to decompress.
-            let images = files
-                .par_iter()
-                .map(|f| open_exposure(&engine, f))
-                .collect::<Result<Vec<_>>>()?;
-            for (f, img) in files.iter().zip(&images) {
-                if (img.width, img.height) != (images[0].width, images[0].height) {
-                    bail!(
-                        "{}: {}×{}, but {} is {}×{}: a bracket's exposures must have the same size",
-                        f.display(),
-                        img.width,
-                        img.height,
-                        files[0].display(),
-                        images[0].width,
-                        images[0].height
-                    );
-                }
-            }
             let options = FuseOptions {
                 contrast: *contrast,
                 saturation: *saturation,
@@ -730,7 +559,7 @@ fn run(cli: Cli) -> Result<()> {
                 align: !*no_align,
                 opencv_neutral: *opencv_neutral,
             };
-            let image = engine.fuse(&images, &options)?;
+            let image = engine.fuse_files(&files, &options)?;
             image.save(output)?;
             eprintln!(
                 "{} exposures → {} ({}×{}, {})",

@@ -99,6 +99,15 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A file or folder given cannot be used as it is: an empty folder, an output that cannot be
+    /// written, exposures of different sizes.
+    #[error("{path}: {what}")]
+    File {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong with it, and what to do.
+        what: String,
+    },
 }
 
 /// Result with [`Error`].
@@ -119,6 +128,12 @@ impl Error {
     }
     pub(crate) fn unsupported(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
         Error::Unsupported {
+            path: path.into(),
+            what: what.into(),
+        }
+    }
+    pub(crate) fn file(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+        Error::File {
             path: path.into(),
             what: what.into(),
         }

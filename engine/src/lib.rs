@@ -12,8 +12,10 @@
 
 mod burst;
 mod error;
+pub mod files;
 mod gpu;
 mod input;
+mod options;
 mod output;
 mod progress;
 mod raw;
