@@ -7,13 +7,13 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use burstpipe::files::{burst_files, exposure_files};
 use burstpipe::{Backend, Burst, EngineOptions, Frame, Image};
 
 use crate::errors::{bad_option, to_py};
 use crate::options::{self, Kwargs, DEVELOP_KEYS, FUSE_KEYS, MERGE_KEYS};
-use crate::parse::ParseOption;
 use crate::progress::detached;
-use crate::{arrays, info, inputs};
+use crate::{arrays, info};
 
 /// A GPU device ready to run burstpipe's kernels. Pipelines are compiled once per engine, so
 /// keep one and reuse it; an engine may be shared between threads (calls release the GIL).
@@ -98,7 +98,7 @@ impl Engine {
         kw.finish(&[MERGE_KEYS, DEVELOP_KEYS, &["progress"]].concat())?;
         let engine = &self.inner;
         let image = detached(py, progress, |p| {
-            let mut files = inputs::expand(&paths)?;
+            let mut files = burst_files(&paths)?;
             if let Some(k) = merge.frames {
                 files.truncate(k.max(1));
             }
@@ -129,13 +129,17 @@ impl Engine {
         kw.finish(&[FUSE_KEYS, &["progress"]].concat())?;
         let engine = &self.inner;
         let image = detached(py, progress, |p| {
+            // Files only: the CLI's route (decoded side by side, errors naming the file).
+            if let Some(paths) = exposures.iter().map(Exposure::path).collect::<Option<Vec<_>>>() {
+                return engine.fuse_files_with_progress(&paths, &fuse, p);
+            }
             let mut images = Vec::with_capacity(exposures.len());
             for e in exposures {
                 match e {
                     Exposure::Image(i) => images.push(i),
                     Exposure::Path(path) => {
-                        for f in inputs::expand(&[path])? {
-                            images.push(inputs::open_exposure(engine, &f)?);
+                        for f in exposure_files(&[path])? {
+                            images.push(engine.open_exposure(&f)?);
                         }
                     }
                 }
@@ -149,7 +153,7 @@ impl Engine {
 
 fn parse_backend(backend: Option<&str>) -> PyResult<Backend> {
     backend
-        .map(Backend::parse_option)
+        .map(str::parse)
         .transpose()
         .map(Option::unwrap_or_default)
         .map_err(|why| bad_option("backend", why))
@@ -159,6 +163,15 @@ fn parse_backend(backend: Option<&str>) -> PyResult<Backend> {
 enum Exposure {
     Image(Image),
     Path(PathBuf),
+}
+
+impl Exposure {
+    fn path(&self) -> Option<&PathBuf> {
+        match self {
+            Exposure::Path(p) => Some(p),
+            Exposure::Image(_) => None,
+        }
+    }
 }
 
 /// The exposures: a path (a folder), or a list of paths and arrays, read while holding the GIL.

@@ -63,6 +63,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::BurstMismatch { path, .. } => (BurstMismatchError::new_err(message), Some(path)),
         Error::Encode { path, .. } => (EncodeError::new_err(message), Some(path)),
         Error::InvalidInput(_) => (PyValueError::new_err(message), None),
+        Error::File { path, .. } => (PyValueError::new_err(message), Some(path)),
         Error::NoAdapter { .. } => (NoAdapterError::new_err(message), None),
         Error::OutOfMemory { .. } => (OutOfMemoryError::new_err(message), None),
         Error::DeviceLost(_) => (DeviceLostError::new_err(message), None),

@@ -6,9 +6,7 @@ mod arrays;
 mod engine;
 mod errors;
 mod info;
-mod inputs;
 mod options;
-mod parse;
 mod progress;
 
 use std::path::PathBuf;
@@ -19,7 +17,6 @@ use pyo3::types::PyDict;
 use burstpipe::{Backend, Frame};
 
 use crate::errors::{bad_option, to_py};
-use crate::parse::ParseOption;
 
 /// open(path) -> RawInfo
 ///
@@ -39,7 +36,7 @@ fn open(py: Python<'_>, path: PathBuf) -> PyResult<info::RawInfo> {
 #[pyfunction]
 #[pyo3(signature = (backend = "auto"))]
 fn devices<'py>(py: Python<'py>, backend: &str) -> PyResult<Vec<Bound<'py, PyDict>>> {
-    let backend = Backend::parse_option(backend).map_err(|why| bad_option("backend", why))?;
+    let backend: Backend = backend.parse().map_err(|why| bad_option("backend", why))?;
     let list = py.detach(|| burstpipe::Engine::adapters(backend));
     list.iter().map(|a| info::adapter_dict(py, a)).collect()
 }

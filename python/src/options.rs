@@ -4,6 +4,7 @@
 //! library's own parsers, so the messages and the accepted names are the CLI's.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::conversion::FromPyObjectOwned;
@@ -13,7 +14,6 @@ use pyo3::types::{PyDict, PyString};
 use burstpipe::{FuseOptions, MergeOptions, Options};
 
 use crate::errors::bad_option;
-use crate::parse::ParseOption;
 
 /// The keyword arguments of one call, taken one by one; whatever is left is an error.
 pub struct Kwargs<'py> {
@@ -45,8 +45,10 @@ impl<'py> Kwargs<'py> {
             .map_err(|e| bad_option(key, format!("{} (got {})", Into::<PyErr>::into(e), type_name(&v))))
     }
 
-    /// Option `key` given as text (or a number, for `bin=2`), parsed by the library.
-    pub fn parsed<T: ParseOption>(&self, key: &str) -> PyResult<Option<T>> {
+    /// Option `key` parsed by the library's `FromStr` (the CLI's names; a bad one gives the
+    /// library's message listing the choices). Given as text, or as a number (`bin=2`) or three
+    /// numbers (`wb=(2.0, 1.0, 1.5)`), which are the texts "2" and "2,1,1.5".
+    pub fn parsed<T: FromStr<Err = String>>(&self, key: &str) -> PyResult<Option<T>> {
         let Some(v) = self.dict.get_item(key)? else {
             return Ok(None);
         };
@@ -54,11 +56,16 @@ impl<'py> Kwargs<'py> {
         if v.is_none() {
             return Ok(None);
         }
-        let text = match v.cast::<PyString>() {
-            Ok(s) => s.to_string(),
-            Err(_) => T::text_of(&v).ok_or_else(|| bad_option(key, format!("expected text, got {}", type_name(&v))))??,
+        let text = if let Ok(s) = v.cast::<PyString>() {
+            s.to_string()
+        } else if let Ok(n) = v.extract::<i64>() {
+            n.to_string()
+        } else if let Ok(m) = v.extract::<Vec<f64>>() {
+            m.iter().map(f64::to_string).collect::<Vec<_>>().join(",")
+        } else {
+            return Err(bad_option(key, format!("expected text, got {}", type_name(&v))));
         };
-        T::parse_option(&text).map(Some).map_err(|why| bad_option(key, why))
+        text.parse().map(Some).map_err(|why| bad_option(key, why))
     }
 
     /// Any keyword not taken is a TypeError naming it and the options this call knows.
