@@ -42,7 +42,7 @@ def test_fuse_paths_and_arrays_equal_the_cli(cli, tmp_path, engine):
     want = read_png(out)
     from_paths = engine.fuse(bracket())
     from_arrays = engine.fuse([read_png(p) for p in bracket()])
-    assert from_paths.dtype == np.uint8 and from_paths.shape == want.shape == (512, 768, 3)
+    assert from_paths.dtype == np.uint8 and from_paths.shape == want.shape == (256, 384, 3)
     assert np.array_equal(from_paths, want)
     assert np.array_equal(from_arrays, want)
 
