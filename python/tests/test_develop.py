@@ -91,21 +91,26 @@ def test_devices_and_engine_adapter():
         burstpipe.Engine(adapter=99)
 
 
-def test_develop_releases_the_gil(engine):
+def test_develop_releases_the_gil(engine, synthetic_burst):
     """Another Python thread keeps running while develop works on the GPU."""
-    ticks = 0
+    frame = sorted(synthetic_burst.iterdir())[0]
+    call = []
     done = threading.Event()
 
     def work():
-        engine.develop(SAMPLE, bits=8)
+        start = time.perf_counter()
+        engine.develop(frame, bits=8)
+        call.extend([start, time.perf_counter()])
         done.set()
 
+    ticks = []
     t = threading.Thread(target=work)
-    start = time.perf_counter()
     t.start()
     while not done.is_set():
-        ticks += 1
+        ticks.append(time.perf_counter())
     t.join()
-    elapsed = time.perf_counter() - start
-    # Holding the GIL, the loop above would get only the interpreter's switch interval slices.
-    assert ticks > 10_000, f"{ticks} loop turns in {elapsed:.2f} s"
+    start, end = call
+    # The middle half of the call: holding the GIL, develop would leave this thread no turn there.
+    lo, hi = start + (end - start) / 4, end - (end - start) / 4
+    inside = sum(lo <= x <= hi for x in ticks)
+    assert inside > 1000, f"{inside} loop turns in the middle of a {end - start:.2f} s develop"
