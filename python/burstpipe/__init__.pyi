@@ -1,7 +1,9 @@
 """Type stubs of burstpipe (the native classes live in burstpipe._native)."""
 
 import os
-from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, TypedDict, Union
+from typing import Callable, List, Literal, Optional, Sequence, Tuple, TypedDict, Union
+
+from typing_extensions import Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +20,36 @@ _Demosaic = Literal["rcd", "mhc", "bilinear", "markesteijn", "xtrans-bilinear"]
 _Tone = Literal["fusion", "curve", "linear"]
 _Binning = Union[Literal["off", "2", "3", "superpixel"], int]
 _WhiteBalance = Union[Literal["as-shot", "auto", "daylight"], str, Tuple[float, float, float]]
+
+class DevelopOptions(TypedDict, total=False):
+    """The CLI's develop flags; left out (or None), the library's default."""
+    demosaic: Optional[_Demosaic]
+    exposure: Optional[float]
+    bits: Optional[Literal[8, 16]]
+    bin: Optional[_Binning]
+    remosaic: Optional[bool]
+    tone: Optional[_Tone]
+    wb: Optional[_WhiteBalance]
+    max_band_rows: Optional[int]
+    progress: Optional[_Progress]
+
+class MergeOptions(DevelopOptions, total=False):
+    """The CLI's merge flags, and the develop ones for the merged mosaic."""
+    reference: Union[Literal["auto"], int, None]
+    merge: Optional[Literal["wiener", "spatial"]]
+    strength: Optional[float]
+    frames: Optional[int]
+
+class FuseOptions(TypedDict, total=False):
+    """The CLI's fuse flags (``align=False`` is ``no_align=True``)."""
+    contrast: Optional[float]
+    saturation: Optional[float]
+    exposedness: Optional[float]
+    bits: Optional[Literal[8, 16]]
+    align: Optional[bool]
+    no_align: Optional[bool]
+    opencv_neutral: Optional[bool]
+    progress: Optional[_Progress]
 
 class AdapterDict(TypedDict):
     index: int
@@ -101,65 +133,25 @@ class Engine:
                  adapter: Optional[int] = None) -> None: ...
     @property
     def adapter(self) -> AdapterDict: ...
-    def develop(
-        self,
-        path: _Path,
-        *,
-        demosaic: Optional[_Demosaic] = None,
-        exposure: Optional[float] = None,
-        bits: Optional[Literal[8, 16]] = None,
-        bin: Optional[_Binning] = None,
-        remosaic: Optional[bool] = None,
-        tone: Optional[_Tone] = None,
-        wb: Optional[_WhiteBalance] = None,
-        max_band_rows: Optional[int] = None,
-        progress: Optional[_Progress] = None,
-    ) -> _Image:
+    def develop(self, path: _Path, **options: Unpack[DevelopOptions]) -> _Image:
         """Develop one raw file into an (H, W, 3) array: uint16 by default, uint8 with bits=8."""
-    def merge(
-        self,
-        paths: Union[_Path, Sequence[_Path]],
-        *,
-        reference: Union[Literal["auto"], int, None] = None,
-        merge: Optional[Literal["wiener", "spatial"]] = None,
-        strength: Optional[float] = None,
-        frames: Optional[int] = None,
-        demosaic: Optional[_Demosaic] = None,
-        exposure: Optional[float] = None,
-        bits: Optional[Literal[8, 16]] = None,
-        bin: Optional[_Binning] = None,
-        remosaic: Optional[bool] = None,
-        tone: Optional[_Tone] = None,
-        wb: Optional[_WhiteBalance] = None,
-        max_band_rows: Optional[int] = None,
-        progress: Optional[_Progress] = None,
-    ) -> _Image:
+    def merge(self, paths: Union[_Path, Sequence[_Path]], **options: Unpack[MergeOptions]) -> _Image:
         """Align and merge a raw burst (folder or files in capture order), then develop it."""
-    def fuse(
-        self,
-        exposures: Union[_Path, Sequence[Union[_Path, _Image]]],
-        *,
-        contrast: Optional[float] = None,
-        saturation: Optional[float] = None,
-        exposedness: Optional[float] = None,
-        bits: Optional[Literal[8, 16]] = None,
-        align: Optional[bool] = None,
-        no_align: Optional[bool] = None,
-        opencv_neutral: Optional[bool] = None,
-        progress: Optional[_Progress] = None,
-    ) -> _Image:
+    def fuse(self, exposures: Union[_Path, Sequence[Union[_Path, _Image]]],
+             **options: Unpack[FuseOptions]) -> _Image:
         """Fuse a bracket of exposures (arrays or image/raw paths, or a folder) into one photo."""
 
 def default_engine() -> Engine:
     """The shared engine of the module-level functions (created on first use)."""
 
-def develop(path: _Path, **options: Any) -> _Image:
+def develop(path: _Path, **options: Unpack[DevelopOptions]) -> _Image:
     """Engine.develop on the default engine."""
 
-def merge(paths: Union[_Path, Sequence[_Path]], **options: Any) -> _Image:
+def merge(paths: Union[_Path, Sequence[_Path]], **options: Unpack[MergeOptions]) -> _Image:
     """Engine.merge on the default engine."""
 
-def fuse(exposures: Union[_Path, Sequence[Union[_Path, _Image]]], **options: Any) -> _Image:
+def fuse(exposures: Union[_Path, Sequence[Union[_Path, _Image]]],
+         **options: Unpack[FuseOptions]) -> _Image:
     """Engine.fuse on the default engine."""
 
 def open(path: _Path) -> RawInfo:

@@ -13,7 +13,9 @@ pub fn to_array<'py>(py: Python<'py>, image: Image) -> PyResult<Bound<'py, PyAny
         let bytes: Vec<u8> = image.data.iter().map(|&v| v.min(255) as u8).collect();
         PyArray1::from_vec(py, bytes).reshape(shape)?.into_any()
     } else {
-        PyArray1::from_vec(py, image.data).reshape(shape)?.into_any()
+        PyArray1::from_vec(py, image.data)
+            .reshape(shape)?
+            .into_any()
     };
     Ok(array)
 }
@@ -21,9 +23,17 @@ pub fn to_array<'py>(py: Python<'py>, image: Image) -> PyResult<Bound<'py, PyAny
 /// A finished photo from an (H, W, 3) uint8 or uint16 array (sRGB-encoded; 8 or 16 bits).
 pub fn from_array(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Image> {
     let (bits, shape, data) = if let Ok(a) = v.extract::<PyReadonlyArray3<u8>>() {
-        (8, a.shape().to_vec(), a.as_array().iter().map(|&x| x as u16).collect())
+        (
+            8,
+            a.shape().to_vec(),
+            a.as_array().iter().map(|&x| x as u16).collect(),
+        )
     } else if let Ok(a) = v.extract::<PyReadonlyArray3<u16>>() {
-        (16, a.shape().to_vec(), a.as_array().iter().copied().collect::<Vec<u16>>())
+        (
+            16,
+            a.shape().to_vec(),
+            a.as_array().iter().copied().collect::<Vec<u16>>(),
+        )
     } else {
         return Err(PyTypeError::new_err(format!(
             "{what}: expected a path or an (H, W, 3) uint8 or uint16 numpy array"
@@ -35,7 +45,8 @@ pub fn from_array(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Image> {
         )));
     }
     let side = |n: usize| {
-        u32::try_from(n).map_err(|_| PyValueError::new_err(format!("{what}: {n} pixels is too large a side")))
+        u32::try_from(n)
+            .map_err(|_| PyValueError::new_err(format!("{what}: {n} pixels is too large a side")))
     };
     Ok(Image {
         width: side(shape[1])?,

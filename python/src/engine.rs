@@ -66,16 +66,12 @@ impl Engine {
         path: PathBuf,
         options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let kw = Kwargs::new(py, "develop", options)?;
-        let progress = kw.take::<Py<PyAny>>("progress")?;
-        let develop = options::develop(&kw)?;
-        kw.finish(&[DEVELOP_KEYS, &["progress"]].concat())?;
         let engine = &self.inner;
-        let image = detached(py, progress, |p| {
+        let call = Call::new(py, "develop", options, DEVELOP_KEYS, options::develop)?;
+        call.run(|develop, p| {
             let frame = Frame::open(&path)?;
-            engine.develop_with_progress(&frame, &develop, p)
-        })?;
-        arrays::to_array(py, image)
+            engine.develop_with_progress(&frame, develop, p)
+        })
     }
 
     /// merge(paths, *, reference="auto", merge="wiener", strength=1.0, frames=None, <develop
@@ -92,20 +88,17 @@ impl Engine {
         options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let paths = options::paths(paths)?;
-        let kw = Kwargs::new(py, "merge", options)?;
-        let progress = kw.take::<Py<PyAny>>("progress")?;
-        let merge = options::merge(&kw)?;
-        kw.finish(&[MERGE_KEYS, DEVELOP_KEYS, &["progress"]].concat())?;
         let engine = &self.inner;
-        let image = detached(py, progress, |p| {
+        let keys = [MERGE_KEYS, DEVELOP_KEYS].concat();
+        let call = Call::new(py, "merge", options, &keys, options::merge)?;
+        call.run(|merge, p| {
             let mut files = burst_files(&paths)?;
             if let Some(k) = merge.frames {
                 files.truncate(k.max(1));
             }
             let burst = Burst::open(&files)?;
-            engine.merge_with_progress(&burst, &merge, p)
-        })?;
-        arrays::to_array(py, image)
+            engine.merge_with_progress(&burst, merge, p)
+        })
     }
 
     /// fuse(exposures, *, contrast=1.0, saturation=1.0, exposedness=1.0, bits=None, align=True,
@@ -123,15 +116,16 @@ impl Engine {
         options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let exposures = exposure_list(exposures)?;
-        let kw = Kwargs::new(py, "fuse", options)?;
-        let progress = kw.take::<Py<PyAny>>("progress")?;
-        let fuse = options::fuse(&kw)?;
-        kw.finish(&[FUSE_KEYS, &["progress"]].concat())?;
         let engine = &self.inner;
-        let image = detached(py, progress, |p| {
+        let call = Call::new(py, "fuse", options, FUSE_KEYS, options::fuse)?;
+        call.run(|fuse, p| {
             // Files only: the CLI's route (decoded side by side, errors naming the file).
-            if let Some(paths) = exposures.iter().map(Exposure::path).collect::<Option<Vec<_>>>() {
-                return engine.fuse_files_with_progress(&paths, &fuse, p);
+            if let Some(paths) = exposures
+                .iter()
+                .map(Exposure::path)
+                .collect::<Option<Vec<_>>>()
+            {
+                return engine.fuse_files_with_progress(&paths, fuse, p);
             }
             let mut images = Vec::with_capacity(exposures.len());
             for e in exposures {
@@ -145,9 +139,46 @@ impl Engine {
                 }
             }
             check_bracket(&images)?;
-            engine.fuse_with_progress(&images, &fuse, p)
-        })?;
-        arrays::to_array(py, image)
+            engine.fuse_with_progress(&images, fuse, p)
+        })
+    }
+}
+
+/// One call's parsed options and progress callback, ready to run.
+struct Call<'py, O> {
+    py: Python<'py>,
+    options: O,
+    progress: Option<Py<PyAny>>,
+}
+
+impl<'py, O: Sync> Call<'py, O> {
+    /// The keywords of `name` (`keys` and `progress`), parsed by `parse`; others are a TypeError.
+    fn new(
+        py: Python<'py>,
+        name: &'static str,
+        kwargs: Option<&Bound<'py, PyDict>>,
+        keys: &[&str],
+        parse: impl FnOnce(&Kwargs) -> PyResult<O>,
+    ) -> PyResult<Self> {
+        let kw = Kwargs::new(py, name, kwargs)?;
+        let progress = kw.take::<Py<PyAny>>("progress")?;
+        let options = parse(&kw)?;
+        kw.finish(&[keys, &["progress"]].concat())?;
+        Ok(Call {
+            py,
+            options,
+            progress,
+        })
+    }
+
+    /// Run `work` with the GIL released and the progress hook; its image as an array.
+    fn run(
+        self,
+        work: impl FnOnce(&O, &mut burstpipe::Progress<'_>) -> burstpipe::Result<Image> + Send,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = &self.options;
+        let image = detached(self.py, self.progress, |p| work(options, p))?;
+        arrays::to_array(self.py, image)
     }
 }
 
@@ -205,7 +236,11 @@ fn check_bracket(images: &[Image]) -> burstpipe::Result<()> {
         )));
     }
     let (w, h) = (images[0].width, images[0].height);
-    if let Some((i, img)) = images.iter().enumerate().find(|(_, i)| (i.width, i.height) != (w, h)) {
+    if let Some((i, img)) = images
+        .iter()
+        .enumerate()
+        .find(|(_, i)| (i.width, i.height) != (w, h))
+    {
         return Err(burstpipe::Error::InvalidInput(format!(
             "exposure {i} is {}×{}, but exposure 0 is {w}×{h}: a bracket's exposures must have the same size",
             img.width, img.height

@@ -3,22 +3,64 @@
 //! named for its category. Each exception carries the file it is about in `.path` (or `None`).
 
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyFileNotFoundError, PyOSError, PyPermissionError, PyValueError};
+use pyo3::exceptions::{
+    PyException, PyFileNotFoundError, PyOSError, PyPermissionError, PyValueError,
+};
 use pyo3::prelude::*;
 
 use burstpipe::Error;
 
-create_exception!(burstpipe, BurstpipeError, PyException, "Base class of burstpipe's own errors.");
+create_exception!(
+    burstpipe,
+    BurstpipeError,
+    PyException,
+    "Base class of burstpipe's own errors."
+);
 create_exception!(burstpipe, DecodeError, BurstpipeError, "The file is not a raw or image file burstpipe can read, or it is corrupt or truncated (also: a finished photo given where a raw file is needed).");
-create_exception!(burstpipe, UnsupportedError, BurstpipeError, "The file is valid but uses a layout burstpipe does not support.");
+create_exception!(
+    burstpipe,
+    UnsupportedError,
+    BurstpipeError,
+    "The file is valid but uses a layout burstpipe does not support."
+);
 create_exception!(burstpipe, LimitsError, DecodeError, "The file exceeds a safety limit (absurd dimensions, levels out of range): most likely corrupt.");
-create_exception!(burstpipe, BurstMismatchError, BurstpipeError, "A frame of a burst does not match the others (size, CFA or camera).");
-create_exception!(burstpipe, EncodeError, BurstpipeError, "An output file could not be encoded.");
+create_exception!(
+    burstpipe,
+    BurstMismatchError,
+    BurstpipeError,
+    "A frame of a burst does not match the others (size, CFA or camera)."
+);
+create_exception!(
+    burstpipe,
+    EncodeError,
+    BurstpipeError,
+    "An output file could not be encoded."
+);
 create_exception!(burstpipe, GpuError, BurstpipeError, "A GPU failure.");
-create_exception!(burstpipe, NoAdapterError, GpuError, "No GPU adapter matches the request.");
-create_exception!(burstpipe, OutOfMemoryError, GpuError, "The GPU ran out of memory.");
-create_exception!(burstpipe, DeviceLostError, GpuError, "The GPU device was lost.");
-create_exception!(burstpipe, CancelledError, BurstpipeError, "The work was cancelled by its progress callback (which returned False).");
+create_exception!(
+    burstpipe,
+    NoAdapterError,
+    GpuError,
+    "No GPU adapter matches the request."
+);
+create_exception!(
+    burstpipe,
+    OutOfMemoryError,
+    GpuError,
+    "The GPU ran out of memory."
+);
+create_exception!(
+    burstpipe,
+    DeviceLostError,
+    GpuError,
+    "The GPU device was lost."
+);
+create_exception!(
+    burstpipe,
+    CancelledError,
+    BurstpipeError,
+    "The work was cancelled by its progress callback (which returned False)."
+);
 
 /// Add the exception classes to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -48,7 +48,14 @@ impl RawInfo {
     fn __repr__(&self) -> String {
         format!(
             "RawInfo({:?}: {} {}, {}×{}, {}, black {:?}, white {})",
-            self.path, self.make, self.model, self.width, self.height, self.cfa, self.black_levels, self.white_level
+            self.path,
+            self.make,
+            self.model,
+            self.width,
+            self.height,
+            self.cfa,
+            self.black_levels,
+            self.white_level
         )
     }
 }

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::conversion::FromPyObjectOwned;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -23,7 +23,11 @@ pub struct Kwargs<'py> {
 
 impl<'py> Kwargs<'py> {
     /// The keywords given to `call` (copied: the caller's dict is not touched).
-    pub fn new(py: Python<'py>, call: &'static str, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Self> {
+    pub fn new(
+        py: Python<'py>,
+        call: &'static str,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Self> {
         let dict = match kwargs {
             Some(d) => d.copy()?,
             None => PyDict::new(py),
@@ -40,9 +44,12 @@ impl<'py> Kwargs<'py> {
         if v.is_none() {
             return Ok(None);
         }
-        v.extract::<T>()
-            .map(Some)
-            .map_err(|e| bad_option(key, format!("{} (got {})", Into::<PyErr>::into(e), type_name(&v))))
+        v.extract::<T>().map(Some).map_err(|e| {
+            bad_option(
+                key,
+                format!("{} (got {})", Into::<PyErr>::into(e), type_name(&v)),
+            )
+        })
     }
 
     /// Option `key` parsed by the library's `FromStr` (the CLI's names; a bad one gives the
@@ -63,7 +70,10 @@ impl<'py> Kwargs<'py> {
         } else if let Ok(m) = v.extract::<Vec<f64>>() {
             m.iter().map(f64::to_string).collect::<Vec<_>>().join(",")
         } else {
-            return Err(bad_option(key, format!("expected text, got {}", type_name(&v))));
+            return Err(bad_option(
+                key,
+                format!("expected text, got {}", type_name(&v)),
+            ));
         };
         text.parse().map(Some).map_err(|why| bad_option(key, why))
     }
@@ -83,12 +93,22 @@ impl<'py> Kwargs<'py> {
 }
 
 fn type_name(v: &Bound<'_, PyAny>) -> String {
-    v.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+    v.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
 /// The develop options (`develop`, and the develop half of `merge`).
 pub const DEVELOP_KEYS: &[&str] = &[
-    "demosaic", "exposure", "bits", "bin", "remosaic", "tone", "wb", "max_band_rows",
+    "demosaic",
+    "exposure",
+    "bits",
+    "bin",
+    "remosaic",
+    "tone",
+    "wb",
+    "max_band_rows",
 ];
 
 /// How to develop, from `demosaic`, `exposure`, `bits`, `bin`, `remosaic`, `tone`, `wb` and
@@ -114,13 +134,19 @@ pub const MERGE_KEYS: &[&str] = &["reference", "merge", "strength", "frames"];
 /// `strength`, `frames` and the develop options.
 pub fn merge(kw: &Kwargs) -> PyResult<MergeOptions> {
     let d = MergeOptions::default();
-    let reference = match kw.take::<Bound<PyAny>>("reference")? {
-        None => d.reference,
-        Some(v) if v.cast::<PyString>().is_ok_and(|s| s.to_string().eq_ignore_ascii_case("auto")) => None,
-        Some(v) => Some(v.extract::<usize>().map_err(|_| {
-            bad_option("reference", "use \"auto\" or a frame index (0, 1, ...)")
-        })?),
-    };
+    let reference =
+        match kw.take::<Bound<PyAny>>("reference")? {
+            None => d.reference,
+            Some(v)
+                if v.cast::<PyString>()
+                    .is_ok_and(|s| s.to_string().eq_ignore_ascii_case("auto")) =>
+            {
+                None
+            }
+            Some(v) => Some(v.extract::<usize>().map_err(|_| {
+                bad_option("reference", "use \"auto\" or a frame index (0, 1, ...)")
+            })?),
+        };
     Ok(MergeOptions {
         reference,
         method: kw.parsed("merge")?.unwrap_or(d.method),
@@ -133,7 +159,13 @@ pub fn merge(kw: &Kwargs) -> PyResult<MergeOptions> {
 
 /// The fusion options.
 pub const FUSE_KEYS: &[&str] = &[
-    "contrast", "saturation", "exposedness", "bits", "align", "no_align", "opencv_neutral",
+    "contrast",
+    "saturation",
+    "exposedness",
+    "bits",
+    "align",
+    "no_align",
+    "opencv_neutral",
 ];
 
 /// How to fuse, from `contrast`, `saturation`, `exposedness`, `bits`, `align` (or the CLI's
@@ -146,7 +178,10 @@ pub fn fuse(kw: &Kwargs) -> PyResult<FuseOptions> {
         saturation: kw.take("saturation")?.unwrap_or(d.saturation),
         exposedness: kw.take("exposedness")?.unwrap_or(d.exposedness),
         bits: kw.take("bits")?.or(d.bits),
-        align: kw.take("align")?.or(no_align.map(|n| !n)).unwrap_or(d.align),
+        align: kw
+            .take("align")?
+            .or(no_align.map(|n| !n))
+            .unwrap_or(d.align),
         opencv_neutral: kw.take("opencv_neutral")?.unwrap_or(d.opencv_neutral),
     })
 }
@@ -158,5 +193,7 @@ pub fn paths(v: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
     }
     v.try_iter()
         .and_then(|it| it.map(|p| p?.extract::<PathBuf>()).collect())
-        .map_err(|_| PyTypeError::new_err("expected a path (str or os.PathLike) or a list of paths"))
+        .map_err(|_| {
+            PyTypeError::new_err("expected a path (str or os.PathLike) or a list of paths")
+        })
 }

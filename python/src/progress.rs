@@ -41,11 +41,19 @@ pub fn detached<T: Send>(
 }
 
 /// One step: pending signals, then the callback; `Ok(false)` when the callback returned False.
-fn step(py: Python<'_>, progress: Option<&Py<PyAny>>, done: usize, total: usize, stage: &str) -> PyResult<bool> {
+fn step(
+    py: Python<'_>,
+    progress: Option<&Py<PyAny>>,
+    done: usize,
+    total: usize,
+    stage: &str,
+) -> PyResult<bool> {
     py.check_signals()?;
     let Some(callback) = progress else {
         return Ok(true);
     };
     let answer = callback.call1(py, (done, total, stage))?;
-    Ok(!answer.bind(py).is(pyo3::types::PyBool::new(py, false).as_any()))
+    Ok(!answer
+        .bind(py)
+        .is(pyo3::types::PyBool::new(py, false).as_any()))
 }
