@@ -10,6 +10,8 @@
 //! # Ok::<(), burstpipe::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod burst;
 mod error;
 pub mod files;
@@ -49,7 +51,23 @@ pub struct EngineOptions {
     pub adapter: Option<usize>,
 }
 
-/// How to develop a raw frame.
+/// How to develop a raw frame: the one options type that the CLI, the Python module and the C
+/// API all map into. Each option value parses from its CLI name, and an unknown name's error
+/// lists the choices:
+///
+/// ```
+/// use burstpipe::{Options, Tone};
+/// let options = Options {
+///     demosaic: "mhc".parse()?,
+///     tone: "curve".parse()?,
+///     white_balance: "2.1,1,1.5".parse()?,
+///     ..Options::default()
+/// };
+/// assert_eq!(options.tone, Tone::Curve);
+/// assert_eq!(options.demosaic.to_string(), "mhc");
+/// assert!("fast".parse::<Tone>().unwrap_err().contains("fusion, curve or linear"));
+/// # Ok::<(), String>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Demosaicing method.
