@@ -139,6 +139,16 @@ impl Engine {
     /// opened with [`Engine::open_exposure`] (decoded side by side). At least two exposures of
     /// one size; errors name the file at fault.
     pub fn fuse_files(&self, inputs: &[impl AsRef<Path>], options: &FuseOptions) -> Result<Image> {
+        self.fuse_files_with_progress(inputs, options, &mut crate::progress::ignore)
+    }
+
+    /// [`Engine::fuse_files`] with progress and cancellation, as [`Engine::fuse_with_progress`].
+    pub fn fuse_files_with_progress(
+        &self,
+        inputs: &[impl AsRef<Path>],
+        options: &FuseOptions,
+        progress: &mut crate::Progress,
+    ) -> Result<Image> {
         let files = exposure_files(inputs)?;
         match files.as_slice() {
             [] => return Err(Error::InvalidInput("no exposures given".into())),
@@ -168,7 +178,7 @@ impl Engine {
                 ));
             }
         }
-        self.fuse(&images, options)
+        self.fuse_with_progress(&images, options, progress)
     }
 }
 
