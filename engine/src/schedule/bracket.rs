@@ -222,7 +222,7 @@ fn motion_field(
         .1;
     let bytes = tp.tiles() as u64 * 8;
     let zero = gpu.storage("no motion", bytes);
-    let (motion, confidence, still) = gpu.run("bracket alignment", |enc| {
+    let (motion, confidence, still, alt_grey) = gpu.run("bracket alignment", |enc| {
         enc.clear_buffer(&zero, 0, None);
         let a = warp::record_pyramid(gpu, enc, &GreyParams::new(dims, 1.0 / k, lo, hi), alt);
         let motion = align::record_align(gpu, enc, r, &a);
@@ -230,17 +230,29 @@ fn motion_field(
         let confidence = warp::record_confidence(gpu, enc, &tp, rg, ag, &motion);
         // The same tiles left where they are: alignment must explain more than that.
         let still = warp::record_confidence(gpu, enc, &tp, rg, ag, &zero);
-        (motion, confidence, still)
+        (motion, confidence, still, a.levels.into_iter().next().expect("finest"))
     })?;
     let read = |label: &str, b: &wgpu::Buffer| -> Result<Vec<[f32; 2]>> {
         Ok(bytemuck::cast_slice(&gpu.read(label, b, bytes)?).to_vec())
     };
+    let still = read("tile confidence at rest", &still)?;
     let field = motion_model::robust_field(&motion_model::Matches {
         motion: &read("motion", &motion)?,
         confidence: &read("tile confidence", &confidence)?,
-        still: &read("tile confidence at rest", &still)?,
+        still: &still,
         tiles_x: tp.tiles_x as usize,
     });
+    if field.kind == motion_model::FieldKind::Moved {
+        // Never worse than no motion: the field as it will be applied must explain the
+        // differences between the exposures clearly better than leaving this one alone.
+        let f = gpu.storage_init("motion", bytemuck::cast_slice(&field.motion));
+        let applied = gpu.run("bracket alignment check", |enc| {
+            warp::record_confidence(gpu, enc, &tp, &r.levels[0], &alt_grey, &f)
+        })?;
+        if !motion_model::explains_more_than_rest(&read("field confidence", &applied)?, &still) {
+            return Ok(vec![[0.0; 2]; tp.tiles()]);
+        }
+    }
     // A grey pixel is two image pixels (grey pixel g's centre is image pixel 2g + 0.5, so a
     // displacement d of the grey is 2d of the image).
     Ok(field.motion.into_iter().map(|m| m.map(|v| 2.0 * v)).collect())

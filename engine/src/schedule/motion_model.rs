@@ -24,7 +24,7 @@ const LOCAL_SPREAD: f32 = 0.25;
 /// are outliers of the global fit (parallax, moving things, wrong matches across exposures).
 const AGREE: f32 = 0.5;
 /// The share of the reliable tiles that must agree on one global motion.
-const MIN_SUPPORT: f32 = 0.3;
+const MIN_SUPPORT: f32 = 0.5;
 /// An exposure stays put unless its raw matches remove at least this share of the residual left
 /// by no motion at all, summed over its reliable tiles: on a steady bracket the search only
 /// trades exposure differences for noise, and a motion that explains nothing must not be applied.
@@ -317,6 +317,20 @@ pub(crate) fn robust_field(m: &Matches) -> Field {
         return Field::still(n, FieldKind::Steady);
     }
     field
+}
+
+/// Whether a field that moves should be applied: over the textured tiles, the residual left by
+/// the field itself (`applied`, tile_confidence under the field) must be clearly below the
+/// residual left by no motion (`still`). The tile search lowers each tile's residual even on
+/// noise; the field, one smooth model, only where the exposure really moved.
+pub(crate) fn explains_more_than_rest(applied: &[[f32; 2]], still: &[[f32; 2]]) -> bool {
+    let min_texture = MIN_TILE_RMS * MIN_TILE_RMS * 256.0;
+    let (moved, rest) = applied
+        .iter()
+        .zip(still)
+        .filter(|(a, _)| a[0] > min_texture)
+        .fold((0.0f64, 0.0f64), |s, (a, b)| (s.0 + a[1] as f64, s.1 + b[1] as f64));
+    moved < (1.0 - MIN_RESIDUAL_GAIN as f64) * rest
 }
 
 #[cfg(test)]
