@@ -114,7 +114,10 @@ fn six_stop_bracket_with_clipped_highlights_aligns_when_shaken_and_stays_put_whe
     };
     let steady = bracket([SHAKE[1]; 3]);
     let clipped = steady[2].data.iter().filter(|&&v| v == 255).count();
-    assert!(clipped * 20 > steady[2].data.len(), "the +3 EV exposure must clip");
+    assert!(
+        clipped * 20 > steady[2].data.len(),
+        "the +3 EV exposure must clip"
+    );
     // Steady: exactly the unaligned fusion (no exposure is resampled).
     let truth = engine.fuse(&steady, &no_align()).unwrap();
     let aligned = engine.fuse(&steady, &FuseOptions::default()).unwrap();
@@ -127,6 +130,12 @@ fn six_stop_bracket_with_clipped_highlights_aligns_when_shaken_and_stays_put_whe
         interior_psnr(&aligned, &truth, 16),
         interior_psnr(&ghosted, &truth, 16),
     );
-    eprintln!("6-stop kodim21: aligned {good:.2} dB, not aligned {bad:.2} dB against the steady bracket");
-    assert!(good >= bad + 10.0, "alignment gains only {:.2} dB", good - bad);
+    eprintln!(
+        "6-stop kodim21: aligned {good:.2} dB, not aligned {bad:.2} dB against the steady bracket"
+    );
+    assert!(
+        good >= bad + 10.0,
+        "alignment gains only {:.2} dB",
+        good - bad
+    );
 }

@@ -238,7 +238,10 @@ fn default_fusion_of_real_brackets_scores_as_unaligned_and_near_opencv() {
             .collect();
         files.sort();
         assert!(files.len() >= 2, "{}: no bracket", folder.display());
-        let bracket: Vec<Image> = files.iter().map(|p| half(&Image::open(p).unwrap())).collect();
+        let bracket: Vec<Image> = files
+            .iter()
+            .map(|p| half(&Image::open(p).unwrap()))
+            .collect();
         let mut args = Vec::new();
         let ours = engine.fuse(&bracket, &FuseOptions::default()).unwrap();
         let plain = engine.fuse(&bracket, &our_settings()).unwrap();

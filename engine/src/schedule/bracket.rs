@@ -230,7 +230,12 @@ fn motion_field(
         let confidence = warp::record_confidence(gpu, enc, &tp, rg, ag, &motion);
         // The same tiles left where they are: alignment must explain more than that.
         let still = warp::record_confidence(gpu, enc, &tp, rg, ag, &zero);
-        (motion, confidence, still, a.levels.into_iter().next().expect("finest"))
+        (
+            motion,
+            confidence,
+            still,
+            a.levels.into_iter().next().expect("finest"),
+        )
     })?;
     let read = |label: &str, b: &wgpu::Buffer| -> Result<Vec<[f32; 2]>> {
         Ok(bytemuck::cast_slice(&gpu.read(label, b, bytes)?).to_vec())
@@ -255,7 +260,11 @@ fn motion_field(
     }
     // A grey pixel is two image pixels (grey pixel g's centre is image pixel 2g + 0.5, so a
     // displacement d of the grey is 2d of the image).
-    Ok(field.motion.into_iter().map(|m| m.map(|v| 2.0 * v)).collect())
+    Ok(field
+        .motion
+        .into_iter()
+        .map(|m| m.map(|v| 2.0 * v))
+        .collect())
 }
 
 /// Align a handheld bracket (`inputs`: the exposures uploaded as fusion inputs) to its middle

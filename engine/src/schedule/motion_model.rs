@@ -176,7 +176,10 @@ fn median(v: &mut [f32]) -> f32 {
 /// Grey-pixel centre of tile `t` of a grid `tiles_x` wide.
 fn centre(t: usize, tiles_x: usize) -> [f32; 2] {
     let s = STRIDE as f32;
-    [(t % tiles_x) as f32 * s - 0.5, (t / tiles_x) as f32 * s - 0.5]
+    [
+        (t % tiles_x) as f32 * s - 0.5,
+        (t / tiles_x) as f32 * s - 0.5,
+    ]
 }
 
 /// Which tiles' matches are reliable: textured, mostly explained by their motion, finite, and
@@ -213,7 +216,10 @@ fn global_model(m: &Matches, trusted: &[bool]) -> Option<(Affine, Vec<bool>)> {
         .iter()
         .step_by(step)
         .map(|&c| {
-            let n = tiles.iter().filter(|&&t| close(m.motion[t], m.motion[c])).count();
+            let n = tiles
+                .iter()
+                .filter(|&&t| close(m.motion[t], m.motion[c]))
+                .count();
             (m.motion[c], n)
         })
         .max_by_key(|&(_, n)| n)?;
@@ -221,7 +227,11 @@ fn global_model(m: &Matches, trusted: &[bool]) -> Option<(Affine, Vec<bool>)> {
     if support < needed {
         return None;
     }
-    let agreeing: Vec<usize> = tiles.iter().copied().filter(|&t| close(m.motion[t], best)).collect();
+    let agreeing: Vec<usize> = tiles
+        .iter()
+        .copied()
+        .filter(|&t| close(m.motion[t], best))
+        .collect();
     let mut xs: Vec<f32> = agreeing.iter().map(|&t| m.motion[t][0]).collect();
     let mut ys: Vec<f32> = agreeing.iter().map(|&t| m.motion[t][1]).collect();
     let mut model = Affine::translation([median(&mut xs), median(&mut ys)]);
@@ -240,7 +250,9 @@ fn global_model(m: &Matches, trusted: &[bool]) -> Option<(Affine, Vec<bool>)> {
         if points.len() < 12 {
             break;
         }
-        let Some(fit) = Affine::fit(&points) else { break };
+        let Some(fit) = Affine::fit(&points) else {
+            break;
+        };
         let next = inliers_of(&fit);
         let n = next.iter().filter(|&&b| b).count();
         if n < count {
@@ -298,14 +310,19 @@ pub(crate) fn robust_field(m: &Matches) -> Field {
         let mut confident = false;
         if dx.len() >= MIN_NEIGHBOURS {
             let d = [median(&mut dx), median(&mut dy)];
-            let mut spread: Vec<f32> =
-                dx.iter().zip(&dy).map(|(x, y)| (x - d[0]).hypot(y - d[1])).collect();
+            let mut spread: Vec<f32> = dx
+                .iter()
+                .zip(&dy)
+                .map(|(x, y)| (x - d[0]).hypot(y - d[1]))
+                .collect();
             if median(&mut spread) <= LOCAL_SPREAD {
                 local = d;
                 confident = trusted[t] && inliers[t];
             }
         }
-        field.motion.push([global[0] + local[0], global[1] + local[1]]);
+        field
+            .motion
+            .push([global[0] + local[0], global[1] + local[1]]);
         field.confidence.push(confident as u8 as f32);
     }
     let largest = field
@@ -329,7 +346,9 @@ pub(crate) fn explains_more_than_rest(applied: &[[f32; 2]], still: &[[f32; 2]]) 
         .iter()
         .zip(still)
         .filter(|(a, _)| a[0] > min_texture)
-        .fold((0.0f64, 0.0f64), |s, (a, b)| (s.0 + a[1] as f64, s.1 + b[1] as f64));
+        .fold((0.0f64, 0.0f64), |s, (a, b)| {
+            (s.0 + a[1] as f64, s.1 + b[1] as f64)
+        });
     moved < (1.0 - MIN_RESIDUAL_GAIN as f64) * rest
 }
 
@@ -340,7 +359,10 @@ mod tests {
     const TEXTURE: f32 = 1.0;
 
     fn matches(motion: &[[f32; 2]], residual: f32) -> (Vec<[f32; 2]>, Vec<[f32; 2]>) {
-        (vec![[TEXTURE, residual]; motion.len()], vec![[TEXTURE, 0.8]; motion.len()])
+        (
+            vec![[TEXTURE, residual]; motion.len()],
+            vec![[TEXTURE, 0.8]; motion.len()],
+        )
     }
 
     fn field(motion: &[[f32; 2]], conf: &[[f32; 2]], still: &[[f32; 2]], tiles_x: usize) -> Field {
@@ -373,7 +395,10 @@ mod tests {
             let d = (f.motion[t][0] - want[0]).hypot(f.motion[t][1] - want[1]);
             assert!(d < 0.05, "tile {t}: {:?} vs {want:?}", f.motion[t]);
         }
-        assert_eq!(f.confidence[45], 0.0, "a wrong tile is no confident local match");
+        assert_eq!(
+            f.confidence[45], 0.0,
+            "a wrong tile is no confident local match"
+        );
         assert_eq!(f.confidence[tx * 5 + 5], 1.0);
     }
 
@@ -383,8 +408,9 @@ mod tests {
         // consistent, it keeps its motion inside; an isolated tile does not.
         let (tx, ty) = (24usize, 16usize);
         let inside = |t: usize| (8..14).contains(&(t % tx)) && (5..11).contains(&(t / tx));
-        let mut motion: Vec<[f32; 2]> =
-            (0..tx * ty).map(|t| if inside(t) { [3.0, 1.0] } else { [1.0, 1.0] }).collect();
+        let mut motion: Vec<[f32; 2]> = (0..tx * ty)
+            .map(|t| if inside(t) { [3.0, 1.0] } else { [1.0, 1.0] })
+            .collect();
         motion[3 * tx + 3] = [4.0, 4.0];
         let (conf, still) = matches(&motion, 0.1);
         let f = field(&motion, &conf, &still, tx);
@@ -399,7 +425,12 @@ mod tests {
         let n = tx * ty;
         // A steady bracket: scattered estimates of a few hundredths of a pixel.
         let motion: Vec<[f32; 2]> = (0..n)
-            .map(|t| [0.03 * ((t * 7 % 5) as f32 - 2.0), 0.02 * ((t * 3 % 5) as f32 - 2.0)])
+            .map(|t| {
+                [
+                    0.03 * ((t * 7 % 5) as f32 - 2.0),
+                    0.02 * ((t * 3 % 5) as f32 - 2.0),
+                ]
+            })
             .collect();
         let (conf, still) = matches(&motion, 0.1);
         let f = field(&motion, &conf, &still, tx);
@@ -419,6 +450,9 @@ mod tests {
         let (conf, still) = matches(&shift, 0.1);
         let f = field(&shift, &conf, &still, tx);
         assert_eq!(f.kind, FieldKind::Moved);
-        assert!(f.motion.iter().all(|&m| (m[0] - 2.0).abs() < 1e-4 && m[1].abs() < 1e-4));
+        assert!(f
+            .motion
+            .iter()
+            .all(|&m| (m[0] - 2.0).abs() < 1e-4 && m[1].abs() < 1e-4));
     }
 }
