@@ -156,7 +156,7 @@ fn invert3(m: [[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
     };
     let det = m[0][0] * c(0, 0) + m[0][1] * c(0, 1) + m[0][2] * c(0, 2);
     let trace = m[0][0] + m[1][1] + m[2][2];
-    if !(det.abs() > 1e-9 * trace * trace * trace) {
+    if det.is_nan() || det.abs() <= 1e-9 * trace * trace * trace {
         return None;
     }
     let mut inv = [[0.0; 3]; 3];
@@ -277,7 +277,7 @@ pub(crate) fn robust_field(m: &Matches) -> Field {
         .filter(|&t| trusted[t])
         .map(|t| (m.confidence[t][1] as f64, m.still[t][1] as f64))
         .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
-    if !(moved < (1.0 - MIN_RESIDUAL_GAIN as f64) * still) {
+    if !clearly_lower(moved, still) {
         return Field::still(n, FieldKind::Untrusted);
     }
     let Some((model, inliers)) = global_model(m, &trusted) else {
@@ -349,6 +349,11 @@ pub(crate) fn explains_more_than_rest(applied: &[[f32; 2]], still: &[[f32; 2]]) 
         .fold((0.0f64, 0.0f64), |s, (a, b)| {
             (s.0 + a[1] as f64, s.1 + b[1] as f64)
         });
+    clearly_lower(moved, rest)
+}
+
+/// A residual `moved` at least [`MIN_RESIDUAL_GAIN`] below `rest` (false for NaN).
+fn clearly_lower(moved: f64, rest: f64) -> bool {
     moved < (1.0 - MIN_RESIDUAL_GAIN as f64) * rest
 }
 
