@@ -322,9 +322,11 @@ pub struct FuseOptions {
     pub bits: Option<u8>,
     /// Align the exposures to the middle one before fusing (handheld brackets; default on). The
     /// exposures' brightness ratios come from EXIF (time × ISO / f-number²) or, without it, are
-    /// estimated from the images; areas one exposure clips are left out of the matching; where
-    /// no reliable match is found an exposure follows the bracket's typical motion, or stays put.
-    /// Off: the exposures are taken as already aligned (tripod).
+    /// estimated from the images; areas one exposure clips are left out of the matching. Each
+    /// exposure moves by one robustly fitted global motion (local motion only where matches are
+    /// reliable and agree with their neighbours); one whose alignment explains nothing, or
+    /// moves less than a pixel, is fused as it is (a steady bracket fuses exactly as with
+    /// `align: false`). Off: the exposures are taken as already aligned (tripod).
     pub align: bool,
     /// Where every exposure is flat or exactly neutral (grey), all of Mertens' weights are 0
     /// and say nothing: by default such a pixel takes the weights of the pixels around it (5×5,

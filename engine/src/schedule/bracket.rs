@@ -5,13 +5,15 @@
 //! alignment (stages::align) then searches a grey made from the linearized, rescaled exposure,
 //! clamped to the range both exposures of the pair record, so clipped or black areas do not drive
 //! the search. As for a burst, the grey has one pixel per 2×2 block (a quarter of the work, and
-//! still a fraction of a pixel's precision); its motion, twice over, is the image's. Tiles whose
-//! match is unreliable take the bracket's typical motion; each exposure is warped at full
-//! resolution by its field (stages::warp) and the bracket fused (schedule::fuse).
+//! still a fraction of a pixel's precision); its motion, twice over, is the image's. The tile
+//! matches are then made safe (schedule::motion_model: a robust global model, local motion only
+//! where reliable and consistent, no motion at all where alignment explains nothing or stays
+//! under a pixel); each exposure that moves is warped at full resolution by its field
+//! (stages::warp), one that does not is fused as it is, and the bracket fused (schedule::fuse).
 
 use crate::error::Result;
 use crate::gpu::Gpu;
-use crate::schedule::fuse;
+use crate::schedule::{fuse, motion_model};
 use crate::stages::align;
 use crate::stages::fusion::Dims;
 use crate::stages::warp::reference::srgb_eotf;
@@ -28,17 +30,6 @@ const WHITE: f32 = 0.6;
 /// The EV estimate uses only values this far above black: in an 8-bit file one code step is then
 /// at most a tenth of a stop.
 const ESTIMATE_BLACK: f32 = 0.02;
-/// A tile is trusted when its grey varies by at least this much (RMS, on the sqrt scale of the
-/// alignment grey; quantization of an 8-bit file is about a fifth of it in one pixel, half that
-/// in the grey's mean of 2×2 pixels, so flat tiles stay below it as before, while a tile, now
-/// 32×32 pixels, holds more of the scene's texture)…
-const MIN_TILE_RMS: f32 = 0.005;
-/// …and the match removes most of that variation: the residual is below this share of it.
-const MAX_RESIDUAL_SHARE: f32 = 0.5;
-/// Motion is smoothed over (2r + 1)² tiles, here 5×5 (48 grey pixels wide at stride 8, 96 image
-/// pixels: camera shake's field varies over hundreds of pixels, a turn linearly, which a centred
-/// median keeps).
-const SMOOTH_RADIUS: usize = 2;
 /// Smallest side of the grey the 4-level alignment pyramid can search (its coarsest level is 1/8
 /// of it), 128 image pixels.
 const MIN_ALIGN_SIDE: u32 = 64;
@@ -193,94 +184,14 @@ pub(crate) fn exposures(images: &[Image]) -> Exposures {
     }
 }
 
-/// Make the motion field usable. A tile is trusted when it has texture and its match removes
-/// most of it. Each tile then takes the median of the trusted vectors within [`SMOOTH_RADIUS`]
-/// tiles: camera shake moves the picture smoothly (a shift, a slight turn), so this removes the
-/// per-tile noise of the estimates (a few tenths of a pixel on 16×16 tiles, visible as
-/// double edges in fine texture) and fills flat or clipped areas from their surroundings. Where no
-/// tile nearby is trusted, the median of all trusted tiles; with (almost) none trusted, the
-/// exposure is not moved at all. Returns how many tiles were trusted.
-pub(crate) fn trust_motion(
-    motion: &mut [[f32; 2]],
-    confidence: &[[f32; 2]],
-    tiles_x: usize,
-) -> usize {
-    let min_texture = MIN_TILE_RMS * MIN_TILE_RMS * 256.0;
-    let tiles_y = motion.len() / tiles_x;
-    // The outer ring of tiles lies half outside the image, where both exposures repeat their edge
-    // rows and columns, which do not move with the picture: its matches are biased towards no
-    // motion. With tiles inside, the ring takes its neighbours' motion instead.
-    let ring = |t: usize| {
-        let (x, y) = (t % tiles_x, t / tiles_x);
-        tiles_x > 2 && tiles_y > 2 && (x == 0 || y == 0 || x + 1 == tiles_x || y + 1 == tiles_y)
-    };
-    let trusted: Vec<bool> = confidence
-        .iter()
-        .zip(motion.iter())
-        .enumerate()
-        .map(|(t, (&[texture, residual], m))| {
-            texture > min_texture
-                && residual < MAX_RESIDUAL_SHARE * texture
-                && m.iter().all(|v| v.is_finite())
-                && !ring(t)
-        })
-        .collect();
-    let count = trusted.iter().filter(|&&t| t).count();
-    if count < 4.max(motion.len() / 100) {
-        motion.fill([0.0; 2]);
-        return 0;
-    }
-    let median = |v: &mut Vec<f32>| {
-        v.sort_by(f32::total_cmp);
-        v[v.len() / 2]
-    };
-    let all = |c: usize| {
-        let mut v: Vec<f32> = (0..motion.len())
-            .filter(|&t| trusted[t])
-            .map(|t| motion[t][c])
-            .collect();
-        median(&mut v)
-    };
-    let global = [all(0), all(1)];
-    let r = SMOOTH_RADIUS as isize;
-    let smoothed: Vec<[f32; 2]> = (0..motion.len())
-        .map(|t| {
-            let (tx, ty) = ((t % tiles_x) as isize, (t / tiles_x) as isize);
-            // A window centred on the tile (narrower at the edges, so the median of a field that
-            // varies, as under a turn of the camera, is not pulled inwards), else the full one.
-            let window = |rx: isize, ry: isize| {
-                let (mut xs, mut ys) = (Vec::new(), Vec::new());
-                for j in ty - ry..=ty + ry {
-                    for i in tx - rx..=tx + rx {
-                        if i < 0 || j < 0 || i >= tiles_x as isize || j >= tiles_y as isize {
-                            continue;
-                        }
-                        let n = j as usize * tiles_x + i as usize;
-                        if trusted[n] {
-                            xs.push(motion[n][0]);
-                            ys.push(motion[n][1]);
-                        }
-                    }
-                }
-                (!xs.is_empty()).then(|| [median(&mut xs), median(&mut ys)])
-            };
-            let edge = |t: isize, n: usize| t.min(n as isize - 1 - t).clamp(0, r);
-            window(edge(tx, tiles_x), edge(ty, tiles_y))
-                .or_else(|| window(r, r))
-                .unwrap_or(global)
-        })
-        .collect();
-    motion.copy_from_slice(&smoothed);
-    count
-}
-
 /// The grey pyramid of the reference for each clamp range (lo, hi) used so far: exposures whose
 /// pairs clamp alike (e.g. two at the same EV) share one, bit for bit what each would build.
 type ReferencePyramids = Vec<((u32, u32), align::Pyramid)>;
 
 /// The motion of exposure `alt` (RGBA unorm16, `dims`) against `reference`, `ev` stops brighter,
-/// one vector per alignment tile ([`TileParams::image`]), in image pixels, unreliable tiles
-/// already replaced ([`trust_motion`]).
+/// one vector per alignment tile ([`TileParams::image`]), in image pixels, made safe by
+/// [`motion_model::robust_field`] (global model, local motion only where reliable, no motion
+/// where the alignment cannot be trusted or stays under a pixel).
 fn motion_field(
     gpu: &Gpu,
     dims: Dims,
@@ -309,25 +220,51 @@ fn motion_field(
         .find(|(k, _)| *k == key)
         .expect("just made")
         .1;
-    let (motion, confidence) = gpu.run("bracket alignment", |enc| {
+    let bytes = tp.tiles() as u64 * 8;
+    let zero = gpu.storage("no motion", bytes);
+    let (motion, confidence, still, alt_grey) = gpu.run("bracket alignment", |enc| {
+        enc.clear_buffer(&zero, 0, None);
         let a = warp::record_pyramid(gpu, enc, &GreyParams::new(dims, 1.0 / k, lo, hi), alt);
         let motion = align::record_align(gpu, enc, r, &a);
-        let confidence =
-            warp::record_confidence(gpu, enc, &tp, &r.levels[0], &a.levels[0], &motion);
-        (motion, confidence)
+        let (rg, ag) = (&r.levels[0], &a.levels[0]);
+        let confidence = warp::record_confidence(gpu, enc, &tp, rg, ag, &motion);
+        // The same tiles left where they are: alignment must explain more than that.
+        let still = warp::record_confidence(gpu, enc, &tp, rg, ag, &zero);
+        (
+            motion,
+            confidence,
+            still,
+            a.levels.into_iter().next().expect("finest"),
+        )
     })?;
-    let bytes = tp.tiles() as u64 * 8;
-    let mut motion: Vec<[f32; 2]> =
-        bytemuck::cast_slice(&gpu.read("motion", &motion, bytes)?).to_vec();
-    let confidence: Vec<[f32; 2]> =
-        bytemuck::cast_slice(&gpu.read("tile confidence", &confidence, bytes)?).to_vec();
-    trust_motion(&mut motion, &confidence, tp.tiles_x as usize);
+    let read = |label: &str, b: &wgpu::Buffer| -> Result<Vec<[f32; 2]>> {
+        Ok(bytemuck::cast_slice(&gpu.read(label, b, bytes)?).to_vec())
+    };
+    let still = read("tile confidence at rest", &still)?;
+    let field = motion_model::robust_field(&motion_model::Matches {
+        motion: &read("motion", &motion)?,
+        confidence: &read("tile confidence", &confidence)?,
+        still: &still,
+        tiles_x: tp.tiles_x as usize,
+    });
+    if field.kind == motion_model::FieldKind::Moved {
+        // Never worse than no motion: the field as it will be applied must explain the
+        // differences between the exposures clearly better than leaving this one alone.
+        let f = gpu.storage_init("motion", bytemuck::cast_slice(&field.motion));
+        let applied = gpu.run("bracket alignment check", |enc| {
+            warp::record_confidence(gpu, enc, &tp, &r.levels[0], &alt_grey, &f)
+        })?;
+        if !motion_model::explains_more_than_rest(&read("field confidence", &applied)?, &still) {
+            return Ok(vec![[0.0; 2]; tp.tiles()]);
+        }
+    }
     // A grey pixel is two image pixels (grey pixel g's centre is image pixel 2g + 0.5, so a
     // displacement d of the grey is 2d of the image).
-    for m in &mut motion {
-        *m = m.map(|v| 2.0 * v);
-    }
-    Ok(motion)
+    Ok(field
+        .motion
+        .into_iter()
+        .map(|m| m.map(|v| 2.0 * v))
+        .collect())
 }
 
 /// Align a handheld bracket (`inputs`: the exposures uploaded as fusion inputs) to its middle
@@ -350,6 +287,11 @@ pub(crate) fn align_exposures(
         }
         let reference = (&inputs[exp.reference], &mut pyramids);
         let motion = motion_field(gpu, dims, reference, img, exp.ev[i])?;
+        if motion.iter().all(|m| *m == [0.0; 2]) {
+            // Not moved: the exposure itself, bit for bit (no resampling at all).
+            aligned.push(img.clone());
+            continue;
+        }
         let motion = gpu.storage_init("motion", bytemuck::cast_slice(&motion));
         let out = gpu.storage("aligned exposure", dims.0 as u64 * dims.1 as u64 * 8);
         gpu.run("warp exposure", |enc| {
@@ -363,30 +305,6 @@ pub(crate) fn align_exposures(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn untrusted_tiles_and_noise_take_the_median_of_trusted_neighbours_or_zero() {
-        let texture = 1.0;
-        // 5×2 tiles.
-        let mut motion = vec![[1.0, 2.0]; 10];
-        let mut conf = vec![[texture, 0.1]; 10];
-        conf[3] = [texture, 0.9]; // a poor match
-        motion[3] = [9.0, 9.0];
-        conf[4] = [0.0, 0.0]; // flat
-        motion[4] = [-5.0, 0.0];
-        motion[7] = [1.3, 1.8]; // trusted, but noisy
-        assert_eq!(trust_motion(&mut motion, &conf, 5), 8);
-        assert!(motion.iter().all(|&m| m == [1.0, 2.0]), "{motion:?}");
-        // Far apart, areas keep their own motion (a turn of the camera is not one shift).
-        let mut motion: Vec<[f32; 2]> = (0..40).map(|t| [(t % 20) as f32 * 0.1, 0.0]).collect();
-        let want = motion.clone();
-        assert_eq!(trust_motion(&mut motion, &vec![[texture, 0.1]; 40], 20), 40);
-        assert_eq!(motion, want, "a smooth field stays as it is");
-        let mut motion = vec![[3.0, 3.0]; 10];
-        let conf = vec![[texture, 0.9]; 10];
-        assert_eq!(trust_motion(&mut motion, &conf, 5), 0);
-        assert!(motion.iter().all(|&m| m == [0.0, 0.0]));
-    }
 
     /// An 8-bit exposure (`ev`) of a 256×192 window of a real photo, the window moved by `shift`
     /// whole pixels (camera shake), with or without an EXIF exposure time.

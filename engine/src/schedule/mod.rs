@@ -8,6 +8,7 @@ pub(crate) mod develop;
 pub(crate) mod fuse;
 pub(crate) mod merge;
 pub(crate) mod merge_bands;
+pub(crate) mod motion_model;
 pub(crate) mod noise;
 pub(crate) mod opcodes;
 pub(crate) mod prepare;
