@@ -202,6 +202,14 @@ impl Frame {
         decode::decode_file(path.as_ref())
     }
 
+    /// Decode a raw file already in memory (the bytes of a DNG or camera raw); `name` stands for
+    /// the file in errors and in [`Frame::source`]. The same checks as [`Frame::open`] apply: bad
+    /// or hostile bytes give an error, never a panic, and no buffer larger than the limits in the
+    /// README ("Limits") is allocated.
+    pub fn from_bytes(name: impl AsRef<Path>, data: &[u8]) -> Result<Frame> {
+        decode::decode_bytes(name.as_ref(), data)
+    }
+
     /// Build a frame from a mosaic in memory (e.g. a single-channel image), with explicit levels.
     /// White balance is neutral and the colour matrix the identity (camera RGB = sRGB primaries).
     pub fn from_mosaic(
