@@ -31,3 +31,28 @@ fn mutated_raws_decode_or_fail_cleanly() {
     assert_eq!(report.cases, CI_CASES);
     assert!(report.failures.is_empty(), "{}", report.summary());
 }
+
+/// `BURSTPIPE_FUZZ_REPLAY=FILE` runs one reproducer through the same checks (for debugging a
+/// failure); without it, the committed regression files in tests/data/fuzz.
+#[test]
+fn reproducers_decode_or_fail_cleanly() {
+    let files: Vec<std::path::PathBuf> = match std::env::var_os("BURSTPIPE_FUZZ_REPLAY") {
+        Some(f) => vec![f.into()],
+        None => {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fuzz");
+            let mut v: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "bin"))
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let outcome = fuzz::run_case(&f.display().to_string(), &bytes);
+        eprintln!("{}: {outcome:?}", f.display());
+        assert!(!matches!(outcome, fuzz::Outcome::Failure(_)), "{}: {outcome:?}", f.display());
+    }
+}

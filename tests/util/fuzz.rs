@@ -38,6 +38,8 @@ const HARD_CAP: u64 = 4 << 30;
 static LIMIT: AtomicU64 = AtomicU64::new(0);
 static OVER: AtomicU64 = AtomicU64::new(0);
 static ALLOCATOR_SEEN: AtomicUsize = AtomicUsize::new(0);
+/// 1: print a backtrace at each oversize allocation (`BURSTPIPE_FUZZ_BACKTRACE=1`).
+static TRACE: AtomicUsize = AtomicUsize::new(0);
 
 /// A global allocator that records the largest single allocation over the current case's limit.
 pub struct CountingAlloc;
@@ -48,6 +50,12 @@ impl CountingAlloc {
         let limit = LIMIT.load(Ordering::Relaxed);
         if limit != 0 && size as u64 > limit {
             OVER.fetch_max(size as u64, Ordering::Relaxed);
+            if TRACE.load(Ordering::Relaxed) == 1 {
+                // Where it came from (allocations below are not checked while this prints).
+                LIMIT.store(0, Ordering::Relaxed);
+                eprintln!("fuzz: allocation of {size} bytes at\n{}", std::backtrace::Backtrace::force_capture());
+                LIMIT.store(limit, Ordering::Relaxed);
+            }
             if size as u64 > HARD_CAP {
                 LIMIT.store(0, Ordering::Relaxed);
                 abort_with_case(&format!("a single allocation of {size} bytes"));
@@ -83,6 +91,15 @@ pub fn with_alloc_limit<T>(limit: u64, f: impl FnOnce() -> T) -> (T, u64) {
         1,
         "install burstpipe_tests::fuzz::CountingAlloc as the #[global_allocator]"
     );
+    // rawloader parses its camera database (~19 MB of tables) on first use: once per process,
+    // whatever the file, so not counted against the first case.
+    static WARM_UP: std::sync::Once = std::sync::Once::new();
+    WARM_UP.call_once(|| {
+        let _ = burstpipe::Frame::from_bytes("warm-up.nef", &synth::nef());
+    });
+    if std::env::var_os("BURSTPIPE_FUZZ_BACKTRACE").is_some() {
+        TRACE.store(1, Ordering::Relaxed);
+    }
     OVER.store(0, Ordering::Relaxed);
     LIMIT.store(limit, Ordering::Relaxed);
     let out = f();
