@@ -56,3 +56,107 @@ fn reproducers_decode_or_fail_cleanly() {
         assert!(!matches!(outcome, fuzz::Outcome::Failure(_)), "{}: {outcome:?}", f.display());
     }
 }
+
+/// `bytes` with the first value of `tag` set to `value` in every IFD that has `tag` and whose
+/// PhotometricInterpretation is `photometric` (32803 CFA, 34892 LinearRaw).
+fn with_tag(bytes: &[u8], photometric: u64, tag: u16, value: u64) -> Vec<u8> {
+    let t = fuzz::tiff::Tiff::parse(bytes).expect("a TIFF seed");
+    let mut out = bytes.to_vec();
+    let mut done = 0;
+    for ifd in &t.ifds {
+        let photo = ifd.entries.iter().find(|e| e.tag == 262);
+        if photo.map(|e| t.values(bytes, e).first().copied()) != Some(Some(photometric)) {
+            continue;
+        }
+        for e in ifd.entries.iter().filter(|e| e.tag == tag) {
+            // Widen SHORT to LONG in place so the value fits (both fit in the entry's field).
+            if e.typ == 3 && e.count == 1 {
+                t.put(&mut out, e.at + 2, 2, 4);
+            }
+            let size = if e.typ == 3 && e.count > 1 { 2 } else { 4 };
+            t.put(&mut out, e.value_at, size, value);
+            done += 1;
+        }
+    }
+    assert!(done > 0, "no tag {tag} in a photometric {photometric} IFD");
+    out
+}
+
+fn shared(rel: &str) -> Vec<u8> {
+    let p = fuzz::shared_data().join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{} is needed: {e}", p.display()))
+}
+
+/// Headers claiming absurd sizes give the error for them before any pixel buffer exists: no
+/// single allocation larger than twice the file plus 1 MiB (rawloader copies the file once).
+#[test]
+fn absurd_declared_sizes_are_errors_without_allocating() {
+    let nef = fuzz::synth::nef();
+    let dng = fuzz::synth::opcode_dng();
+    let linear = shared("real/raw/lg_g4_linear_raw_lossy_jpeg.dng");
+    let lj92 = shared("real/raw/canon_powershot_g2_colorchecker_lj92.dng");
+    let huge = |b: &[u8], photo, w, h| with_tag(&with_tag(b, photo, 256, w), photo, 257, h);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("nef 100000²", huge(&nef, 32803, 100_000, 100_000), "limits"),
+        ("nef 20000² in 9 KB", huge(&nef, 32803, 20_000, 20_000), "decode"),
+        ("dng 100000²", huge(&dng, 32803, 100_000, 100_000), "limits"),
+        ("dng 20000²", huge(&dng, 32803, 20_000, 20_000), "decode"),
+        ("linear raw 100000²", huge(&linear, 34892, 100_000, 100_000), "limits"),
+        ("linear raw 20000²", huge(&linear, 34892, 20_000, 20_000), "decode"),
+        ("lj92 dng 60000²", huge(&lj92, 32803, 60_000, 60_000), "limits"),
+        // An image of 2000×1500 in one tile declared 60000×60000, whose lossless JPEG says so
+        // too: far more samples than the tile's bytes can code.
+        ("lj92 dng one huge tile", {
+            let b = huge(&lj92, 32803, 2000, 1500);
+            let mut b = with_tag(&with_tag(&b, 32803, 322, 60_000), 32803, 323, 60_000);
+            let sof = b.windows(2).position(|w| w == [0xFF, 0xC3]).expect("an SOF3 marker");
+            b[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]); // 60000, 60000
+            b
+        }, "decode"),
+    ];
+    for (what, bytes, kind) in cases {
+        let limit = 2 * bytes.len() as u64 + (1 << 20);
+        let start = std::time::Instant::now();
+        let (result, over) =
+            fuzz::with_alloc_limit(limit, || burstpipe::Frame::from_bytes(what, &bytes));
+        let err = result.err().unwrap_or_else(|| panic!("{what}: decoded"));
+        let got = match &err {
+            burstpipe::Error::Limits { .. } => "limits",
+            burstpipe::Error::Decode { .. } => "decode",
+            _ => "other",
+        };
+        assert_eq!(got, kind, "{what}: {err}");
+        assert!(err.to_string().contains(what), "{what}: the error names the file: {err}");
+        assert_eq!(over, 0, "{what}: allocated {over} bytes at once ({err})");
+        eprintln!("{what}: {err} ({:?})", start.elapsed());
+    }
+}
+
+/// The synthetic seeds decode, so their mutants reach the pixel decoders: the NEF through
+/// rawloader (96×64 less the D1's crop of 12 on the right and top), the opcode DNG through our
+/// reader with its ActiveArea and DefaultCrop (30×24).
+#[test]
+fn synthetic_seeds_decode() {
+    let f = burstpipe::Frame::from_bytes("s.nef", &fuzz::synth::nef()).unwrap();
+    assert_eq!((f.width(), f.height()), (84, 52));
+    let f = burstpipe::Frame::from_bytes("s.dng", &fuzz::synth::opcode_dng()).unwrap();
+    assert_eq!((f.width(), f.height()), (30, 24));
+}
+
+/// The Nikon case: a truncated uncompressed NEF made rawloader's packed decoder panic on
+/// every missing row inside its rayon workers. Now the strips are checked against the file first:
+/// every truncation is a clean "truncated" error and rawloader never runs into the missing rows.
+#[test]
+fn truncated_nef_is_a_clean_error_before_the_decoder() {
+    let nef = fuzz::synth::nef();
+    let pixels = 96 * 64 * 3 / 2; // the 12-bit pixels end the file
+    for keep in [0.0, 0.1, 0.5, 0.9, 0.999] {
+        let cut = nef.len() - pixels + (pixels as f64 * keep) as usize;
+        let err = burstpipe::Frame::from_bytes("cut.nef", &nef[..cut]).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("cut.nef") && msg.contains("truncated") && !msg.contains("raw decoder failed"),
+            "{keep}: {msg}"
+        );
+    }
+}

@@ -46,10 +46,7 @@ pub(crate) fn check_declared(
         ));
     }
     let values = width * height * samples.max(1);
-    let holds = file_len
-        .saturating_mul(VALUES_PER_BYTE)
-        .max(SMALL_IMAGE_VALUES);
-    if values > holds {
+    if values > max_values(file_len) {
         return Err(Error::decode(
             path,
             format!(
@@ -58,6 +55,12 @@ pub(crate) fn check_declared(
         ));
     }
     Ok(())
+}
+
+/// Values (pixels × samples) that `len` bytes of a file or of one compressed chunk may declare:
+/// [`VALUES_PER_BYTE`] per byte, and [`SMALL_IMAGE_VALUES`] whatever the length.
+pub(crate) fn max_values(len: u64) -> u64 {
+    len.saturating_mul(VALUES_PER_BYTE).max(SMALL_IMAGE_VALUES)
 }
 
 #[cfg(test)]

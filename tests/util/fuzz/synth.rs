@@ -52,18 +52,23 @@ fn write_ifd(out: &mut Vec<u8>, mut tags: Vec<Tag>, next: u32) -> u32 {
     at as u32
 }
 
-/// A TIFF: header, `pixels` at offset 8, then a raw sub-IFD (its StripOffsets set to the pixels)
-/// and IFD0 pointing at it.
+/// A TIFF: header, a raw sub-IFD and IFD0 pointing at it, then `pixels` at the end of the file
+/// (as cameras write them, so a truncated file loses pixels first).
 fn tiff(ifd0: Vec<Tag>, mut raw: Vec<Tag>, pixels: &[u8]) -> Vec<u8> {
     let mut out = b"II*\0\0\0\0\0".to_vec();
-    out.extend_from_slice(pixels);
-    raw.push((273, 4, longs(&[8])));
+    raw.push((273, 4, longs(&[0]))); // set below, once the pixels' offset is known
     raw.push((279, 4, longs(&[pixels.len() as u32])));
     let sub = write_ifd(&mut out, raw, 0);
     let mut ifd0 = ifd0;
     ifd0.push((330, 4, longs(&[sub])));
     let first = write_ifd(&mut out, ifd0, 0);
     out[4..8].copy_from_slice(&first.to_le_bytes());
+    let at = out.len() as u32;
+    out.extend_from_slice(pixels);
+    let t = super::tiff::Tiff::parse(&out).expect("the TIFF just written");
+    for e in t.entries().filter(|e| e.tag == 273) {
+        t.put(&mut out, e.value_at, 4, at as u64);
+    }
     out
 }
 
