@@ -11,24 +11,33 @@ static ALLOC: CountingAlloc = CountingAlloc;
 /// Cases per CI run: a few thousand, under a minute in a debug build on two cores.
 const CI_CASES: u64 = 3000;
 
+/// The CI budget; `BURSTPIPE_FUZZ_CASES`, `BURSTPIPE_FUZZ_SEED` and `BURSTPIPE_FUZZ_OUT`
+/// (reproducer folder) make it a longer run of the same checks without a release build of the
+/// benches (`benches` has the `fuzz` binary for that).
 #[test]
 fn mutated_raws_decode_or_fail_cleanly() {
     let seeds = fuzz::seeds().unwrap_or_else(|e| panic!("{e}"));
-    let out = std::env::temp_dir().join(format!("burstpipe-fuzz-{}", std::process::id()));
+    let env = |name: &str| std::env::var(name).ok();
+    let cases = env("BURSTPIPE_FUZZ_CASES").map_or(CI_CASES, |v| v.parse().unwrap());
+    let seed = env("BURSTPIPE_FUZZ_SEED").map_or(1, |v| v.parse().unwrap());
+    let out = env("BURSTPIPE_FUZZ_OUT").map_or_else(
+        || std::env::temp_dir().join(format!("burstpipe-fuzz-{}", std::process::id())),
+        Into::into,
+    );
     let report = fuzz::run(
         &seeds,
         &Plan {
-            seed: 1,
+            seed,
             first: 0,
-            cases: CI_CASES,
+            cases,
             seconds: None,
             case_time: Duration::from_secs(30),
             out,
-            progress: None,
+            progress: (cases > CI_CASES).then_some(Duration::from_secs(30)),
         },
     );
     eprintln!("{}", report.summary());
-    assert_eq!(report.cases, CI_CASES);
+    assert_eq!(report.cases, cases);
     assert!(report.failures.is_empty(), "{}", report.summary());
 }
 
