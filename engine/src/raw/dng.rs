@@ -1103,7 +1103,13 @@ impl<'a> TiffFile<'a> {
     fn open(data: &'a [u8]) -> Option<TiffFile<'a>> {
         let shim = HeaderShim::new(data)?;
         let (ifd0, little_endian) = (IfdPointer(shim.real_ifd0), shim.little_endian);
-        let limits = Limits::default(); // 1 MiB per tag value is plenty for any DNG tag.
+        // 1 MiB per tag value is plenty for any DNG tag. The tiff crate reserves room for a
+        // tag's declared count of values before reading them: no tag holds more values than the
+        // file has bytes, so that bounds what a lying count can make it allocate.
+        let mut limits = Limits::default();
+        limits.decoding_buffer_size = limits
+            .decoding_buffer_size
+            .min((data.len() + 64).saturating_mul(std::mem::size_of::<Value>()));
         let decoder = Decoder::new(shim).ok()?.with_limits(limits);
         Some(TiffFile {
             decoder,
