@@ -40,8 +40,14 @@ fn truncated_and_mutated_nefs_fail_cleanly_without_panic_text() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "case {i} developed: {stderr}");
-        assert!(!stderr.contains("panicked"), "case {i}: panic text on stderr:\n{stderr}");
-        assert!(stderr.contains(&format!("cut{i}.nef")), "case {i}: the error names the file:\n{stderr}");
+        assert!(
+            !stderr.contains("panicked"),
+            "case {i}: panic text on stderr:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("cut{i}.nef")),
+            "case {i}: the error names the file:\n{stderr}"
+        );
         assert!(!output.exists(), "case {i}: an output file was written");
     }
 }

@@ -62,7 +62,11 @@ fn reproducers_decode_or_fail_cleanly() {
         let bytes = std::fs::read(&f).unwrap();
         let outcome = fuzz::run_case(&f.display().to_string(), &bytes);
         eprintln!("{}: {outcome:?}", f.display());
-        assert!(!matches!(outcome, fuzz::Outcome::Failure(_)), "{}: {outcome:?}", f.display());
+        assert!(
+            !matches!(outcome, fuzz::Outcome::Failure(_)),
+            "{}: {outcome:?}",
+            f.display()
+        );
     }
 }
 
@@ -107,21 +111,44 @@ fn absurd_declared_sizes_are_errors_without_allocating() {
     let huge = |b: &[u8], photo, w, h| with_tag(&with_tag(b, photo, 256, w), photo, 257, h);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("nef 100000²", huge(&nef, 32803, 100_000, 100_000), "limits"),
-        ("nef 20000² in 9 KB", huge(&nef, 32803, 20_000, 20_000), "decode"),
+        (
+            "nef 20000² in 9 KB",
+            huge(&nef, 32803, 20_000, 20_000),
+            "decode",
+        ),
         ("dng 100000²", huge(&dng, 32803, 100_000, 100_000), "limits"),
         ("dng 20000²", huge(&dng, 32803, 20_000, 20_000), "decode"),
-        ("linear raw 100000²", huge(&linear, 34892, 100_000, 100_000), "limits"),
-        ("linear raw 20000²", huge(&linear, 34892, 20_000, 20_000), "decode"),
-        ("lj92 dng 60000²", huge(&lj92, 32803, 60_000, 60_000), "limits"),
+        (
+            "linear raw 100000²",
+            huge(&linear, 34892, 100_000, 100_000),
+            "limits",
+        ),
+        (
+            "linear raw 20000²",
+            huge(&linear, 34892, 20_000, 20_000),
+            "decode",
+        ),
+        (
+            "lj92 dng 60000²",
+            huge(&lj92, 32803, 60_000, 60_000),
+            "limits",
+        ),
         // An image of 2000×1500 in one tile declared 60000×60000, whose lossless JPEG says so
         // too: far more samples than the tile's bytes can code.
-        ("lj92 dng one huge tile", {
-            let b = huge(&lj92, 32803, 2000, 1500);
-            let mut b = with_tag(&with_tag(&b, 32803, 322, 60_000), 32803, 323, 60_000);
-            let sof = b.windows(2).position(|w| w == [0xFF, 0xC3]).expect("an SOF3 marker");
-            b[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]); // 60000, 60000
-            b
-        }, "decode"),
+        (
+            "lj92 dng one huge tile",
+            {
+                let b = huge(&lj92, 32803, 2000, 1500);
+                let mut b = with_tag(&with_tag(&b, 32803, 322, 60_000), 32803, 323, 60_000);
+                let sof = b
+                    .windows(2)
+                    .position(|w| w == [0xFF, 0xC3])
+                    .expect("an SOF3 marker");
+                b[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]); // 60000, 60000
+                b
+            },
+            "decode",
+        ),
     ];
     for (what, bytes, kind) in cases {
         let limit = 2 * bytes.len() as u64 + (1 << 20);
@@ -135,7 +162,10 @@ fn absurd_declared_sizes_are_errors_without_allocating() {
             _ => "other",
         };
         assert_eq!(got, kind, "{what}: {err}");
-        assert!(err.to_string().contains(what), "{what}: the error names the file: {err}");
+        assert!(
+            err.to_string().contains(what),
+            "{what}: the error names the file: {err}"
+        );
         assert_eq!(over, 0, "{what}: allocated {over} bytes at once ({err})");
         eprintln!("{what}: {err} ({:?})", start.elapsed());
     }
@@ -164,7 +194,9 @@ fn truncated_nef_is_a_clean_error_before_the_decoder() {
         let err = burstpipe::Frame::from_bytes("cut.nef", &nef[..cut]).unwrap_err();
         let msg = err.to_string();
         assert!(
-            msg.contains("cut.nef") && msg.contains("truncated") && !msg.contains("raw decoder failed"),
+            msg.contains("cut.nef")
+                && msg.contains("truncated")
+                && !msg.contains("raw decoder failed"),
             "{keep}: {msg}"
         );
     }
@@ -188,7 +220,11 @@ fn lying_tag_counts_allocate_nothing_big() {
                     std::panic::catch_unwind(|| burstpipe::Frame::from_bytes("c.raw", &bytes))
                 });
                 assert!(result.is_ok(), "tag {} count {count}: a panic", e.tag);
-                assert_eq!(over, 0, "tag {} count {count}: one allocation of {over} bytes", e.tag);
+                assert_eq!(
+                    over, 0,
+                    "tag {} count {count}: one allocation of {over} bytes",
+                    e.tag
+                );
             }
         }
     }

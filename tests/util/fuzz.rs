@@ -53,7 +53,10 @@ impl CountingAlloc {
             if TRACE.load(Ordering::Relaxed) == 1 {
                 // Where it came from (allocations below are not checked while this prints).
                 LIMIT.store(0, Ordering::Relaxed);
-                eprintln!("fuzz: allocation of {size} bytes at\n{}", std::backtrace::Backtrace::force_capture());
+                eprintln!(
+                    "fuzz: allocation of {size} bytes at\n{}",
+                    std::backtrace::Backtrace::force_capture()
+                );
                 LIMIT.store(limit, Ordering::Relaxed);
             }
             if size as u64 > HARD_CAP {
@@ -142,7 +145,12 @@ pub fn seeds() -> Result<Vec<Seed>, String> {
     for dir in SEED_DIRS {
         let path = shared_data().join(dir);
         let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
-            .map_err(|e| format!("{}: {e} (the fuzz seeds are the shared data)", path.display()))?
+            .map_err(|e| {
+                format!(
+                    "{}: {e} (the fuzz seeds are the shared data)",
+                    path.display()
+                )
+            })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file() && p.extension().is_some_and(|e| e != "md"))
             .collect();
@@ -152,7 +160,10 @@ pub fn seeds() -> Result<Vec<Seed>, String> {
         files.sort();
         for f in files {
             let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-            let name = format!("{dir}/{}", f.file_name().unwrap_or_default().to_string_lossy());
+            let name = format!(
+                "{dir}/{}",
+                f.file_name().unwrap_or_default().to_string_lossy()
+            );
             seeds.push(Seed::new(&name, bytes));
         }
     }
@@ -177,7 +188,9 @@ pub enum Outcome {
 pub fn run_case(name: &str, bytes: &[u8]) -> Outcome {
     let limit = alloc_limit(bytes.len());
     let (result, over) = with_alloc_limit(limit, || {
-        panic::catch_unwind(AssertUnwindSafe(|| burstpipe::Frame::from_bytes(name, bytes)))
+        panic::catch_unwind(AssertUnwindSafe(|| {
+            burstpipe::Frame::from_bytes(name, bytes)
+        }))
     });
     let outcome = match result {
         Err(_) => Outcome::Failure(format!(
@@ -202,7 +215,9 @@ pub fn run_case(name: &str, bytes: &[u8]) -> Outcome {
 fn error_kind(e: &burstpipe::Error) -> &'static str {
     use burstpipe::Error as E;
     match e {
-        E::Decode { reason, .. } if reason.contains("raw decoder failed") => "decode (rawloader panic, contained)",
+        E::Decode { reason, .. } if reason.contains("raw decoder failed") => {
+            "decode (rawloader panic, contained)"
+        }
         E::Decode { .. } => "decode",
         E::Unsupported { .. } => "unsupported",
         E::Limits { .. } => "limits",
@@ -226,7 +241,10 @@ pub fn frame_problem(f: &burstpipe::Frame) -> Option<String> {
     if !(white.is_finite() && white > 0.0) || black.iter().any(|b| !(b.is_finite() && *b < white)) {
         return Some(format!("levels {black:?} / {white}"));
     }
-    if f.white_balance().iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+    if f.white_balance()
+        .iter()
+        .any(|v| !(v.is_finite() && *v > 0.0))
+    {
         return Some(format!("white balance {:?}", f.white_balance()));
     }
     None
@@ -339,12 +357,18 @@ pub fn run(seeds: &[Seed], plan: &Plan) -> Report {
     let mut last_progress = start;
     let mut report = Report::default();
     for case in plan.first..plan.first.saturating_add(plan.cases) {
-        if plan.seconds.is_some_and(|s| start.elapsed().as_secs_f64() >= s) {
+        if plan
+            .seconds
+            .is_some_and(|s| start.elapsed().as_secs_f64() >= s)
+        {
             break;
         }
         let (index, c) = make_case(seeds, plan.seed, case);
         let seed_name = &seeds[index].name;
-        let name = format!("{case}-{}", seed_name.rsplit('/').next().unwrap_or(seed_name));
+        let name = format!(
+            "{case}-{}",
+            seed_name.rsplit('/').next().unwrap_or(seed_name)
+        );
         let bytes = Arc::new(c.bytes);
         *CURRENT.lock().unwrap() = Some(Current {
             name: name.clone(),

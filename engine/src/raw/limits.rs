@@ -72,14 +72,29 @@ mod tests {
         let p = Path::new("x.raw");
         let check = |w, h, s, len| check_declared(p, (w, h), s, len);
         assert!(check(4000, 3000, 1, 12_000_000).is_ok());
-        assert!(check(100, 100, 3, 10).is_ok(), "small images pass whatever the length");
-        assert!(matches!(check(100_000, 100_000, 1, 1 << 40), Err(Error::Limits { .. })));
-        assert!(matches!(check(65_000, 65_000, 1, 1 << 40), Err(Error::Limits { .. })));
+        assert!(
+            check(100, 100, 3, 10).is_ok(),
+            "small images pass whatever the length"
+        );
+        assert!(matches!(
+            check(100_000, 100_000, 1, 1 << 40),
+            Err(Error::Limits { .. })
+        ));
+        assert!(matches!(
+            check(65_000, 65_000, 1, 1 << 40),
+            Err(Error::Limits { .. })
+        ));
         assert!(matches!(check(0, 10, 1, 100), Err(Error::Decode { .. })));
         // 12 MP of a few kilobytes.
-        assert!(matches!(check(4000, 3000, 1, 4096), Err(Error::Decode { .. })));
+        assert!(matches!(
+            check(4000, 3000, 1, 4096),
+            Err(Error::Decode { .. })
+        ));
         // The bound counts samples: 6 M values need 375 000 bytes.
         assert!(check(2000, 1000, 3, 400_000).is_ok());
-        assert!(matches!(check(2000, 1000, 3, 300_000), Err(Error::Decode { .. })));
+        assert!(matches!(
+            check(2000, 1000, 3, 300_000),
+            Err(Error::Decode { .. })
+        ));
     }
 }

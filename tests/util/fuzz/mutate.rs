@@ -284,7 +284,10 @@ fn opcode_list(data: &mut [u8], t: &Tiff, rng: &mut Rng) -> Option<String> {
     let end = e.value_at.checked_add(e.value_len)?.min(data.len());
     let list = data.get(e.value_at..end)?;
     // Opcode headers: count, then (id, version, flags, size) + params.
-    let be = |at: usize| list.get(at..at + 4).map(|b| u32::from_be_bytes(b.try_into().unwrap()));
+    let be = |at: usize| {
+        list.get(at..at + 4)
+            .map(|b| u32::from_be_bytes(b.try_into().unwrap()))
+    };
     let mut headers = Vec::new();
     let mut at = 4;
     while let Some(size) = be(at + 12) {
@@ -306,7 +309,10 @@ fn opcode_list(data: &mut [u8], t: &Tiff, rng: &mut Rng) -> Option<String> {
         _ => odd_value(rng, orig, data.len()),
     } as u32;
     data[e.value_at + field..][..4].copy_from_slice(&v.to_be_bytes());
-    Some(format!("opcode list {} u32 at +{field} {orig} -> {v}", e.tag))
+    Some(format!(
+        "opcode list {} u32 at +{field} {orig} -> {v}",
+        e.tag
+    ))
 }
 
 /// A field of an SOF3 / DHT / SOS / DRI segment in the first bytes of a pixel chunk, or the
@@ -335,7 +341,10 @@ fn ljpeg_header(data: &mut [u8], t: &Tiff, rng: &mut Rng) -> Option<String> {
         1 => old ^ (1 << rng.below(8)),
         _ => rng.next() as u8,
     };
-    Some(format!("JPEG marker {marker:02X} field at {at}: {old} -> {}", *b))
+    Some(format!(
+        "JPEG marker {marker:02X} field at {at}: {old} -> {}",
+        *b
+    ))
 }
 
 fn is_ciff(data: &[u8]) -> bool {
@@ -361,7 +370,10 @@ fn ciff_mutation(data: &mut [u8], rng: &mut Rng) -> Option<String> {
         else {
             continue;
         };
-        let Some(n) = data.get(table..table + 2).map(|b| u16::from_le_bytes([b[0], b[1]])) else {
+        let Some(n) = data
+            .get(table..table + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        else {
             continue;
         };
         for i in 0..(n as usize).min(256) {
@@ -372,7 +384,11 @@ fn ciff_mutation(data: &mut [u8], rng: &mut Rng) -> Option<String> {
             let ty = u16::from_le_bytes([data[r], data[r + 1]]);
             records.push(r);
             let (s, o) = (size as usize, start.saturating_add(off as usize));
-            if matches!(ty & 0x3800, 0x2800 | 0x3000) && o.saturating_add(s) <= end && heaps.len() < 16 && records.len() < 512 {
+            if matches!(ty & 0x3800, 0x2800 | 0x3000)
+                && o.saturating_add(s) <= end
+                && heaps.len() < 16
+                && records.len() < 512
+            {
                 heaps.push((o, o + s));
             }
         }

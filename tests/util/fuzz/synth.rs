@@ -72,6 +72,23 @@ fn tiff(ifd0: Vec<Tag>, mut raw: Vec<Tag>, pixels: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The tags of an uncompressed one-strip CFA image (2×2 pattern `cfa`), strip tags added by
+/// [`tiff`].
+fn cfa_ifd((w, h): (u32, u32), bits: u16, cfa: [u8; 4]) -> Vec<Tag> {
+    vec![
+        (254, 4, longs(&[0])),
+        (256, 4, longs(&[w])),
+        (257, 4, longs(&[h])),
+        (258, 3, shorts(&[bits])),
+        (259, 3, shorts(&[1])),
+        (262, 3, shorts(&[32803])),
+        (277, 3, shorts(&[1])),
+        (278, 4, longs(&[h])),
+        (33421, 3, shorts(&[2, 2])),
+        (33422, 1, cfa.to_vec()),
+    ]
+}
+
 /// Pixel bytes that are not all alike (a ramp with some texture).
 fn texture(n: usize) -> Vec<u8> {
     (0..n).map(|i| ((i * 7) ^ (i >> 5)) as u8).collect()
@@ -87,18 +104,7 @@ pub fn nef() -> Vec<u8> {
         (272, 2, ascii("NIKON D1")),
         (274, 3, shorts(&[1])),
     ];
-    let raw = vec![
-        (254, 4, longs(&[0])),
-        (256, 4, longs(&[w])),
-        (257, 4, longs(&[h])),
-        (258, 3, shorts(&[12])),
-        (259, 3, shorts(&[1])),
-        (262, 3, shorts(&[32803])),
-        (277, 3, shorts(&[1])),
-        (278, 4, longs(&[h])),
-        (33421, 3, shorts(&[2, 2])),
-        (33422, 1, vec![2, 1, 1, 0]),
-    ];
+    let raw = cfa_ifd((w, h), 12, [2, 1, 1, 0]);
     tiff(ifd0, raw, &texture((w * h * 3 / 2) as usize))
 }
 
@@ -138,31 +144,33 @@ pub fn opcode_dng() -> Vec<u8> {
     .concat();
     let polynomial = [area(0, 0, 28, 36), be32(&[2]), be_f64(&[0.0, 1.0, 0.01])].concat();
     let delta_rows = [area(0, 0, 28, 36), be32(&[28]), be_f32(&[0.5; 28])].concat();
-    let table = [area(2, 2, 10, 10), be32(&[4]), vec![0, 0, 0, 9, 0, 99, 0xff, 0xff]].concat();
+    let table = [
+        area(2, 2, 10, 10),
+        be32(&[4]),
+        vec![0, 0, 0, 9, 0, 99, 0xff, 0xff],
+    ]
+    .concat();
     let warp = [
         be32(&[1]),
         be_f64(&[1.0, 0.01, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5]),
     ]
     .concat();
+    let identity: Vec<(u32, u32)> = (0..9).map(|i| ((i % 4 == 0) as u32, 1)).collect();
+    let identity_matrix = rationals(&identity);
     let ifd0 = vec![
         (271, 2, ascii("Fuzz")),
         (272, 2, ascii("Opcode DNG")),
         (50706, 1, vec![1, 4, 0, 0]),
-        (50721, 10, rationals(&[(1, 1), (0, 1), (0, 1), (0, 1), (1, 1), (0, 1), (0, 1), (0, 1), (1, 1)])),
+        (50721, 10, identity_matrix),
         (50728, 5, rationals(&[(1, 2), (1, 1), (2, 3)])),
     ];
-    let raw = vec![
-        (254, 4, longs(&[0])),
-        (256, 4, longs(&[w])),
-        (257, 4, longs(&[h])),
-        (258, 3, shorts(&[16])),
-        (259, 3, shorts(&[1])),
-        (262, 3, shorts(&[32803])),
-        (277, 3, shorts(&[1])),
-        (278, 4, longs(&[h])),
-        (33421, 3, shorts(&[2, 2])),
-        (33422, 1, vec![0, 1, 1, 2]),
-        (50712, 3, shorts(&(0..256).map(|i| i * 200).collect::<Vec<_>>())),
+    let mut raw = cfa_ifd((w, h), 16, [0, 1, 1, 2]);
+    raw.extend([
+        (
+            50712,
+            3,
+            shorts(&(0..256).map(|i| i * 200).collect::<Vec<_>>()),
+        ),
         (50713, 3, shorts(&[2, 2])),
         (50714, 4, longs(&[256, 260, 258, 262])),
         (50715, 5, rationals(&[(1, 2); 36])),
@@ -172,14 +180,23 @@ pub fn opcode_dng() -> Vec<u8> {
         (50720, 5, rationals(&[(30, 1), (24, 1)])),
         (50829, 4, longs(&[2, 2, 30, 38])),
         (51008, 7, opcode_list(&[(4, be32(&[0, 0]))])),
-        (51009, 7, opcode_list(&[(9, gain_map), (8, polynomial), (10, delta_rows), (7, table)])),
+        (
+            51009,
+            7,
+            opcode_list(&[(9, gain_map), (8, polynomial), (10, delta_rows), (7, table)]),
+        ),
         (51022, 7, opcode_list(&[(1, warp)])),
-        (51041, 12, be_f64(&[1e-4, 1e-6]).chunks(8).flat_map(|c| {
-            let mut b: [u8; 8] = c.try_into().unwrap();
-            b.reverse();
-            b
-        }).collect()),
-    ];
-    let pixels: Vec<u8> = (0..w * h).flat_map(|i| ((i * 37 % 255) as u16).to_le_bytes()).collect();
+        (
+            51041,
+            12,
+            [1e-4f64, 1e-6]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+    ]);
+    let pixels: Vec<u8> = (0..w * h)
+        .flat_map(|i| ((i * 37 % 255) as u16).to_le_bytes())
+        .collect();
     tiff(ifd0, raw, &pixels)
 }
