@@ -11,7 +11,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 /// Cases per CI run: a few thousand, under a minute in a debug build on two cores.
 const CI_CASES: u64 = 3000;
 
-/// The CI budget; `BURSTPIPE_FUZZ_CASES`, `BURSTPIPE_FUZZ_SEED` and `BURSTPIPE_FUZZ_OUT`
+/// The CI budget; `BURSTPIPE_FUZZ_CASES`, `_SEED`, `_FIRST` (first case number) and `_OUT`
 /// (reproducer folder) make it a longer run of the same checks without a release build of the
 /// benches (`benches` has the `fuzz` binary for that).
 #[test]
@@ -20,6 +20,7 @@ fn mutated_raws_decode_or_fail_cleanly() {
     let env = |name: &str| std::env::var(name).ok();
     let cases = env("BURSTPIPE_FUZZ_CASES").map_or(CI_CASES, |v| v.parse().unwrap());
     let seed = env("BURSTPIPE_FUZZ_SEED").map_or(1, |v| v.parse().unwrap());
+    let first = env("BURSTPIPE_FUZZ_FIRST").map_or(0, |v| v.parse().unwrap());
     let out = env("BURSTPIPE_FUZZ_OUT").map_or_else(
         || std::env::temp_dir().join(format!("burstpipe-fuzz-{}", std::process::id())),
         Into::into,
@@ -28,7 +29,7 @@ fn mutated_raws_decode_or_fail_cleanly() {
         &seeds,
         &Plan {
             seed,
-            first: 0,
+            first,
             cases,
             seconds: None,
             case_time: Duration::from_secs(30),
