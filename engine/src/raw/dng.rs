@@ -242,8 +242,9 @@ pub(crate) fn check_declared_sizes(path: &Path, data: &[u8]) -> Result<()> {
 }
 
 /// An uncompressed image (compression 1, or a strip exactly the size of packed pixels, which
-/// rawloader also reads as uncompressed) must fit in the file from its first strip on: its
-/// decoders index rows without checking and panic on a truncated file.
+/// rawloader also reads as uncompressed) whose strip claims the whole image must fit in the file
+/// from its first strip on: rawloader's packed decoders index rows without checking and panic on
+/// a truncated file.
 fn check_uncompressed_strips(
     path: &Path,
     tiff: &mut TiffFile,
@@ -255,7 +256,10 @@ fn check_uncompressed_strips(
         return Ok(());
     };
     let need = (width * height * bits).div_ceil(8);
-    let uncompressed = get(COMPRESSION) == Some(1) || get(STRIP_BYTE_COUNTS) == Some(need);
+    // Only where the strip says it holds the whole image: Olympus writes compression 1 over its
+    // own (smaller) compressed data, which rawloader decodes as such.
+    let count = get(STRIP_BYTE_COUNTS).unwrap_or(0);
+    let uncompressed = count >= need && (get(COMPRESSION) == Some(1) || count == need);
     if uncompressed && offset.checked_add(need).is_none_or(|end| end > tiff.len) {
         return Err(Error::decode(
             path,
