@@ -230,3 +230,23 @@ fn lying_tag_counts_allocate_nothing_big() {
         }
     }
 }
+
+/// Found by the long run (run seed 2, cases 30391 and 34546): the G2's CRW with the offset of a
+/// CIFF record (the one at byte 2 751 826) changed, so SensorInfo is read from other bytes and
+/// claims a sensor of hundreds of megapixels; rawloader's metadata-only pass failed on the file
+/// and its real decode allocated 386 MB and 930 MB. The sensor size is now read from the CIFF
+/// heap and checked before rawloader runs.
+#[test]
+fn crw_with_a_moved_sensor_info_allocates_nothing_big() {
+    let seed = shared("real/raw/canon_powershot_g2_colorchecker.CRW");
+    for offset in [4u32, 7] {
+        let mut bytes = seed.clone();
+        bytes[2_751_826 + 6..][..4].copy_from_slice(&offset.to_le_bytes());
+        let limit = 2 * bytes.len() as u64 + (1 << 20);
+        let (result, over) = fuzz::with_alloc_limit(limit, || {
+            std::panic::catch_unwind(|| burstpipe::Frame::from_bytes("moved.crw", &bytes))
+        });
+        let err = result.expect("no panic").expect_err("a moved SensorInfo decodes");
+        assert_eq!(over, 0, "offset {offset}: one allocation of {over} bytes ({err})");
+    }
+}

@@ -241,6 +241,10 @@ fn rawloader_decode(path: &Path, data: &[u8]) -> Result<rawloader::RawImage> {
     // mode reads the metadata and allocates no pixels) and check it. The dummy pass fails on some
     // valid files (rawloader's black-area averaging reads the absent pixels): those go on to the
     // real decode, where rawloader's own 500 MP cap still holds.
+    // Canon CRW: the sensor size read here too, as rawloader's dummy pass may fail on the file.
+    if let Some((w @ 1.., h @ 1..)) = super::ciff::sensor_size(data) {
+        super::limits::check_declared(path, (w as u64, h as u64), 1, data.len() as u64)?;
+    }
     if let Ok(Ok(probe)) = quiet_panics(|| rawloader::decode_dummy(&mut Cursor::new(data))) {
         let size = (probe.width as u64, probe.height as u64);
         super::limits::check_declared(path, size, probe.cpp as u64, data.len() as u64)?;
