@@ -237,6 +237,7 @@ pub fn cpsnr_masked(
 }
 pub mod colorchecker;
 pub mod fusion;
+pub mod fuzz;
 
 /// A `w`×`h` crop of a photo from (x0, y0).
 pub fn crop(img: &Rgb, x0: u32, y0: u32, w: u32, h: u32) -> Rgb {

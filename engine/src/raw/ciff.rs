@@ -10,16 +10,31 @@ const SHOT_INFO: u16 = 0x102a;
 /// Sub-heaps nest a few levels in real files; deeper is a corrupt or hostile file.
 const MAX_DEPTH: u32 = 8;
 
+/// SensorInfo: sensor width and height as the 2nd and 3rd u16 (what rawloader allocates for).
+const SENSOR_INFO: u16 = 0x1031;
+
 /// The white-balance setting (ShotInfo) of a CRW file; `None` when it is not CIFF or has none.
 pub(crate) fn white_balance_index(data: &[u8]) -> Option<u16> {
+    let info = record(data, SHOT_INFO)?;
+    u16_at(info, 14)
+}
+
+/// The sensor size (width, height) a CRW file declares; `None` when it is not CIFF or has none.
+pub(crate) fn sensor_size(data: &[u8]) -> Option<(u16, u16)> {
+    let info = record(data, SENSOR_INFO)?;
+    Some((u16_at(info, 2)?, u16_at(info, 4)?))
+}
+
+/// The bytes of the first record of type `tag` in a CIFF file's heaps.
+fn record(data: &[u8], tag: u16) -> Option<&[u8]> {
     if data.get(..2)? != b"II" || data.get(6..14)? != b"HEAPCCDR" {
         return None;
     }
     let header = u32_at(data, 2)? as usize;
-    find(data, header, data.len(), 0)
+    find(data, tag, header, data.len(), 0)
 }
 
-fn find(data: &[u8], start: usize, end: usize, depth: u32) -> Option<u16> {
+fn find(data: &[u8], tag: u16, start: usize, end: usize, depth: u32) -> Option<&[u8]> {
     if depth > MAX_DEPTH || end < start + 4 || end > data.len() {
         return None;
     }
@@ -37,11 +52,11 @@ fn find(data: &[u8], start: usize, end: usize, depth: u32) -> Option<u16> {
         if stop > end {
             continue;
         }
-        if p & 0x3fff == SHOT_INFO {
-            return u16_at(data, offset + 14).filter(|_| size >= 16);
+        if p & 0x3fff == tag {
+            return data.get(offset..stop);
         }
         if matches!(p & 0x3800, 0x2800 | 0x3000) {
-            if let Some(v) = find(data, offset, stop, depth + 1) {
+            if let Some(v) = find(data, tag, offset, stop, depth + 1) {
                 return Some(v);
             }
         }

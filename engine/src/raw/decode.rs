@@ -237,6 +237,18 @@ fn quiet_panics<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
 }
 
 fn rawloader_decode(path: &Path, data: &[u8]) -> Result<rawloader::RawImage> {
+    // rawloader allocates whatever size the file declares: ask for the size first (its dummy
+    // mode reads the metadata and allocates no pixels) and check it. The dummy pass fails on some
+    // valid files (rawloader's black-area averaging reads the absent pixels): those go on to the
+    // real decode, where rawloader's own 500 MP cap still holds.
+    // Canon CRW: the sensor size read here too, as rawloader's dummy pass may fail on the file.
+    if let Some((w @ 1.., h @ 1..)) = super::ciff::sensor_size(data) {
+        super::limits::check_declared(path, (w as u64, h as u64), 1, data.len() as u64)?;
+    }
+    if let Ok(Ok(probe)) = quiet_panics(|| rawloader::decode_dummy(&mut Cursor::new(data))) {
+        let size = (probe.width as u64, probe.height as u64);
+        super::limits::check_declared(path, size, probe.cpp as u64, data.len() as u64)?;
+    }
     match quiet_panics(|| rawloader::decode(&mut Cursor::new(data))) {
         Ok(Ok(image)) => Ok(image),
         Ok(Err(e)) => Err(translate(path, &e.to_string())),

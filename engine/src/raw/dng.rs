@@ -15,7 +15,7 @@ use tiff::{Directory, TiffError};
 use super::colour_model::{self, AsShot, Calibration, ColourModel, M3};
 use super::dng_chunks::Chunks;
 use super::opcodes::{self, OpcodeLists, Stage};
-use super::{Cfa, Exif, XTrans, MAX_PIXELS, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
+use super::{Cfa, Exif, XTrans, MAX_SIDE, SRGB_TO_XYZ_INVERSE};
 use crate::error::{Error, Result};
 
 pub(crate) mod linear_raw;
@@ -234,8 +234,41 @@ pub(crate) fn check_declared_sizes(path: &Path, data: &[u8]) -> Result<()> {
         let width = tiff.unsigned(&dir, IMAGE_WIDTH).ok().flatten();
         let height = tiff.unsigned(&dir, IMAGE_LENGTH).ok().flatten();
         if let (Some(w @ 1..), Some(h @ 1..)) = (width, height) {
-            check_size(path, w, h)?;
+            check_size(path, &tiff, w, h)?;
+            check_uncompressed_strips(path, &mut tiff, &dir, (w, h))?;
         }
+    }
+    Ok(())
+}
+
+/// An uncompressed image (compression 1, or a strip exactly the size of packed pixels, which
+/// rawloader also reads as uncompressed) whose strip claims the whole image must fit in the file
+/// from its first strip on: rawloader's packed decoders index rows without checking and panic on
+/// a truncated file.
+fn check_uncompressed_strips(
+    path: &Path,
+    tiff: &mut TiffFile,
+    dir: &Directory,
+    (width, height): (u64, u64),
+) -> Result<()> {
+    let mut get = |t| tiff.unsigned(dir, t).ok().flatten();
+    let (Some(offset), Some(bits)) = (get(STRIP_OFFSETS), get(BITS_PER_SAMPLE)) else {
+        return Ok(());
+    };
+    let need = (width * height * bits).div_ceil(8);
+    // Only where the strip says it holds the whole image: Olympus writes compression 1 over its
+    // own (smaller) compressed data, which rawloader decodes as such.
+    let count = get(STRIP_BYTE_COUNTS).unwrap_or(0);
+    let uncompressed = count >= need && (get(COMPRESSION) == Some(1) || count == need);
+    if uncompressed && offset.checked_add(need).is_none_or(|end| end > tiff.len) {
+        return Err(Error::decode(
+            path,
+            format!(
+                "file is truncated: its uncompressed {width}×{height} {bits}-bit image needs bytes {offset}..{} but the file has {}",
+                offset.saturating_add(need),
+                tiff.len
+            ),
+        ));
     }
     Ok(())
 }
@@ -477,24 +510,13 @@ fn read_size(path: &Path, tiff: &mut TiffFile, raw: &Directory) -> Result<(u32, 
     };
     let width = required(IMAGE_WIDTH, "ImageWidth")?;
     let height = required(IMAGE_LENGTH, "ImageLength")?;
-    check_size(path, width, height)?;
+    check_size(path, tiff, width, height)?;
     Ok((width as u32, height as u32))
 }
 
-fn check_size(path: &Path, width: u64, height: u64) -> Result<()> {
-    if width == 0 || height == 0 {
-        return Err(Error::decode(
-            path,
-            format!("DNG raw image is {width}×{height} pixels"),
-        ));
-    }
-    if width > MAX_SIDE as u64 || height > MAX_SIDE as u64 || width * height > MAX_PIXELS {
-        return Err(Error::limits(
-            path,
-            format!("{width}×{height} pixels is beyond the supported size"),
-        ));
-    }
-    Ok(())
+/// A declared image size against the limits and the file's length (see `limits`).
+fn check_size(path: &Path, tiff: &TiffFile, width: u64, height: u64) -> Result<()> {
+    super::limits::check_declared(path, (width, height), 1, tiff.len)
 }
 
 /// The LinearizationTable (stored value → linear value), checked for a usable length.
@@ -1076,6 +1098,8 @@ struct TiffFile<'a> {
     decoder: Decoder<HeaderShim<'a>>,
     ifd0: IfdPointer,
     little_endian: bool,
+    /// Length of the file in bytes.
+    len: u64,
 }
 
 impl<'a> TiffFile<'a> {
@@ -1083,12 +1107,19 @@ impl<'a> TiffFile<'a> {
     fn open(data: &'a [u8]) -> Option<TiffFile<'a>> {
         let shim = HeaderShim::new(data)?;
         let (ifd0, little_endian) = (IfdPointer(shim.real_ifd0), shim.little_endian);
-        let limits = Limits::default(); // 1 MiB per tag value is plenty for any DNG tag.
+        // 1 MiB per tag value is plenty for any DNG tag. The tiff crate reserves room for a
+        // tag's declared count of values before reading them: no tag holds more values than the
+        // file has bytes, so that bounds what a lying count can make it allocate.
+        let mut limits = Limits::default();
+        limits.decoding_buffer_size = limits
+            .decoding_buffer_size
+            .min((data.len() + 64).saturating_mul(std::mem::size_of::<Value>()));
         let decoder = Decoder::new(shim).ok()?.with_limits(limits);
         Some(TiffFile {
             decoder,
             ifd0,
             little_endian,
+            len: data.len() as u64,
         })
     }
 

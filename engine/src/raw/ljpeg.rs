@@ -298,6 +298,9 @@ fn truncated() -> LjpegError {
 /// Decode a lossless JPEG stream. `max_samples` bounds width × height × components before any
 /// allocation (the caller knows how many its tile or strip can hold).
 pub(crate) fn decode(data: &[u8], max_samples: u64) -> Result<Image> {
+    // Every sample costs at least a one-bit Huffman code: a header declaring far more samples
+    // than its bytes can code is a lie, refused before allocating for it.
+    let max_samples = max_samples.min(super::limits::max_values(data.len() as u64));
     let mut s = Segments { data, pos: 0 };
     if s.marker().ok() != Some(SOI) {
         return corrupt("no start-of-image marker");

@@ -11,6 +11,7 @@ pub(crate) use decode::exif_fields;
 mod dng;
 mod dng_chunks;
 mod dng_ljpeg;
+mod limits;
 pub(crate) mod ljpeg;
 mod mosaic;
 pub(crate) mod opcodes;
@@ -47,12 +48,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use colour_model::ColourModel;
 
-/// Largest accepted frame: 2^29 pixels (a 536 MP sensor) and 65 535 px per side. Anything larger is
-/// a corrupt header, not a camera.
-pub(crate) const MAX_PIXELS: u64 = 1 << 29;
-pub(crate) const MAX_SIDE: u32 = 65_535;
-/// Largest raw file read into memory: 2 GiB, twice a 16-bit frame of MAX_PIXELS.
-pub(crate) const MAX_FILE_BYTES: u64 = 2 << 30;
+pub(crate) use limits::{MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE};
 
 /// Bayer colour-filter layouts, named by the 2×2 pattern read row by row from the top-left pixel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -200,6 +196,14 @@ impl Frame {
     /// Decode a raw file (DNG or any camera format rawloader reads).
     pub fn open(path: impl AsRef<Path>) -> Result<Frame> {
         decode::decode_file(path.as_ref())
+    }
+
+    /// Decode a raw file already in memory (the bytes of a DNG or camera raw); `name` stands for
+    /// the file in errors and in [`Frame::source`]. The same checks as [`Frame::open`] apply: bad
+    /// or hostile bytes give an error, never a panic, and no buffer larger than the limits in the
+    /// README ("Limits") is allocated.
+    pub fn from_bytes(name: impl AsRef<Path>, data: &[u8]) -> Result<Frame> {
+        decode::decode_bytes(name.as_ref(), data)
     }
 
     /// Build a frame from a mosaic in memory (e.g. a single-channel image), with explicit levels.

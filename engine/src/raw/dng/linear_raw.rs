@@ -226,6 +226,12 @@ fn read_chunks(
 ) -> Result<Chunks> {
     let err = |e| tiff_error(path, e);
     let (tiled, cw, ch, offsets) = chunk_grid(path, tiff, raw, width, height)?;
+    // The image and each tile (which may be larger than the image) are decoded to RGB buffers:
+    // both must be sizes the file can hold.
+    for size in [(width, height), (cw, ch)] {
+        let (w, h) = (size.0 as u64, size.1 as u64);
+        crate::raw::limits::check_declared(path, (w, h), SAMPLES as u64, file_len as u64)?;
+    }
     let counts_tag = if tiled {
         TILE_BYTE_COUNTS
     } else {
