@@ -483,14 +483,15 @@ fn run(cli: Cli) -> Result<()> {
             check_linear_output(look, output)?;
             let frame = Frame::open(input)?;
             let engine = engine(&cli)?;
-            let image = engine.develop(&frame, &look.options())?;
-            image.save(output)?;
+            // Written band by band as the GPU finishes them: a large frame is never whole in memory.
+            let ignore = &mut |_, _, _: &str| std::ops::ControlFlow::Continue(());
+            let (width, height) = engine.develop_to_file(&frame, &look.options(), output, ignore)?;
             eprintln!(
                 "{} → {} ({}×{}, {})",
                 input.display(),
                 output.display(),
-                image.width,
-                image.height,
+                width,
+                height,
                 engine.adapter().name
             );
         }
