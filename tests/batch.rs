@@ -197,7 +197,7 @@ fn devices_all_writes_what_the_sequential_batch_writes() {
 
 #[test]
 fn a_batch_killed_mid_way_leaves_only_whole_photos_and_the_rerun_finishes_the_rest() {
-    const BURSTS: usize = 6;
+    const BURSTS: usize = 4;
     let dir = tempfile::tempdir().unwrap();
     let (input, out) = (dir.path().join("in"), dir.path().join("out"));
     let t0 = SystemTime::now() - Duration::from_secs(3600);

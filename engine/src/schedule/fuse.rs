@@ -233,18 +233,38 @@ pub(crate) fn check_bracket(images: &[crate::Image], e: Exponents) -> Result<()>
     Ok(())
 }
 
-/// An 8/16-bit RGB image as RGBA 16-bit unorm words, the fusion's input format; 8-bit values are
-/// scaled by 257 (exactly v/255), so brackets of mixed depths fuse as they should.
-pub(crate) fn to_rgba_unorm16(img: &crate::Image) -> Vec<[u32; 2]> {
+/// 8/16-bit RGB pixels (`bits` per channel) as RGBA 16-bit unorm words, the fusion's input
+/// format; 8-bit values are scaled by 257 (exactly v/255), so brackets of mixed depths fuse as
+/// they should.
+fn rgba_unorm16(rgb: &[u16], bits: u8) -> Vec<[u32; 2]> {
     use rayon::prelude::*;
-    let scale = if img.bits == 8 { 257 } else { 1 };
-    img.data
-        .par_chunks(3)
+    let scale = if bits == 8 { 257 } else { 1 };
+    rgb.par_chunks(3)
         .map(|c| {
             let u = |v: u16| (v as u32 * scale).min(0xffff);
             [u(c[0]) | (u(c[1]) << 16), u(c[2]) | (0xffff << 16)]
         })
         .collect()
+}
+
+/// Host bytes converted at a time when uploading an exposure.
+const UPLOAD_SLICE_BYTES: usize = 64 << 20;
+
+/// An exposure on the GPU in the fusion's input format ([`rgba_unorm16`]), converted and
+/// written a slice of rows at a time: the host never holds the whole converted copy (800 MB for
+/// a 100 MP photo).
+pub(crate) fn upload_exposure(gpu: &Gpu, img: &crate::Image) -> wgpu::Buffer {
+    let w = img.width as usize;
+    let buffer = gpu.storage("exposure", w as u64 * img.height as u64 * 8);
+    let rows = (UPLOAD_SLICE_BYTES / (w * 8).max(1)).max(1);
+    for (i, slice) in img.data.chunks(rows * w * 3).enumerate() {
+        let words = rgba_unorm16(slice, img.bits);
+        let bytes: &[u8] = bytemuck::cast_slice(&words);
+        gpu.profiler.add_host_bytes(bytes.len() as u64);
+        gpu.queue
+            .write_buffer(&buffer, (i * rows * w * 8) as u64, bytes);
+    }
+    buffer
 }
 
 /// Fuse a bracket of finished photos into one, `bits` per channel; `align`: handheld, each
@@ -265,7 +285,7 @@ pub(crate) fn fuse_images(
     let mut steps = crate::progress::Steps::new(progress, 3 + align as usize);
     let mut inputs: Vec<wgpu::Buffer> = images
         .iter()
-        .map(|img| gpu.storage_init("exposure", bytemuck::cast_slice(&to_rgba_unorm16(img))))
+        .map(|img| upload_exposure(gpu, img))
         .collect();
     steps.step("exposures uploaded")?;
     if align {
