@@ -255,8 +255,26 @@ impl Engine {
         options: &Options,
         progress: &mut Progress,
     ) -> Result<Image> {
+        let (bits, _) = photo_look(options)?;
+        // Errors come from the render itself, with its own wording.
+        let size = develop::rendered_size(frame, options.binning, options.remosaic);
+        let r = develop::collect(size.unwrap_or((0, 0)), |sink| {
+            self.render_photo(frame, options, progress, sink)
+        });
+        let r = self.finish(&|| format!("developing {}", frame.source().display()), r)?;
+        Ok(finished(r, frame, bits))
+    }
+
+    /// Render `frame` as a photo, the rows to `sink` band by band; returns the size rendered.
+    fn render_photo(
+        &self,
+        frame: &Frame,
+        options: &Options,
+        progress: &mut Progress,
+        sink: &mut develop::RowSink,
+    ) -> Result<(u32, u32)> {
         let (bits, look) = photo_look(options)?;
-        let r = develop::render_binned(
+        develop::render_binned_into(
             &self.gpu,
             frame,
             options.binning,
@@ -266,9 +284,8 @@ impl Engine {
             bits,
             options.max_band_rows,
             progress,
-        );
-        let r = self.finish(&|| format!("developing {}", frame.source().display()), r)?;
-        Ok(finished(r, frame, bits))
+            sink,
+        )
     }
 
     /// Develop one raw frame and save it to `path` (PNG, JPEG or TIFF by extension), each band
@@ -285,7 +302,7 @@ impl Engine {
         path: impl AsRef<Path>,
         progress: &mut Progress,
     ) -> Result<(u32, u32)> {
-        let (bits, look) = photo_look(options)?;
+        let (bits, _) = photo_look(options)?;
         let (width, height) = develop::rendered_size(frame, options.binning, options.remosaic)?;
         let photo = output::stream::Photo {
             width,
@@ -295,19 +312,7 @@ impl Engine {
             exif: &frame.exif,
         };
         let saved = output::stream::save_rendered(path.as_ref(), &photo, |sink| {
-            develop::render_binned_into(
-                &self.gpu,
-                frame,
-                options.binning,
-                options.remosaic,
-                options.demosaic,
-                look,
-                bits,
-                options.max_band_rows,
-                progress,
-                sink,
-            )
-            .map(|_| ())
+            self.render_photo(frame, options, progress, sink).map(|_| ())
         });
         self.finish(&|| format!("developing {}", frame.source().display()), saved)?;
         Ok(match frame.orientation {

@@ -39,7 +39,7 @@ pub(crate) type RowSink<'a> = dyn FnMut(&[u16]) -> Result<()> + 'a;
 
 /// A render gathered into one image: `render` returns the size it rendered, `size` is what it
 /// is expected to be (room is made for it at once, not by doubling).
-fn collect(
+pub(crate) fn collect(
     size: (u32, u32),
     render: impl FnOnce(&mut RowSink) -> Result<(u32, u32)>,
 ) -> Result<Rendered> {
@@ -348,54 +348,23 @@ pub(crate) fn render(
     if matches!(look, Look::Plain) {
         frame.require_mosaic("demosaicing")?;
     }
-    render_binned(
-        gpu,
-        frame,
-        Binning::Off,
-        false,
-        method,
-        look,
-        bits,
-        max_band_rows,
-        &mut progress::ignore,
-    )
-}
-
-/// [`render`] after optional binning or remosaicing (on the GPU, before demosaicing).
-/// `remosaic` applies to Quad Bayer / Nonacell frames only (Bayer frames are unaffected).
-/// `progress` is told of each step (binning, each band coloured, the exposure, each band
-/// toned) and may cancel between them.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn render_binned(
-    gpu: &Gpu,
-    frame: &Frame,
-    binning: Binning,
-    remosaic: bool,
-    method: Demosaic,
-    look: Look,
-    bits: u32,
-    max_band_rows: Option<u32>,
-    progress: &mut Progress,
-) -> Result<Rendered> {
-    // Errors come from the render itself, with its own wording.
-    let size = rendered_size(frame, binning, remosaic).unwrap_or((0, 0));
-    collect(size, |sink| {
+    collect((frame.width, frame.height), |sink| {
         render_binned_into(
             gpu,
             frame,
-            binning,
-            remosaic,
+            Binning::Off,
+            false,
             method,
             look,
             bits,
             max_band_rows,
-            progress,
+            &mut progress::ignore,
             sink,
         )
     })
 }
 
-/// The size [`render_binned`] renders `frame` at (before orientation).
+/// The size [`render_binned_into`] renders `frame` at (before orientation).
 pub(crate) fn rendered_size(frame: &Frame, binning: Binning, remosaic: bool) -> Result<(u32, u32)> {
     match render_mode(frame, binning, remosaic && frame.cfa_block > 1)? {
         None => Ok((frame.width, frame.height)),
@@ -422,7 +391,11 @@ fn render_mode(frame: &Frame, binning: Binning, remosaic: bool) -> Result<Option
     }
 }
 
-/// [`render_binned`] with the rows handed to `sink` as each band is done.
+/// [`render`] after optional binning or remosaicing (on the GPU, before demosaicing), the rows
+/// handed to `sink` as each band is done; returns the size rendered.
+/// `remosaic` applies to Quad Bayer / Nonacell frames only (Bayer frames are unaffected).
+/// `progress` is told of each step (binning, each band coloured, the exposure, each band
+/// toned) and may cancel between them.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn render_binned_into(
     gpu: &Gpu,
