@@ -338,17 +338,22 @@ impl Engine {
             false,
             options.max_band_rows,
         )?;
-        let r = develop::render_source(
-            &self.gpu,
-            frame,
-            source,
-            &bands,
-            method,
-            look,
-            bits,
-            options.max_band_rows,
-            progress,
-        )?;
+        let size = source.size(frame);
+        let r = develop::collect(size, |sink| {
+            develop::render_source_into(
+                &self.gpu,
+                frame,
+                source,
+                &bands,
+                method,
+                look,
+                bits,
+                options.max_band_rows,
+                progress,
+                sink,
+            )
+            .map(|()| size)
+        })?;
         Ok(finished(r, frame, bits))
     }
 

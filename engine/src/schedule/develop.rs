@@ -470,7 +470,7 @@ pub(crate) fn plan_bands(
     bands::plan(w, h, halo, bytes_per_px, gpu.max_binding(), max_band_rows)
 }
 
-/// How many steps [`render_source`] reports over `bands` bands.
+/// How many steps [`render_source_into`] reports over `bands` bands.
 fn render_steps(look: Look, bands: usize) -> usize {
     let photo = matches!(look, Look::Photo { .. });
     // Toning: one step for the whole image when fusing, else one a band.
@@ -491,38 +491,7 @@ fn is_fusion(look: Look) -> bool {
 /// Render a mosaic that is already chosen (the frame's rows, a remosaic of them, or a buffer on
 /// the GPU such as a binned or merged mosaic) in `bands` (from [`plan_bands`]); `frame` gives
 /// the CFA, white balance and colour matrix. `progress` hears of each band coloured, the
-/// exposure and the toning, and may cancel between them.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn render_source(
-    gpu: &Gpu,
-    frame: &Frame,
-    source: &Source,
-    bands: &[Band],
-    method: Demosaic,
-    look: Look,
-    bits: u32,
-    max_band_rows: Option<u32>,
-    progress: &mut Progress,
-) -> Result<Rendered> {
-    let size = source.size(frame);
-    collect(size, |sink| {
-        render_source_into(
-            gpu,
-            frame,
-            source,
-            bands,
-            method,
-            look,
-            bits,
-            max_band_rows,
-            progress,
-            sink,
-        )
-        .map(|()| size)
-    })
-}
-
-/// [`render_source`] with the rows handed to `sink` as each band is done.
+/// exposure and the toning, and may cancel between them; the rows go to `sink` as each band is done.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn render_source_into(
     gpu: &Gpu,
