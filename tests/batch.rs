@@ -194,3 +194,84 @@ fn devices_all_writes_what_the_sequential_batch_writes() {
         );
     }
 }
+
+#[test]
+fn a_batch_killed_mid_way_leaves_only_whole_photos_and_the_rerun_finishes_the_rest() {
+    const BURSTS: usize = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let (input, out) = (dir.path().join("in"), dir.path().join("out"));
+    let t0 = SystemTime::now() - Duration::from_secs(3600);
+    let all: Vec<String> = (0..BURSTS).map(|i| format!("b{i}.png")).collect();
+    for i in 0..BURSTS {
+        std::fs::create_dir_all(input.join(format!("b{i}"))).unwrap();
+        copy(
+            "raw/synthetic-kodim23.dng",
+            &input.join(format!("b{i}/1.dng")),
+            t0,
+        );
+    }
+    let photos = || -> Vec<String> {
+        names(&out)
+            .into_iter()
+            .filter(|n| all.contains(n))
+            .collect()
+    };
+    let whole = |name: &str| {
+        let image = burstpipe::Image::open(out.join(name))
+            .unwrap_or_else(|e| panic!("{name} is not a whole photo: {e}"));
+        assert_eq!((image.width, image.height), (1488, 976), "{name}");
+    };
+
+    // Start a batch and kill it (SIGKILL: no clean-up runs) as soon as its first photo appears.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("burstpipe"))
+        .args(["batch", "--format", "png"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while photos().is_empty() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the batch ended before writing a photo"
+        );
+        assert!(std::time::Instant::now() < deadline, "no photo in 300 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = photos();
+    assert!(
+        done.len() < BURSTS,
+        "the batch finished before it was killed: nothing was tested"
+    );
+    // Every photo there is whole; anything else is a hidden temporary, never a photo's name.
+    for name in &done {
+        whole(name);
+    }
+    for name in names(&out) {
+        assert!(
+            done.contains(&name) || (name.starts_with(".burstpipe-") && name.ends_with(".part")),
+            "{name} was left in the output folder"
+        );
+    }
+
+    // The rerun skips the photos written, does the rest and removes the killed run's leftovers.
+    let rerun = burstpipe()
+        .args(["batch", "--format", "png"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let stderr = String::from_utf8(rerun.get_output().stderr.clone()).unwrap();
+    let counts = format!("{} done, {} skipped", BURSTS - done.len(), done.len());
+    assert!(stderr.contains(&counts), "{stderr}");
+    assert_eq!(names(&out), all);
+    for name in &all {
+        whole(name);
+    }
+}

@@ -325,3 +325,43 @@ fn one_engine_shared_by_threads_and_two_engines_in_parallel_agree() {
         }
     });
 }
+
+#[test]
+fn developing_to_a_file_band_by_band_writes_what_develop_and_save_write() {
+    // Several bands (forced small), each format, 8 and 16 bits: the streamed file decodes to the
+    // same pixels.
+    let engine = engine();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, frame) = sensor_frame("kodim05", Cfa::Rggb);
+    let none = &mut |_, _, _: &str| std::ops::ControlFlow::Continue(());
+    for (frame, ext, bits) in [
+        (&frame, "png", 16),
+        (&frame, "png", 8),
+        (&frame, "jpg", 8),
+        (&frame, "tif", 16),
+    ] {
+        let opts = Options {
+            bits,
+            max_band_rows: Some(128),
+            ..Options::default()
+        };
+        let (streamed, whole) = (
+            dir.path().join(format!("streamed.{ext}")),
+            dir.path().join(format!("whole.{ext}")),
+        );
+        let size = engine.develop_to_file(frame, &opts, &streamed, none).unwrap();
+        let image = engine.develop(frame, &opts).unwrap();
+        assert_eq!(size, (image.width, image.height));
+        image.save(&whole).unwrap();
+        let (a, b) = (
+            burstpipe::Image::open(&streamed).unwrap(),
+            burstpipe::Image::open(&whole).unwrap(),
+        );
+        assert_eq!((a.width, a.height, a.bits), (b.width, b.height, b.bits), "{ext}");
+        assert!(a.data == b.data, "{ext} {bits}-bit: the streamed file differs");
+    }
+    // A refused output writes nothing.
+    let bad = dir.path().join("x.bmp");
+    assert!(engine.develop_to_file(&frame, &Options::default(), &bad, none).is_err());
+    assert!(!bad.exists());
+}

@@ -109,7 +109,8 @@ impl Engine {
         options: &MergeOptions,
         progress: &mut Progress,
     ) -> Result<Image> {
-        Ok(self.merge_inner(burst, options, false, progress)?.0)
+        let merged = self.merge_inner(burst, options, false, progress);
+        Ok(self.finish(&|| merging(burst), merged)?.0)
     }
 
     /// [`Engine::merge_with_progress`] that also returns the merged raw mosaic (downloaded once,
@@ -121,7 +122,8 @@ impl Engine {
         options: &MergeOptions,
         progress: &mut Progress,
     ) -> Result<(Image, Frame)> {
-        let (image, raw) = self.merge_inner(burst, options, true, progress)?;
+        let merged = self.merge_inner(burst, options, true, progress);
+        let (image, raw) = self.finish(&|| merging(burst), merged)?;
         Ok((image, raw.expect("the raw mosaic was asked for")))
     }
 
@@ -142,12 +144,15 @@ impl Engine {
         options: &MergeOptions,
         progress: &mut Progress,
     ) -> Result<Frame> {
-        let prepared = self.prepare(burst, options)?;
-        let plan = plan(prepared.frames(burst), options);
-        match merge_schedule::merge(&self.gpu, &plan, progress)? {
-            Ok(merged) => merged.to_frame(&self.gpu, plan.frames),
-            Err(single) => Ok(plan.frames[single].clone()),
-        }
+        let merged = (|| {
+            let prepared = self.prepare(burst, options)?;
+            let plan = plan(prepared.frames(burst), options);
+            match merge_schedule::merge(&self.gpu, &plan, progress)? {
+                Ok(merged) => merged.to_frame(&self.gpu, plan.frames),
+                Err(single) => Ok(plan.frames[single].clone()),
+            }
+        })();
+        self.finish(&|| merging(burst), merged)
     }
 
     /// Merge, develop on the GPU, and download the merged mosaic only if `keep_raw`.
@@ -253,7 +258,8 @@ impl Engine {
             crate::stages::align::tiles(gp.gw),
             crate::stages::align::tiles(gp.gh),
         );
-        let fields = merge_schedule::align_all(&self.gpu, &burst.frames, reference)?;
+        let fields = merge_schedule::align_all(&self.gpu, &burst.frames, reference);
+        let fields = self.finish(&|| format!("aligning {}", merging(burst)), fields)?;
         Ok(fields
             .into_iter()
             .map(|v| MotionField {
@@ -283,6 +289,18 @@ impl Prepared {
 }
 
 /// What the merge schedule needs of the options.
+/// What a merge of `burst` is doing, for errors: its first file and how many there are.
+fn merging(burst: &Burst) -> String {
+    match burst.frames.first() {
+        Some(f) => format!(
+            "merging the burst of {} ({} frames)",
+            f.source.display(),
+            burst.len()
+        ),
+        None => "merging an empty burst".into(),
+    }
+}
+
 fn plan<'a>(frames: &'a [Frame], options: &MergeOptions) -> merge_schedule::Plan<'a> {
     merge_schedule::Plan {
         frames,

@@ -77,7 +77,7 @@ pub enum Error {
     },
     /// The GPU device was lost (driver reset, removed, crashed).
     #[error(
-        "the GPU device was lost ({0}): restart the program; if it repeats, update the GPU driver"
+        "the GPU device was lost ({0}): run it again (a program using the library opens a new Engine); if it repeats, update the GPU driver"
     )]
     DeviceLost(String),
     /// Any other GPU failure (a validation error is a bug in burstpipe: please report it).

@@ -25,10 +25,16 @@ pub(crate) fn open(path: &Path) -> Result<Image> {
             format!("{w}×{h} pixels is more than the {MAX_PIXELS} we accept"),
         ));
     }
-    let img = image::ImageReader::open(path)
+    let mut reader = image::ImageReader::open(path)
         .map_err(|e| Error::io(path, e))?
         .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?
+        .map_err(|e| Error::io(path, e))?;
+    // The image crate's default ceiling (512 MiB) refuses a 100 MP 16-bit photo; the size is
+    // checked above, so allow what this one needs (RGBA, 16 bits at most) and a margin.
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(w as u64 * h as u64 * 8 + (64 << 20));
+    reader.limits(limits);
+    let img = reader
         .decode()
         .map_err(|e| Error::decode(path, e.to_string()))?;
     let (width, height) = (img.width(), img.height());
@@ -42,14 +48,14 @@ pub(crate) fn open(path: &Path) -> Result<Image> {
     let (bits, data) = if eight_bit {
         (
             8,
-            img.to_rgb8()
+            img.into_rgb8()
                 .into_raw()
                 .into_iter()
                 .map(u16::from)
                 .collect(),
         )
     } else {
-        (16, img.to_rgb16().into_raw())
+        (16, img.into_rgb16().into_raw())
     };
     Ok(Image {
         width,

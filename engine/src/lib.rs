@@ -175,6 +175,8 @@ impl Image {
 /// once per engine. An engine can be shared between threads.
 pub struct Engine {
     gpu: gpu::Gpu,
+    /// The options it was opened with (to open its adapter again after a device loss).
+    options: EngineOptions,
 }
 
 impl Engine {
@@ -182,6 +184,41 @@ impl Engine {
     pub fn new(options: &EngineOptions) -> Result<Engine> {
         Ok(Engine {
             gpu: gpu::Gpu::new(options.backend, options.adapter)?,
+            options: options.clone(),
+        })
+    }
+
+    /// A new engine on the same adapter (after this one's device was lost).
+    pub(crate) fn reopen(&self) -> Result<Engine> {
+        Engine::new(&self.options)
+    }
+
+    /// Whether this engine's device is lost: every call fails with [`Error::DeviceLost`], and
+    /// only a new engine works.
+    pub fn is_lost(&self) -> bool {
+        self.gpu.is_lost()
+    }
+
+    /// Destroy this engine's device, as a driver reset or an unplugged GPU would lose it: for
+    /// testing how callers handle [`Error::DeviceLost`]. Calls running fail at their next step.
+    #[doc(hidden)]
+    pub fn lose_device_for_testing(&self) {
+        self.gpu.destroy();
+    }
+
+    /// `result` of a public call (`doing`: what it did, e.g. "developing photo.dng"), checked for
+    /// a GPU error that escaped its scopes (it becomes the call's error), and with `doing` added
+    /// to a device loss.
+    pub(crate) fn finish<T>(&self, doing: &dyn Fn() -> String, result: Result<T>) -> Result<T> {
+        // Taken even when the call failed already, so that it does not fail the next call.
+        let doing = doing();
+        let pending = self.gpu.check(&doing);
+        let result = result.and_then(|v| pending.map(|()| v));
+        result.map_err(|e| match e {
+            Error::DeviceLost(m) if !m.contains(&doing) => {
+                Error::DeviceLost(format!("{m}, {doing}"))
+            }
+            e => e,
         })
     }
 
@@ -238,8 +275,26 @@ impl Engine {
         options: &Options,
         progress: &mut Progress,
     ) -> Result<Image> {
+        let (bits, _) = photo_look(options)?;
+        // Errors come from the render itself, with its own wording.
+        let size = develop::rendered_size(frame, options.binning, options.remosaic);
+        let r = develop::collect(size.unwrap_or((0, 0)), |sink| {
+            self.render_photo(frame, options, progress, sink)
+        });
+        let r = self.finish(&|| format!("developing {}", frame.source().display()), r)?;
+        Ok(finished(r, frame, bits))
+    }
+
+    /// Render `frame` as a photo, the rows to `sink` band by band; returns the size rendered.
+    fn render_photo(
+        &self,
+        frame: &Frame,
+        options: &Options,
+        progress: &mut Progress,
+        sink: &mut develop::RowSink,
+    ) -> Result<(u32, u32)> {
         let (bits, look) = photo_look(options)?;
-        let r = develop::render_binned(
+        develop::render_binned_into(
             &self.gpu,
             frame,
             options.binning,
@@ -249,8 +304,41 @@ impl Engine {
             bits,
             options.max_band_rows,
             progress,
-        )?;
-        Ok(finished(r, frame, bits))
+            sink,
+        )
+    }
+
+    /// Develop one raw frame and save it to `path` (PNG, JPEG or TIFF by extension), each band
+    /// written as the GPU finishes it: the same file as [`Engine::develop`] and [`Image::save`]
+    /// (the same pixels; a PNG's compressed stream may be cut differently), without holding the
+    /// whole photo in memory — PNG streams its rows, JPEG keeps 8 bits a channel, TIFF and turned
+    /// frames (EXIF orientation) the whole image. `progress` as in
+    /// [`Engine::develop_with_progress`]. On any failure (cancel, GPU, disk) no file is written
+    /// and an existing one is left as it was. Returns the photo's width and height (upright).
+    pub fn develop_to_file(
+        &self,
+        frame: &Frame,
+        options: &Options,
+        path: impl AsRef<Path>,
+        progress: &mut Progress,
+    ) -> Result<(u32, u32)> {
+        let (bits, _) = photo_look(options)?;
+        let (width, height) = develop::rendered_size(frame, options.binning, options.remosaic)?;
+        let photo = output::stream::Photo {
+            width,
+            height,
+            bits: bits as u8,
+            orientation: frame.orientation,
+            exif: &frame.exif,
+        };
+        let saved = output::stream::save_rendered(path.as_ref(), &photo, |sink| {
+            self.render_photo(frame, options, progress, sink).map(|_| ())
+        });
+        self.finish(&|| format!("developing {}", frame.source().display()), saved)?;
+        Ok(match frame.orientation {
+            5..=8 => (height, width),
+            _ => (width, height),
+        })
     }
 
     /// Develop a mosaic already on the GPU (a merged burst), with `frame`'s colour and metadata.
@@ -270,17 +358,22 @@ impl Engine {
             false,
             options.max_band_rows,
         )?;
-        let r = develop::render_source(
-            &self.gpu,
-            frame,
-            source,
-            &bands,
-            method,
-            look,
-            bits,
-            options.max_band_rows,
-            progress,
-        )?;
+        let size = source.size(frame);
+        let r = develop::collect(size, |sink| {
+            develop::render_source_into(
+                &self.gpu,
+                frame,
+                source,
+                &bands,
+                method,
+                look,
+                bits,
+                options.max_band_rows,
+                progress,
+                sink,
+            )
+            .map(|()| size)
+        })?;
         Ok(finished(r, frame, bits))
     }
 
@@ -288,14 +381,16 @@ impl Engine {
     /// this frame: [`WhiteBalance::Auto`] (and `AsShot` on a file without a usable as-shot
     /// white) estimates them on this engine's GPU.
     pub fn white_balance(&self, frame: &Frame, white_balance: WhiteBalance) -> Result<[f32; 3]> {
-        schedule::white_balance::multipliers(&self.gpu, frame, white_balance)
+        let m = schedule::white_balance::multipliers(&self.gpu, frame, white_balance);
+        self.finish(&|| format!("white-balancing {}", frame.source().display()), m)
     }
 
     /// Demosaic only: the mosaic's values interpolated, no colour or tone (for evaluating and
     /// comparing demosaicers). Output values are on the `bits` scale, black 0 and white max.
     pub fn demosaic(&self, frame: &Frame, method: Demosaic, bits: u8) -> Result<Image> {
         let bits = check_bits(bits)?;
-        let r = develop::render(&self.gpu, frame, method, Look::Plain, bits, None)?;
+        let r = develop::render(&self.gpu, frame, method, Look::Plain, bits, None);
+        let r = self.finish(&|| format!("demosaicing {}", frame.source().display()), r)?;
         Ok(Image {
             width: r.width,
             height: r.height,
@@ -374,7 +469,9 @@ impl Engine {
             exposedness: options.exposedness,
             from_neighbours: !options.opencv_neutral,
         };
-        schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, options.align, None, progress)
+        let fused =
+            schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, options.align, None, progress);
+        self.finish(&|| format!("fusing {} exposures", exposures.len()), fused)
     }
 }
 

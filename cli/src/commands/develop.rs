@@ -93,14 +93,15 @@ pub fn run(args: &Args, gpu: &EngineOptions) -> Result<()> {
     look.check_output(output)?;
     let frame = Frame::open(input)?;
     let engine = super::engine(gpu)?;
-    let image = engine.develop(&frame, &look.options())?;
-    image.save(output)?;
+    // Written band by band as the GPU finishes them: a large frame is never whole in memory.
+    let ignore = &mut |_, _, _: &str| std::ops::ControlFlow::Continue(());
+    let (width, height) = engine.develop_to_file(&frame, &look.options(), output, ignore)?;
     eprintln!(
         "{} → {} ({}×{}, {})",
         input.display(),
         output.display(),
-        image.width,
-        image.height,
+        width,
+        height,
         engine.adapter().name
     );
     Ok(())

@@ -147,6 +147,10 @@ pub(crate) struct Gpu {
     pipelines:
         Mutex<std::collections::HashMap<(&'static str, &'static str), Arc<wgpu::ComputePipeline>>>,
     lost: Arc<Mutex<Option<String>>>,
+    /// The first GPU error no error scope caught (a buffer the device refused, a validation
+    /// error between submissions): the next check ([`Gpu::check`]) turns it into the error of
+    /// the call that is running.
+    uncaptured: Arc<Mutex<Option<Uncaptured>>>,
     /// Fill new storage buffers with NaN so that unwritten pixels show up in tests.
     pub poison: AtomicBool,
     /// Per-stage timing, off unless `Engine::profile` runs.
@@ -194,9 +198,12 @@ impl Gpu {
         device.set_device_lost_callback(move |reason, msg| {
             *flag.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{reason:?}: {msg}"));
         });
-        // Errors are caught by scopes around each stage; anything that escapes is logged, not fatal.
-        device.on_uncaptured_error(Arc::new(|e| {
-            eprintln!("burstpipe: uncaptured GPU error: {e}")
+        // Errors are caught by scopes around each stage; anything that escapes is kept (the first
+        // one) and becomes the error of the call running, at its next check.
+        let uncaptured = Arc::new(Mutex::new(None));
+        let slot = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e| {
+            record(&slot, Uncaptured::of(&e));
         }));
         let profiler = Profiler::new(TimingMode::of(features), queue.get_timestamp_period());
         Ok(Gpu {
@@ -206,6 +213,7 @@ impl Gpu {
             limits,
             pipelines: Mutex::new(Default::default()),
             lost,
+            uncaptured,
             poison: AtomicBool::new(false),
             profiler,
         })
@@ -266,9 +274,25 @@ impl Gpu {
     }
 
     fn storage_buffer(&self, label: &str, size: u64, mapped_at_creation: bool) -> wgpu::Buffer {
+        let size = size.max(4).div_ceil(4) * 4;
+        // A buffer over the device's limit would be a validation error: record the limit instead
+        // (the running call fails with it at its next check) and hand out a stand-in.
+        let size = if size > self.max_buffer_size() {
+            record(
+                &self.uncaptured,
+                Uncaptured::TooLarge(format!(
+                    "allocating {label} ({} MiB), more than this device's largest buffer ({} MiB)",
+                    size >> 20,
+                    self.max_buffer_size() >> 20
+                )),
+            );
+            4
+        } else {
+            size
+        };
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            size: size.max(4).div_ceil(4) * 4,
+            size,
             usage: wgpu::BufferUsages::STORAGE
                 | wgpu::BufferUsages::COPY_SRC
                 | wgpu::BufferUsages::COPY_DST,
@@ -279,14 +303,14 @@ impl Gpu {
     /// `data` first, the rest of the buffer 0xFF bytes (NaN as f32 and f16).
     fn storage_filled(&self, label: &str, size: u64, data: &[u8]) -> wgpu::Buffer {
         let buffer = self.storage_buffer(label, size, true);
-        {
-            let mut view = buffer
-                .slice(..)
-                .get_mapped_range_mut()
-                .expect("mapped at creation");
-            view.slice(..data.len()).copy_from_slice(data);
-            let rest = view.len() - data.len();
-            view.slice(data.len()..).copy_from_slice(&vec![0xFF; rest]);
+        // A stand-in for a refused buffer, or a lost device's, is left unfilled: the error
+        // recorded fails the call.
+        if let Ok(mut view) = buffer.slice(..).get_mapped_range_mut() {
+            if view.len() >= data.len() {
+                view.slice(..data.len()).copy_from_slice(data);
+                let rest = view.len() - data.len();
+                view.slice(data.len()..).copy_from_slice(&vec![0xFF; rest]);
+            }
         }
         buffer.unmap();
         buffer
@@ -301,11 +325,10 @@ impl Gpu {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: true,
         });
-        buffer
-            .slice(..)
-            .get_mapped_range_mut()
-            .expect("mapped at creation")
-            .copy_from_slice(bytes);
+        // Not mappable only on a lost device, which the next check reports.
+        if let Ok(mut view) = buffer.slice(..).get_mapped_range_mut() {
+            view.copy_from_slice(bytes);
+        }
         buffer.unmap();
         buffer
     }
@@ -417,7 +440,7 @@ impl Gpu {
         profile_as: &str,
         record: impl FnOnce(&mut wgpu::CommandEncoder) -> T,
     ) -> Result<T> {
-        self.check_lost()?;
+        self.check(stage)?;
         let profiling = self.profiler.is_on();
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -445,24 +468,63 @@ impl Gpu {
                 message: e.to_string(),
             });
         }
+        self.check(stage)?;
         Ok(out)
     }
 
     fn wait(&self, stage: &str) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu {
-                stage: stage.to_string(),
-                message: e.to_string(),
-            })?;
-        self.check_lost()
+        let polled = self.device.poll(wgpu::PollType::wait_indefinitely());
+        self.check_lost(stage)?;
+        polled.map_err(|e| Error::Gpu {
+            stage: stage.to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(())
     }
 
-    fn check_lost(&self) -> Result<()> {
+    fn check_lost(&self, stage: &str) -> Result<()> {
         match self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            Some(reason) => Err(Error::DeviceLost(reason.clone())),
+            Some(reason) => Err(Error::DeviceLost(format!("{reason}, during {stage}"))),
             None => Ok(()),
         }
+    }
+
+    /// Whether the device is lost (a new one must be opened).
+    pub fn is_lost(&self) -> bool {
+        self.lost.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// The device lost, or the first GPU error no scope caught since the last check, as the
+    /// error of `stage` (the uncaptured error is taken: the next check starts clean).
+    pub fn check(&self, stage: &str) -> Result<()> {
+        self.check_lost(stage)?;
+        let taken = self
+            .uncaptured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match taken {
+            None => Ok(()),
+            Some(Uncaptured::OutOfMemory(message)) => Err(Error::OutOfMemory {
+                stage: format!("{stage} ({message})"),
+            }),
+            Some(Uncaptured::TooLarge(what)) => Err(Error::OutOfMemory {
+                stage: format!("{stage}: {what}"),
+            }),
+            Some(Uncaptured::Other(message)) => Err(Error::Gpu {
+                stage: stage.to_string(),
+                message,
+            }),
+        }
+    }
+
+    /// Destroy the device, as a driver reset would lose it (for tests of device loss).
+    pub fn destroy(&self) {
+        self.device.destroy();
+        // wgpu reports the loss on its next poll; record it now so the next check sees it.
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        let mut lost = self.lost.lock().unwrap_or_else(|p| p.into_inner());
+        lost.get_or_insert_with(|| "Destroyed: the device was destroyed".into());
     }
 
     /// Copy a buffer back to the CPU (the only download of a pipeline happens here).
@@ -502,6 +564,29 @@ impl Gpu {
         staging.unmap();
         Ok(out)
     }
+}
+
+/// A GPU error that escaped the error scopes, kept until a check turns it into an [`Error`].
+#[derive(Debug, Clone, PartialEq)]
+enum Uncaptured {
+    OutOfMemory(String),
+    /// A buffer over the device's limits was asked for (never created).
+    TooLarge(String),
+    Other(String),
+}
+
+impl Uncaptured {
+    fn of(e: &wgpu::Error) -> Uncaptured {
+        match e {
+            wgpu::Error::OutOfMemory { .. } => Uncaptured::OutOfMemory(e.to_string()),
+            _ => Uncaptured::Other(e.to_string()),
+        }
+    }
+}
+
+/// Keep `e` unless an earlier error is waiting: the first one is the cause.
+fn record(slot: &Mutex<Option<Uncaptured>>, e: Uncaptured) {
+    slot.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
 }
 
 /// The bytes of a buffer one binding sees.
@@ -551,5 +636,86 @@ pub(crate) mod testing {
             gpu.poison.store(true, Ordering::Relaxed);
             gpu
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A device of its own: these tests leave errors behind on purpose.
+    fn own_gpu() -> Gpu {
+        Gpu::new(Backend::Auto, None).unwrap_or_else(|e| panic!("GPU tests need an adapter: {e}"))
+    }
+
+    #[test]
+    fn a_buffer_over_the_device_limit_is_an_out_of_memory_error_of_the_stage() {
+        let gpu = own_gpu();
+        let huge = gpu.storage("huge buffer", gpu.max_buffer_size() + 4);
+        let err = gpu
+            .run("huge stage", |enc| enc.clear_buffer(&huge, 0, None))
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, Error::OutOfMemory { .. })
+                && text.contains("huge stage")
+                && text.contains("huge buffer"),
+            "{text}"
+        );
+        // Reported once, by the call that caused it: the device goes on working.
+        let ok = gpu.storage_init("small", &[1, 2, 3, 4]);
+        assert_eq!(gpu.read("after", &ok, 4).unwrap(), [1, 2, 3, 4]);
+        // The same with a poisoned (mapped at creation) buffer.
+        gpu.poison.store(true, Ordering::Relaxed);
+        let _huge = gpu.storage("huge poisoned", gpu.max_buffer_size() * 2);
+        assert!(matches!(
+            gpu.read("read", &ok, 4),
+            Err(Error::OutOfMemory { .. })
+        ));
+    }
+
+    #[test]
+    fn a_validation_error_outside_any_scope_fails_the_next_call_once() {
+        let gpu = own_gpu();
+        // MAP_READ with MAP_WRITE is invalid: wgpu reports it to the uncaptured-error handler.
+        let _bad = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("invalid usage"),
+            size: 16,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::MAP_WRITE,
+            mapped_at_creation: false,
+        });
+        let err = gpu.run("next stage", |_| ()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Gpu { stage, .. } if stage == "next stage"),
+            "{err}"
+        );
+        gpu.run("after", |_| ()).unwrap();
+    }
+
+    #[test]
+    fn a_destroyed_device_fails_every_call_with_device_lost() {
+        let gpu = own_gpu();
+        let buffer = gpu.storage_init("data", &[7; 16]);
+        gpu.destroy();
+        assert!(gpu.is_lost());
+        for _ in 0..2 {
+            let err = gpu.read("download", &buffer, 16).unwrap_err();
+            assert!(
+                matches!(&err, Error::DeviceLost(m) if m.contains("download")),
+                "{err}"
+            );
+        }
+        // Creating buffers and pipelines on it does not panic either.
+        let b = gpu.storage("after the loss", 64);
+        let _ = gpu.uniform(&[1u32; 4]);
+        let _ = gpu.pipeline(&NORMALIZE, "normalize");
+        let err = gpu
+            .run("clear", |enc| enc.clear_buffer(&b, 0, None))
+            .unwrap_err();
+        assert!(matches!(err, Error::DeviceLost(_)), "{err}");
+        // A new device works.
+        let fresh = own_gpu();
+        let b = fresh.storage_init("data", &[9; 8]);
+        assert_eq!(fresh.read("read", &b, 8).unwrap(), [9; 8]);
     }
 }

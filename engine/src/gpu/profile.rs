@@ -431,7 +431,10 @@ mod gpu_tests {
         if let Some(mode) = mode.filter(|_| gpu.info.timestamp_queries) {
             gpu.profiler.mode = mode;
         }
-        Engine { gpu }
+        Engine {
+            gpu,
+            options: Default::default(),
+        }
     }
 
     /// Develop the crop under a profile; check what holds whatever the timing source.

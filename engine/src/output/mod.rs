@@ -5,6 +5,8 @@
 pub(crate) mod dng;
 pub use dng::DngCompression;
 mod exif_tags;
+pub(crate) mod stream;
+pub(crate) mod temporaries;
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -63,6 +65,19 @@ fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<&std::fs::File>) -> std::result::Result<(), String>,
 ) -> Result<()> {
+    write_atomically_with(path, |w| {
+        write(w).map_err(|reason| Error::Encode {
+            path: path.into(),
+            reason,
+        })
+    })
+}
+
+/// [`write_atomically`] with `write` failing with any error (a render that fails midway).
+fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<&std::fs::File>) -> Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -77,7 +92,9 @@ fn write_atomically(
         ));
     }
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".burstpipe-").suffix(".part");
+    // Named for this process, so that a later run can tell a killed writer's leftovers.
+    let prefix = temporaries::prefix();
+    builder.prefix(&prefix).suffix(temporaries::SUFFIX);
     // A temporary file is private (0600) and would stay so after the rename: ask for the mode a
     // plain `File::create` gives (0666, less the umask), so the photo is readable like any other.
     #[cfg(unix)]
@@ -88,10 +105,7 @@ fn write_atomically(
     let tmp = builder.tempfile_in(dir).map_err(|e| Error::io(path, e))?;
     {
         let mut w = BufWriter::new(tmp.as_file());
-        write(&mut w).map_err(|reason| Error::Encode {
-            path: path.into(),
-            reason,
-        })?;
+        write(&mut w)?;
         w.flush().map_err(|e| Error::io(path, e))?;
     }
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;

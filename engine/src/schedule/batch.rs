@@ -15,7 +15,7 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -154,10 +154,29 @@ pub fn run_batch(
             "a batch needs at least one engine".into(),
         ));
     }
+    remove_stale_temporaries(jobs);
     if options.overlap {
         Ok(overlapped(engines, jobs, options, on_event))
     } else {
         Ok(sequential(&engines[0], jobs, options, on_event))
+    }
+}
+
+/// A batch killed before (SIGKILL, a power cut) leaves the temporary files it was writing; its
+/// finished photos are whole (renamed into place only once complete). Rerun, it removes those
+/// leftovers from the output folders, and skipping the outputs that exist finishes the rest.
+fn remove_stale_temporaries(jobs: &[BatchJob]) {
+    let mut dirs: Vec<&std::path::Path> = jobs
+        .iter()
+        .map(|j| match j.output.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        crate::output::temporaries::remove_stale(dir);
     }
 }
 
@@ -166,12 +185,50 @@ fn decode(job: &BatchJob) -> Result<Burst> {
 }
 
 fn gpu_work(
-    engine: &Engine,
+    engine: &Revivable,
     burst: &Burst,
     options: &MergeOptions,
     progress: &mut crate::Progress,
 ) -> Result<Image> {
-    engine.merge_with_progress(burst, options, progress)
+    engine.run(|engine| engine.merge_with_progress(burst, options, progress))
+}
+
+/// A device's engine that comes back after a device loss: the burst that was running fails with
+/// [`Error::DeviceLost`], and the adapter is opened again for the bursts after it.
+struct Revivable<'a> {
+    given: &'a Engine,
+    reopened: Mutex<Option<Arc<Engine>>>,
+}
+
+impl<'a> Revivable<'a> {
+    fn new(given: &'a Engine) -> Self {
+        Revivable {
+            given,
+            reopened: Mutex::new(None),
+        }
+    }
+
+    fn run<T>(&self, work: impl FnOnce(&Engine) -> Result<T>) -> Result<T> {
+        let lock = || self.reopened.lock().unwrap_or_else(|p| p.into_inner());
+        let used = lock().clone();
+        let engine = used.as_deref().unwrap_or(self.given);
+        let out = work(engine);
+        if matches!(out, Err(Error::DeviceLost(_))) && engine.is_lost() {
+            let mut slot = lock();
+            // Another burst on this device may have opened it again already.
+            let current = match (&*slot, &used) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (a, b) => a.is_none() && b.is_none(),
+            };
+            if current {
+                // If it does not open, the next bursts fail with the loss too.
+                if let Ok(e) = engine.reopen() {
+                    *slot = Some(Arc::new(e));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// One job at a time: decode, GPU, encode.
@@ -189,6 +246,7 @@ fn sequential(
         ..BatchStats::default()
     };
     let mut cancelled = false;
+    let engine = Revivable::new(engine);
     let mut results = Vec::with_capacity(jobs.len());
     for (i, job) in jobs.iter().enumerate() {
         let result = if cancelled {
@@ -202,7 +260,7 @@ fn sequential(
                 let t = Instant::now();
                 stats.peak_in_flight[0] = 1;
                 stats.jobs[0] += 1;
-                let image = gpu_work(engine, &burst, &options.merge, &mut |done, total, _| {
+                let image = gpu_work(&engine, &burst, &options.merge, &mut |done, total, _| {
                     if cancelled {
                         return ControlFlow::Break(());
                     }
@@ -299,6 +357,7 @@ fn overlapped(
         dealt_all: false,
     });
     let changed = Condvar::new();
+    let revivable: Vec<Revivable> = engines.iter().map(Revivable::new).collect();
     let lock = || shared.lock().unwrap_or_else(|p| p.into_inner());
     let cancel = AtomicBool::new(false);
     let next_job = AtomicUsize::new(0);
@@ -384,7 +443,7 @@ fn overlapped(
 
         // Device slots: run a queued burst when the device's budget allows (always when the
         // device is idle, so a burst over budget runs alone rather than never).
-        for (device, engine) in engines.iter().enumerate() {
+        for (device, engine) in revivable.iter().enumerate() {
             for _ in 0..slots {
                 let (shared, changed, cancel) = (&shared, &changed, &cancel);
                 let (event_tx, encode_tx) = (event_tx.clone(), encode_tx.clone());

@@ -375,7 +375,7 @@ mod tests {
         // must bring each tile's content back (alt(x + m) = reference(x), so m = −shift) to a
         // fraction of a pixel, at -2 and +2 EV and on an odd-sized crop.
         use crate::gpu::testing::gpu;
-        use crate::schedule::fuse::to_rgba_unorm16;
+        use crate::schedule::fuse::upload_exposure;
         let gpu = gpu();
         let crop = |mut img: Image, (w, h): Dims| {
             let data = (0..h)
@@ -391,9 +391,7 @@ mod tests {
         ] {
             let reference = crop(image(name, 0.0, (0, 0), None), dims);
             let alt = crop(image(name, ev, shift, None), dims);
-            let up = |img: &Image| {
-                gpu.storage_init("exposure", bytemuck::cast_slice(&to_rgba_unorm16(img)))
-            };
+            let up = |img: &Image| upload_exposure(gpu, img);
             let mut pyramids = ReferencePyramids::new();
             let motion =
                 motion_field(gpu, dims, (&up(&reference), &mut pyramids), &up(&alt), ev).unwrap();

@@ -33,6 +33,28 @@ pub(crate) struct Rendered {
     pub data: Vec<u16>,
 }
 
+/// Where rendered pixels go as each band is downloaded: whole rows, top to bottom, RGB
+/// interleaved (an encoder writing a file as it comes, or a Vec).
+pub(crate) type RowSink<'a> = dyn FnMut(&[u16]) -> Result<()> + 'a;
+
+/// A render gathered into one image: `render` returns the size it rendered, `size` is what it
+/// is expected to be (room is made for it at once, not by doubling).
+pub(crate) fn collect(
+    size: (u32, u32),
+    render: impl FnOnce(&mut RowSink) -> Result<(u32, u32)>,
+) -> Result<Rendered> {
+    let mut data = Vec::with_capacity(size.0 as usize * size.1 as usize * 3);
+    let (width, height) = render(&mut |rows| {
+        data.extend_from_slice(rows);
+        Ok(())
+    })?;
+    Ok(Rendered {
+        width,
+        height,
+        data,
+    })
+}
+
 /// Mid-grey the automatic exposure aims the image's log-average luminance at.
 const TARGET_KEY: f32 = 0.18;
 /// Brightening is limited so that noise in very dark frames is not amplified without bound.
@@ -326,25 +348,56 @@ pub(crate) fn render(
     if matches!(look, Look::Plain) {
         frame.require_mosaic("demosaicing")?;
     }
-    render_binned(
-        gpu,
-        frame,
-        Binning::Off,
-        false,
-        method,
-        look,
-        bits,
-        max_band_rows,
-        &mut progress::ignore,
-    )
+    collect((frame.width, frame.height), |sink| {
+        render_binned_into(
+            gpu,
+            frame,
+            Binning::Off,
+            false,
+            method,
+            look,
+            bits,
+            max_band_rows,
+            &mut progress::ignore,
+            sink,
+        )
+    })
 }
 
-/// [`render`] after optional binning or remosaicing (on the GPU, before demosaicing).
+/// The size [`render_binned_into`] renders `frame` at (before orientation).
+pub(crate) fn rendered_size(frame: &Frame, binning: Binning, remosaic: bool) -> Result<(u32, u32)> {
+    match render_mode(frame, binning, remosaic && frame.cfa_block > 1)? {
+        None => Ok((frame.width, frame.height)),
+        Some(mode) => binned_size(frame, mode),
+    }
+}
+
+/// How a frame is binned before demosaicing, if it is.
+fn render_mode(frame: &Frame, binning: Binning, remosaic: bool) -> Result<Option<binning::Mode>> {
+    if remosaic && binning != Binning::Off {
+        return Err(Error::InvalidInput(format!(
+            "{}: --remosaic keeps full resolution and --bin reduces it: use one of them",
+            frame.source.display()
+        )));
+    }
+    match (frame.cfa_block, binning::Mode::of(binning)) {
+        (1, mode) => Ok(mode),
+        (_, None) if remosaic => Ok(None),
+        (b, None) => Ok(Some(binning::Mode::Blocks(b))),
+        (b, Some(_)) => Err(Error::InvalidInput(format!(
+            "{}: --bin applies to Bayer mosaics; this {b}×{b}-block sensor is binned to Bayer already",
+            frame.source.display()
+        ))),
+    }
+}
+
+/// [`render`] after optional binning or remosaicing (on the GPU, before demosaicing), the rows
+/// handed to `sink` as each band is done; returns the size rendered.
 /// `remosaic` applies to Quad Bayer / Nonacell frames only (Bayer frames are unaffected).
 /// `progress` is told of each step (binning, each band coloured, the exposure, each band
 /// toned) and may cancel between them.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn render_binned(
+pub(crate) fn render_binned_into(
     gpu: &Gpu,
     frame: &Frame,
     binning: Binning,
@@ -354,27 +407,12 @@ pub(crate) fn render_binned(
     bits: u32,
     max_band_rows: Option<u32>,
     progress: &mut Progress,
-) -> Result<Rendered> {
+    sink: &mut RowSink,
+) -> Result<(u32, u32)> {
     let method = method_for(frame, binning, method)?;
     // Quad Bayer / Nonacell sensors are binned to Bayer by default: their blocks are one colour.
     let remosaic = remosaic && frame.cfa_block > 1;
-    if remosaic && binning != Binning::Off {
-        return Err(Error::InvalidInput(format!(
-            "{}: --remosaic keeps full resolution and --bin reduces it: use one of them",
-            frame.source.display()
-        )));
-    }
-    let mode = match (frame.cfa_block, binning::Mode::of(binning)) {
-        (1, mode) => mode,
-        (_, None) if remosaic => None,
-        (b, None) => Some(binning::Mode::Blocks(b)),
-        (b, Some(_)) => {
-            return Err(Error::InvalidInput(format!(
-                "{}: --bin applies to Bayer mosaics; this {b}×{b}-block sensor is binned to Bayer already",
-                frame.source.display()
-            )))
-        }
-    };
+    let mode = render_mode(frame, binning, remosaic)?;
     // The band plan is known before any GPU work (binning sizes are exact), so is the step count.
     let (w, h) = match mode {
         None => (frame.width, frame.height),
@@ -396,7 +434,7 @@ pub(crate) fn render_binned(
         }
     };
     debug_assert_eq!(source.size(frame), (w, h));
-    let rendered = render_source(
+    let rendered = render_source_into(
         gpu,
         frame,
         &source,
@@ -406,8 +444,9 @@ pub(crate) fn render_binned(
         bits,
         max_band_rows,
         &mut *steps.part(render_steps),
+        sink,
     );
-    rendered
+    rendered.map(|()| (w, h))
 }
 
 /// The bands a `w`×`h` mosaic of `frame`'s layout renders in (`remosaic`: read through the
@@ -431,7 +470,7 @@ pub(crate) fn plan_bands(
     bands::plan(w, h, halo, bytes_per_px, gpu.max_binding(), max_band_rows)
 }
 
-/// How many steps [`render_source`] reports over `bands` bands.
+/// How many steps [`render_source_into`] reports over `bands` bands.
 fn render_steps(look: Look, bands: usize) -> usize {
     let photo = matches!(look, Look::Photo { .. });
     // Toning: one step for the whole image when fusing, else one a band.
@@ -452,9 +491,9 @@ fn is_fusion(look: Look) -> bool {
 /// Render a mosaic that is already chosen (the frame's rows, a remosaic of them, or a buffer on
 /// the GPU such as a binned or merged mosaic) in `bands` (from [`plan_bands`]); `frame` gives
 /// the CFA, white balance and colour matrix. `progress` hears of each band coloured, the
-/// exposure and the toning, and may cancel between them.
+/// exposure and the toning, and may cancel between them; the rows go to `sink` as each band is done.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn render_source(
+pub(crate) fn render_source_into(
     gpu: &Gpu,
     frame: &Frame,
     source: &Source,
@@ -464,7 +503,8 @@ pub(crate) fn render_source(
     bits: u32,
     max_band_rows: Option<u32>,
     progress: &mut Progress,
-) -> Result<Rendered> {
+    sink: &mut RowSink,
+) -> Result<()> {
     let (w, h) = source.size(frame);
     let fusion = is_fusion(look);
     let mut steps = Steps::new(progress, render_steps(look, bands.len()));
@@ -546,7 +586,7 @@ pub(crate) fn render_source(
 
     if fusion {
         let linear = whole.or(kept).expect("the linear image is on the GPU");
-        let data = crate::schedule::fuse::tone_fusion(
+        crate::schedule::fuse::tone_fusion(
             gpu,
             (w, h),
             &linear,
@@ -555,15 +595,11 @@ pub(crate) fn render_source(
             shadows,
             bits,
             max_band_rows,
+            sink,
         )?;
         steps.step("toned")?;
-        return Ok(Rendered {
-            width: w,
-            height: h,
-            data,
-        });
+        return Ok(());
     }
-    let mut data = Vec::with_capacity((w * h * 3) as usize);
     for band in bands {
         let rgb = match kept.take() {
             Some(rgb) => rgb,
@@ -573,14 +609,10 @@ pub(crate) fn render_source(
         let out = gpu.storage("output", tp.output_bytes());
         gpu.run("tone", |enc| tone::record(gpu, enc, &tp, &rgb, &out))?;
         let bytes = gpu.read("download", &out, tp.output_bytes())?;
-        data.extend(tone::unpack_output(&tp, &bytes));
+        sink(&tone::unpack_output(&tp, &bytes))?;
         steps.step("toned")?;
     }
-    Ok(Rendered {
-        width: w,
-        height: h,
-        data,
-    })
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
+use crate::schedule::develop::RowSink;
 use crate::stages::fusion::{self, Dims, Exponents, Pyr, Rows};
 use crate::stages::{fused_look, tone, RGBA16F_BYTES};
 
@@ -232,18 +233,38 @@ pub(crate) fn check_bracket(images: &[crate::Image], e: Exponents) -> Result<()>
     Ok(())
 }
 
-/// An 8/16-bit RGB image as RGBA 16-bit unorm words, the fusion's input format; 8-bit values are
-/// scaled by 257 (exactly v/255), so brackets of mixed depths fuse as they should.
-pub(crate) fn to_rgba_unorm16(img: &crate::Image) -> Vec<[u32; 2]> {
+/// 8/16-bit RGB pixels (`bits` per channel) as RGBA 16-bit unorm words, the fusion's input
+/// format; 8-bit values are scaled by 257 (exactly v/255), so brackets of mixed depths fuse as
+/// they should.
+fn rgba_unorm16(rgb: &[u16], bits: u8) -> Vec<[u32; 2]> {
     use rayon::prelude::*;
-    let scale = if img.bits == 8 { 257 } else { 1 };
-    img.data
-        .par_chunks(3)
+    let scale = if bits == 8 { 257 } else { 1 };
+    rgb.par_chunks(3)
         .map(|c| {
             let u = |v: u16| (v as u32 * scale).min(0xffff);
             [u(c[0]) | (u(c[1]) << 16), u(c[2]) | (0xffff << 16)]
         })
         .collect()
+}
+
+/// Host bytes converted at a time when uploading an exposure.
+const UPLOAD_SLICE_BYTES: usize = 64 << 20;
+
+/// An exposure on the GPU in the fusion's input format ([`rgba_unorm16`]), converted and
+/// written a slice of rows at a time: the host never holds the whole converted copy (800 MB for
+/// a 100 MP photo).
+pub(crate) fn upload_exposure(gpu: &Gpu, img: &crate::Image) -> wgpu::Buffer {
+    let w = img.width as usize;
+    let buffer = gpu.storage("exposure", w as u64 * img.height as u64 * 8);
+    let rows = (UPLOAD_SLICE_BYTES / (w * 8).max(1)).max(1);
+    for (i, slice) in img.data.chunks(rows * w * 3).enumerate() {
+        let words = rgba_unorm16(slice, img.bits);
+        let bytes: &[u8] = bytemuck::cast_slice(&words);
+        gpu.profiler.add_host_bytes(bytes.len() as u64);
+        gpu.queue
+            .write_buffer(&buffer, (i * rows * w * 8) as u64, bytes);
+    }
+    buffer
 }
 
 /// Fuse a bracket of finished photos into one, `bits` per channel; `align`: handheld, each
@@ -264,7 +285,7 @@ pub(crate) fn fuse_images(
     let mut steps = crate::progress::Steps::new(progress, 3 + align as usize);
     let mut inputs: Vec<wgpu::Buffer> = images
         .iter()
-        .map(|img| gpu.storage_init("exposure", bytemuck::cast_slice(&to_rgba_unorm16(img))))
+        .map(|img| upload_exposure(gpu, img))
         .collect();
     steps.step("exposures uploaded")?;
     if align {
@@ -275,7 +296,12 @@ pub(crate) fn fuse_images(
     let fused = fuse(gpu, dims, &refs, e, max_band_rows)?;
     drop(inputs);
     steps.step("fused")?;
-    let data = download(gpu, &fused, |pixels| tone::Params::plain(pixels, bits))?;
+    let mut data = Vec::with_capacity(dims.0 as usize * dims.1 as usize * 3);
+    let tone = |pixels| tone::Params::plain(pixels, bits);
+    download(gpu, &fused, tone, &mut |rows| {
+        data.extend_from_slice(rows);
+        Ok(())
+    })?;
     steps.step("downloaded")?;
     Ok(crate::Image {
         width: dims.0,
@@ -288,9 +314,14 @@ pub(crate) fn fuse_images(
 
 /// Tone (`tone` gives the parameters for a number of pixels) and download the fused image, a
 /// band at a time: each band's rows are copied out, converted to f16, toned and read back.
-fn download(gpu: &Gpu, fused: &Fused, tone: impl Fn(u32) -> tone::Params) -> Result<Vec<u16>> {
+fn download(
+    gpu: &Gpu,
+    fused: &Fused,
+    tone: impl Fn(u32) -> tone::Params,
+    sink: &mut RowSink,
+) -> Result<()> {
     let w = fused.dims.0;
-    finish_bands(gpu, fused, "tone", |enc, (y0, rows), out| {
+    finish_bands(gpu, fused, "tone", sink, |enc, (y0, rows), out| {
         let bytes = (w * rows) as u64 * RGBA16F_BYTES;
         let part = gpu.storage("fused band", bytes);
         let f16 = gpu.storage("fused band f16", bytes);
@@ -304,26 +335,25 @@ fn download(gpu: &Gpu, fused: &Fused, tone: impl Fn(u32) -> tone::Params) -> Res
 
 /// The final 8/16-bit pixels of a fused image, band by band (the fusion's bands): `record`
 /// writes a band's rows `(y0, rows)` into `out`, packed as the tone stage packs them, and they
-/// are read back in order.
+/// are read back and handed to `sink` in order.
 fn finish_bands(
     gpu: &Gpu,
     fused: &Fused,
     stage: &str,
+    sink: &mut RowSink,
     record: impl Fn(&mut wgpu::CommandEncoder, (u32, u32), &wgpu::Buffer),
-) -> Result<Vec<u16>> {
+) -> Result<()> {
     let w = fused.dims.0;
-    let mut data = Vec::with_capacity(w as usize * fused.dims.1 as usize * 3);
     for &(y0, y1) in &fused.bands {
         let pixels = w * (y1 - y0);
         let bytes = tone::packed_bytes(pixels);
         let out = gpu.storage("output", bytes);
         gpu.run(stage, |enc| record(enc, (y0, y1 - y0), &out))?;
-        data.extend(tone::unpack_packed(
-            pixels,
-            &gpu.read("download", &out, bytes)?,
-        ));
+        let packed = gpu.read("download", &out, bytes)?;
+        drop(out);
+        sink(&tone::unpack_packed(pixels, &packed))?;
     }
-    Ok(data)
+    Ok(())
 }
 
 /// Where the scene's darkest values should land. The long synthetic exposure is brighter than
@@ -401,7 +431,8 @@ pub(crate) fn tone_fusion(
     (dark, shift): (f32, f32),
     bits: u32,
     max_band_rows: Option<u32>,
-) -> Result<Vec<u16>> {
+    sink: &mut RowSink,
+) -> Result<()> {
     check_buffer(gpu, dims, RGBA16F_BYTES)?;
     let short_gain = gain / white.max(1.0);
     let long_gain = short_gain * long_exposure_stops(dark, short_gain, shift).exp2();
@@ -433,7 +464,7 @@ pub(crate) fn tone_fusion(
     };
     // Band by band: the band's rows of the fused grey and of the linear image, finished.
     let w = dims.0;
-    finish_bands(gpu, &fused, "fused look", |enc, (y0, rows), out| {
+    finish_bands(gpu, &fused, "fused look", sink, |enc, (y0, rows), out| {
         let bytes = (w * rows) as u64 * RGBA16F_BYTES;
         let grey = gpu.storage("fused band", bytes);
         let rgb = gpu.storage("linear band", bytes);

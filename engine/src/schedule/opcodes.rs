@@ -297,7 +297,7 @@ mod tests {
     use crate::output::dng::{save_with, ExtraTag};
     use crate::raw::opcodes::write::{list, Params as P, Raw};
     use crate::raw::opcodes::{OPCODE_LIST_1, OPCODE_LIST_2, OPCODE_LIST_3};
-    use crate::schedule::develop::{plan_bands, render, render_source, Look, Source};
+    use crate::schedule::develop::{collect, plan_bands, render, render_source_into, Look, Source};
     use crate::stages::{demosaic, normalize, tone, Demosaic};
     use crate::Cfa;
 
@@ -507,17 +507,21 @@ mod tests {
             rgb: false,
         };
         let bands = plan_bands(gpu, &frame, (w, h), false, Some(16)).unwrap();
-        let from_merge = render_source(
-            gpu,
-            &frame,
-            &source,
-            &bands,
-            Demosaic::Mhc,
-            Look::Plain,
-            16,
-            Some(16),
-            &mut crate::progress::ignore,
-        )
+        let from_merge = collect((w, h), |sink| {
+            render_source_into(
+                gpu,
+                &frame,
+                &source,
+                &bands,
+                Demosaic::Mhc,
+                Look::Plain,
+                16,
+                Some(16),
+                &mut crate::progress::ignore,
+                sink,
+            )
+            .map(|()| (w, h))
+        })
         .unwrap();
         let merged_diff = max_diff(&one, &from_merge.data);
         assert!(merged_diff <= 1, "merged path: {merged_diff}");
