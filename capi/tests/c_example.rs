@@ -18,9 +18,27 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The shared library of the C API, current with the sources. `cargo test` builds the library
+/// only as an rlib for this test, so build it here: with the same packages and targets as `cargo
+/// test --workspace` (the README's test command), which resolves dependency features the same way
+/// and so reuses everything it compiled (one link step); a narrower selection would rebuild wgpu.
+fn build_library(lib_dir: &Path) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "--workspace", "--lib", "--tests"])
+        .current_dir(workspace());
+    if lib_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "cargo build of the C API failed");
+}
+
 /// examples/c/develop.c built against libburstpipe_capi in the target folder.
 fn build_example(out: &Path) -> PathBuf {
     let lib_dir = target_dir();
+    build_library(&lib_dir);
     assert!(
         lib_dir.join("libburstpipe_capi.so").exists()
             || lib_dir.join("libburstpipe_capi.dylib").exists(),
