@@ -16,6 +16,7 @@ const CI_CASES: u64 = 3000;
 /// benches (`benches` has the `fuzz` binary for that).
 #[test]
 fn mutated_raws_decode_or_fail_cleanly() {
+    let _serial = fuzz::serial();
     let seeds = fuzz::seeds().unwrap_or_else(|e| panic!("{e}"));
     let env = |name: &str| std::env::var(name).ok();
     let cases = env("BURSTPIPE_FUZZ_CASES").map_or(CI_CASES, |v| v.parse().unwrap());
@@ -46,6 +47,7 @@ fn mutated_raws_decode_or_fail_cleanly() {
 /// failure); without it, the committed regression files in tests/data/fuzz.
 #[test]
 fn reproducers_decode_or_fail_cleanly() {
+    let _serial = fuzz::serial();
     let files: Vec<std::path::PathBuf> = match std::env::var_os("BURSTPIPE_FUZZ_REPLAY") {
         Some(f) => vec![f.into()],
         None => {
@@ -105,6 +107,7 @@ fn shared(rel: &str) -> Vec<u8> {
 /// single allocation larger than twice the file plus 1 MiB (rawloader copies the file once).
 #[test]
 fn absurd_declared_sizes_are_errors_without_allocating() {
+    let _serial = fuzz::serial();
     let nef = fuzz::synth::nef();
     let dng = fuzz::synth::opcode_dng();
     let linear = shared("real/raw/lg_g4_linear_raw_lossy_jpeg.dng");
@@ -177,6 +180,7 @@ fn absurd_declared_sizes_are_errors_without_allocating() {
 /// reader with its ActiveArea and DefaultCrop (30×24).
 #[test]
 fn synthetic_seeds_decode() {
+    let _serial = fuzz::serial();
     let f = burstpipe::Frame::from_bytes("s.nef", &fuzz::synth::nef()).unwrap();
     assert_eq!((f.width(), f.height()), (84, 52));
     let f = burstpipe::Frame::from_bytes("s.dng", &fuzz::synth::opcode_dng()).unwrap();
@@ -188,6 +192,7 @@ fn synthetic_seeds_decode() {
 /// every truncation is a clean "truncated" error and rawloader never runs into the missing rows.
 #[test]
 fn truncated_nef_is_a_clean_error_before_the_decoder() {
+    let _serial = fuzz::serial();
     let nef = fuzz::synth::nef();
     let pixels = 96 * 64 * 3 / 2; // the 12-bit pixels end the file
     for keep in [0.0, 0.1, 0.5, 0.9, 0.999] {
@@ -210,6 +215,7 @@ fn truncated_nef_is_a_clean_error_before_the_decoder() {
 /// seeds: no allocation beyond twice the file plus 1 MiB, and no panic.
 #[test]
 fn lying_tag_counts_allocate_nothing_big() {
+    let _serial = fuzz::serial();
     for seed in [fuzz::synth::nef(), fuzz::synth::opcode_dng()] {
         let t = fuzz::tiff::Tiff::parse(&seed).unwrap();
         for e in t.entries() {
@@ -238,6 +244,7 @@ fn lying_tag_counts_allocate_nothing_big() {
 /// heap and checked before rawloader runs.
 #[test]
 fn crw_with_a_moved_sensor_info_allocates_nothing_big() {
+    let _serial = fuzz::serial();
     let seed = shared("real/raw/canon_powershot_g2_colorchecker.CRW");
     for offset in [4u32, 7] {
         let mut bytes = seed.clone();

@@ -86,6 +86,14 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 }
 
+/// The allocation limit is one per process and counts every thread (decoders fan out on rayon's
+/// threads), so tests that measure allocations, and tests that allocate beside them, run one at a
+/// time: each test of a binary that uses [`with_alloc_limit`] holds this guard for its whole run.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Run `f` with every single allocation over `limit` bytes recorded; returns `f`'s result and
 /// the largest such allocation (0 if none). Needs [`CountingAlloc`] installed.
 pub fn with_alloc_limit<T>(limit: u64, f: impl FnOnce() -> T) -> (T, u64) {
