@@ -15,6 +15,7 @@ mod error;
 mod gpu;
 mod input;
 mod output;
+mod photo_burst;
 mod progress;
 mod raw;
 mod schedule;
@@ -26,6 +27,7 @@ pub use burst::{Burst, MergeOptions, MotionField};
 pub use error::{Error, Result};
 pub use gpu::{AdapterInfo, Backend, Profile, StageTime, TimingSource};
 pub use output::{DngCompression, Format};
+pub use photo_burst::{BurstFiles, PhotoBurst};
 pub use progress::Progress;
 pub use raw::{Cfa, Exif, Frame, XTrans};
 pub use schedule::batch::{
