@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use burstpipe::{
-    Backend, BatchOptions, Binning, Burst, Cfa, Demosaic, Engine, EngineOptions, Frame,
+    Backend, BatchOptions, Binning, Cfa, Demosaic, Engine, EngineOptions, Frame,
     FuseOptions, Image, MergeMethod, MergeOptions, Options, Tone, WhiteBalance, XTrans,
 };
 use clap::{Parser, Subcommand};
@@ -517,7 +517,26 @@ fn run(cli: Cli) -> Result<()> {
                 files.truncate((*k).max(1));
             }
             eprintln!("decoding {} frames", files.len());
-            let burst = Burst::open(&files)?;
+            let burst = match burstpipe::BurstFiles::open(&files)? {
+                burstpipe::BurstFiles::Raw(burst) => burst,
+                // Finished photos (JPEG, PNG, TIFF): merged in their own encoding, not developed.
+                burstpipe::BurstFiles::Photos(photos) => {
+                    if dng.is_some() {
+                        bail!("--dng writes a merged raw: these frames are finished photos");
+                    }
+                    let options = MergeOptions {
+                        reference: reference.0,
+                        method: *method,
+                        strength: *strength,
+                        frames: *frames,
+                        ..MergeOptions::default()
+                    };
+                    let image = engine(&cli)?.merge_photos(&photos, &options)?;
+                    image.save(output)?;
+                    eprintln!("{} photos → {}", photos.len(), output.display());
+                    return Ok(());
+                }
+            };
             let engine = engine(&cli)?;
             let options = MergeOptions {
                 reference: reference.0,
