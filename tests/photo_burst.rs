@@ -102,27 +102,40 @@ fn jpeg_burst_psnr(engine: &Engine, name: &str, shifts: &[(i32, i32)], seed: u64
     )
 }
 
+/// Half- and whole-pixel motion: ≥ 4 dB over one frame (measured: kodim19 +5.04, kodim23 +5.86).
 #[test]
 fn jpeg_bursts_of_real_photos_gain_4_db_over_one_frame() {
     let engine = engine();
-    // Whole-pixel motions (the shifts rounded to even full-resolution pixels).
-    let whole: Vec<(i32, i32)> = SHIFTS.iter().map(|s| (s.0 & !1, s.1 & !1)).collect();
-    for (k, name) in ["kodim05", "kodim19", "kodim23"].iter().enumerate() {
-        let (one, many) = jpeg_burst_psnr(&engine, name, &whole, 90 + k as u64);
-        eprintln!("{name}, whole-pixel motion: one frame {one:.2} dB, merged {many:.2} dB, gain {:.2} dB", many - one);
+    for (k, name) in ["kodim19", "kodim23"].iter().enumerate() {
+        let (one, many) = jpeg_burst_psnr(&engine, name, &SHIFTS, 90 + k as u64);
+        eprintln!(
+            "{name}: one frame {one:.2} dB, merged {many:.2} dB, gain {:.2} dB",
+            many - one
+        );
         assert!(many - one >= 4.0, "{name}: gain {:.2} dB", many - one);
     }
 }
 
-/// Half-pixel motion in 7 of 8 frames: the Wiener merge aligns its tiles to whole pixels (as
-/// HDR+), so the half pixel left over is, to it, a difference like motion, which its robustness
-/// mostly rejects: the gain is small (1.2 dB on kodim05, the busiest photo, measured), but the
-/// merge must never be worse than its reference frame.
+/// kodim05, the busiest photo (fine texture to its Nyquist frequency). With whole-pixel motion
+/// it gains ≥ 4 dB (measured +5.95). With half-pixel motion in 7 of 8 frames, frames sampled half
+/// a pixel apart differ from the reference by more than a shift (their aliases move the other
+/// way), a difference the robust merge treats like motion and mostly rejects: the gain is small
+/// (measured +1.18 dB), but the merge must never be worse than its reference frame.
 #[test]
-fn half_pixel_motion_never_makes_the_merge_worse_than_one_frame() {
-    let (one, many) = jpeg_burst_psnr(&engine(), "kodim05", &SHIFTS, 90);
-    eprintln!("kodim05, half-pixel motion: one frame {one:.2} dB, merged {many:.2} dB, gain {:.2} dB", many - one);
-    assert!(many - one >= 0.5, "gain {:.2} dB", many - one);
+fn an_aliased_photo_gains_with_whole_pixel_motion_and_never_loses_with_half_pixel() {
+    let engine = engine();
+    let whole: Vec<(i32, i32)> = SHIFTS.iter().map(|s| (s.0 & !1, s.1 & !1)).collect();
+    for (motion, shifts, bar) in [
+        ("whole-pixel", &whole[..], 4.0),
+        ("half-pixel", &SHIFTS[..], 0.5),
+    ] {
+        let (one, many) = jpeg_burst_psnr(&engine, "kodim05", shifts, 90);
+        eprintln!(
+            "kodim05, {motion} motion: one frame {one:.2} dB, merged {many:.2} dB, gain {:.2} dB",
+            many - one
+        );
+        assert!(many - one >= bar, "{motion}: gain {:.2} dB", many - one);
+    }
 }
 
 /// The exact error when a burst mixes raws and finished photos, whichever comes first.
@@ -135,7 +148,10 @@ fn a_burst_mixing_raws_and_photos_names_the_odd_file() {
     write_jpeg(&jpeg, FW, FH, &values);
     let raw = assets().join("raw/synthetic-kodim23.dng");
     let err = BurstFiles::open(&[raw.clone(), raw.clone(), jpeg.clone()]).unwrap_err();
-    assert!(matches!(&err, Error::MixedBurst { path, .. } if *path == jpeg), "{err:?}");
+    assert!(
+        matches!(&err, Error::MixedBurst { path, .. } if *path == jpeg),
+        "{err:?}"
+    );
     assert_eq!(
         err.to_string(),
         format!(
@@ -157,7 +173,10 @@ fn a_burst_mixing_raws_and_photos_names_the_odd_file() {
     let small = dir.path().join("small.jpg");
     write_jpeg(&small, 16, 8, &values[..16 * 8 * 3]);
     let err = BurstFiles::open(&[jpeg.clone(), small.clone()]).unwrap_err();
-    assert!(matches!(&err, Error::BurstMismatch { path, .. } if *path == small), "{err:?}");
+    assert!(
+        matches!(&err, Error::BurstMismatch { path, .. } if *path == small),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("16×8 pixels"), "{err}");
 }
 
@@ -170,7 +189,8 @@ fn flat_noise(img: &Image, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> f64 {
     for y in y0 + 1..y1 - 1 {
         for x in x0 + 1..x1 - 1 {
             for c in 0..3 {
-                let n = (at(x - 1, y, c) + at(x + 1, y, c) + at(x, y - 1, c) + at(x, y + 1, c)) / 4.0;
+                let n =
+                    (at(x - 1, y, c) + at(x + 1, y, c) + at(x, y - 1, c) + at(x, y + 1, c)) / 4.0;
                 d.push(at(x, y, c) - n);
             }
         }
@@ -201,12 +221,12 @@ fn crop(img: &Image, (x0, y0): (u32, u32), (w, h): (u32, u32)) -> Image {
 
 #[test]
 fn the_real_phone_burst_merges_cleaner_without_ghosts() {
-    // 7 handheld frames, 1600×1200: an 800×600 crop of sky, branches, mountains and trees
+    // 7 handheld frames, 1600×1200: a 512×384 crop of sky, branches, mountains and trees
     // (cropped, not downscaled, which would average the noise away).
     let dir = shared_real("bursts/phone_0006");
     let frames: Vec<Image> = (0..7)
         .map(|i| Image::open(dir.join(format!("frame-{i:03}.jpg"))).unwrap())
-        .map(|img| crop(&img, (0, 200), (800, 600)))
+        .map(|img| crop(&img, (0, 300), (512, 384)))
         .collect();
     let burst = PhotoBurst::new(frames).unwrap();
     let options = MergeOptions {
@@ -216,7 +236,7 @@ fn the_real_phone_burst_merges_cleaner_without_ghosts() {
     let merged = engine().merge_photos(&burst, &options).unwrap();
     let one = &burst.images()[0];
     // Clear sky left of the trunk, below the branches.
-    let sky = (40, 220, 300, 420);
+    let sky = (40, 120, 300, 320);
     let (n1, nm) = (flat_noise(one, sky), flat_noise(&merged, sky));
     // Ghosts or seams (a misaligned frame blended in) would leave the merge far from its
     // reference where the scene has detail; noise alone keeps them close.
@@ -229,8 +249,11 @@ fn the_real_phone_burst_merges_cleaner_without_ghosts() {
     let close = psnr(&truth, &merged.data, 255.0);
     eprintln!("phone_0006 ({w}×{h} crop): flat-area noise σ one frame {n1:.3}, merged {nm:.3} codes; merge vs reference {close:.2} dB");
     if let Some(out) = std::env::var_os("PHOTO_BURST_OUT") {
-        merged.save(Path::new(&out).join("phone_0006_merged.png")).unwrap();
-        one.save(Path::new(&out).join("phone_0006_frame0.png")).unwrap();
+        merged
+            .save(Path::new(&out).join("phone_0006_merged.png"))
+            .unwrap();
+        one.save(Path::new(&out).join("phone_0006_frame0.png"))
+            .unwrap();
     }
     assert!(nm < 0.8 * n1, "merge noise {nm:.3} vs one frame {n1:.3}");
 }

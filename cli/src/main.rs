@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use burstpipe::{
-    Backend, BatchOptions, Binning, Cfa, Demosaic, Engine, EngineOptions, Frame,
-    FuseOptions, Image, MergeMethod, MergeOptions, Options, Tone, WhiteBalance, XTrans,
+    Backend, BatchOptions, Binning, Cfa, Demosaic, Engine, EngineOptions, Frame, FuseOptions,
+    Image, MergeMethod, MergeOptions, Options, Tone, WhiteBalance, XTrans,
 };
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;

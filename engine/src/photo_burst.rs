@@ -37,10 +37,7 @@ impl PhotoBurst {
 
     /// Decode every file (JPEG, PNG, TIFF; in the given order) and check them as a burst.
     pub fn open<P: AsRef<Path>>(paths: &[P]) -> Result<PhotoBurst> {
-        let images = paths
-            .iter()
-            .map(Image::open)
-            .collect::<Result<Vec<_>>>()?;
+        let images = paths.iter().map(Image::open).collect::<Result<Vec<_>>>()?;
         let sources = paths.iter().map(|p| p.as_ref().to_path_buf()).collect();
         PhotoBurst::with_sources(images, sources)
     }
@@ -197,8 +194,14 @@ fn to_quads(img: &Image, source: &Path, table: &[u16]) -> Result<Frame> {
     };
     let (w, h) = (img.width as usize, img.height as usize);
     let (mw, mh) = (
-        img.width.checked_mul(2).filter(|&v| v <= MAX_SIDE).ok_or_else(too_big)?,
-        img.height.checked_mul(2).filter(|&v| v <= MAX_SIDE).ok_or_else(too_big)?,
+        img.width
+            .checked_mul(2)
+            .filter(|&v| v <= MAX_SIDE)
+            .ok_or_else(too_big)?,
+        img.height
+            .checked_mul(2)
+            .filter(|&v| v <= MAX_SIDE)
+            .ok_or_else(too_big)?,
     );
     let lin = |v: u16| table.get(v as usize).copied().unwrap_or(u16::MAX);
     let mut mosaic = vec![0u16; 4 * w * h];
@@ -210,8 +213,8 @@ fn to_quads(img: &Image, source: &Path, table: &[u16]) -> Result<Frame> {
         mosaic[top + row] = lin(px[1]);
         mosaic[top + row + 1] = lin(px[2]);
     }
-    let mut frame = Frame::from_mosaic(mw, mh, mosaic, Cfa::Rggb, 0.0, 65535.0)?
-        .with_exif(img.exif.clone());
+    let mut frame =
+        Frame::from_mosaic(mw, mh, mosaic, Cfa::Rggb, 0.0, 65535.0)?.with_exif(img.exif.clone());
     frame.source = source.to_path_buf();
     Ok(frame)
 }
@@ -314,7 +317,13 @@ fn encode(
             let band = rows.min(h - y);
             let pixels = w * band;
             let part = gpu.storage("merged band", row_bytes * band as u64);
-            enc.copy_buffer_to_buffer(merged, row_bytes * y as u64, &part, 0, row_bytes * band as u64);
+            enc.copy_buffer_to_buffer(
+                merged,
+                row_bytes * y as u64,
+                &part,
+                0,
+                row_bytes * band as u64,
+            );
             let encoded = gpu.storage("encoded band", packed_bytes(pixels));
             let p = Params {
                 pixels,
@@ -328,5 +337,8 @@ fn encode(
             y += band;
         }
     })?;
-    Ok(unpack_packed(w * h, &gpu.read("encode merged photo", &out, total)?))
+    Ok(unpack_packed(
+        w * h,
+        &gpu.read("encode merged photo", &out, total)?,
+    ))
 }
