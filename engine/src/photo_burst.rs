@@ -278,7 +278,7 @@ impl Engine {
         };
         drop(frames);
         let r = &images[merged.reference];
-        let data = encode(self, &merged.buffer, r, options.max_binding)?;
+        let data = encode(self, &merged.buffer, r, options)?;
         Ok(Image {
             data,
             exif: r.exif.clone(),
@@ -288,20 +288,23 @@ impl Engine {
 }
 
 /// The merged mosaic (f32, linear, one quad per pixel of `like`) as `like`'s encoding: R, G, B
-/// values. Done in bands of rows that fit the device's bindings (at most `max_binding` bytes);
-/// the whole output is only copied into.
+/// values. Done in bands of rows that fit the device's bindings (and the options' `max_binding`,
+/// `max_band_rows` in mosaic rows); the whole output is only copied into.
 fn encode(
     engine: &Engine,
     merged: &wgpu::Buffer,
     like: &Image,
-    max_binding: Option<u64>,
+    options: &MergeOptions,
 ) -> Result<Vec<u16>> {
     let gpu = &engine.gpu;
     let (w, h) = (like.width, like.height);
     // Bytes of mosaic per output row: two rows of 2w f32.
     let row_bytes = 16 * w as u64;
-    let limit = gpu.max_binding().min(max_binding.unwrap_or(u64::MAX));
-    let fit = limit / row_bytes;
+    let limit = gpu
+        .max_binding()
+        .min(options.max_binding.unwrap_or(u64::MAX));
+    let cap = options.max_band_rows.map_or(u64::MAX, |r| r as u64 / 2);
+    let fit = (limit / row_bytes).min(cap.max(2));
     if fit < 2 {
         return Err(Error::InvalidInput(format!(
             "a photo {w} pixels wide does not fit this device's {limit}-byte buffers two rows at a time"
