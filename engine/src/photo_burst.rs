@@ -242,21 +242,7 @@ impl Engine {
                 "binning applies to raw mosaics: merge finished photos without --bin".into(),
             ));
         }
-        if !(options.strength.is_finite() && options.strength > 0.0) {
-            return Err(Error::InvalidInput(format!(
-                "merge strength {} must be a positive number",
-                options.strength
-            )));
-        }
-        let k = match options.frames {
-            Some(0) => {
-                return Err(Error::InvalidInput(
-                    "--frames 0: merge at least one frame".into(),
-                ))
-            }
-            Some(k) => k.min(burst.len()),
-            None => burst.len(),
-        };
+        let k = options.frames_to_merge(burst.len())?;
         let images = &burst.images[..k];
         let table = linear_table(images[0].bits);
         let frames = images
