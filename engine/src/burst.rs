@@ -50,6 +50,24 @@ impl Default for MergeOptions {
 }
 
 impl MergeOptions {
+    /// How many of a burst's `len` frames to merge, once the strength and frame count are
+    /// checked.
+    pub(crate) fn frames_to_merge(&self, len: usize) -> Result<usize> {
+        if !(self.strength.is_finite() && self.strength > 0.0) {
+            return Err(Error::InvalidInput(format!(
+                "merge strength {} must be a positive number",
+                self.strength
+            )));
+        }
+        match self.frames {
+            Some(0) => Err(Error::InvalidInput(
+                "--frames 0: merge at least one frame".into(),
+            )),
+            Some(k) => Ok(k.min(len)),
+            None => Ok(len),
+        }
+    }
+
     /// How the merged raw is developed: `develop` less what was done before alignment (binning
     /// 2 / 3, and the binning or remosaicing of block CFAs); superpixel binning stays (it gives
     /// RGB, so it is applied to the merged mosaic).
@@ -221,21 +239,7 @@ impl Engine {
                 ));
             }
         }
-        if !(options.strength.is_finite() && options.strength > 0.0) {
-            return Err(Error::InvalidInput(format!(
-                "merge strength {} must be a positive number",
-                options.strength
-            )));
-        }
-        let k = match options.frames {
-            Some(0) => {
-                return Err(Error::InvalidInput(
-                    "--frames 0: merge at least one frame".into(),
-                ))
-            }
-            Some(k) => k.min(burst.len()),
-            None => burst.len(),
-        };
+        let k = options.frames_to_merge(burst.len())?;
         let frames = crate::schedule::prepare::burst_before_merge(
             &self.gpu,
             &burst.frames[..k],

@@ -108,6 +108,19 @@ pub enum Error {
         /// What is wrong with it, and what to do.
         what: String,
     },
+    /// A burst mixes raw frames and finished photos (JPEG, PNG, TIFF): a burst is one or the
+    /// other.
+    #[error("{path}: {found} in a burst of {expected} ({first} is one): merge raw frames or finished photos, not both")]
+    MixedBurst {
+        /// The first file of the other kind.
+        path: PathBuf,
+        /// The burst's first file, which set its kind.
+        first: PathBuf,
+        /// What the odd file is ("a finished photo (JPEG)", "a raw frame").
+        found: String,
+        /// What the burst holds ("raw frames", "finished photos").
+        expected: &'static str,
+    },
 }
 
 /// Result with [`Error`].

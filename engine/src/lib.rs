@@ -19,6 +19,7 @@ mod gpu;
 mod input;
 mod options;
 mod output;
+mod photo_burst;
 mod progress;
 mod raw;
 mod schedule;
@@ -30,6 +31,7 @@ pub use burst::{Burst, MergeOptions, MotionField};
 pub use error::{Error, Result};
 pub use gpu::{AdapterInfo, Backend, Profile, StageTime, TimingSource};
 pub use output::{DngCompression, Format};
+pub use photo_burst::{BurstFiles, PhotoBurst};
 pub use progress::Progress;
 pub use raw::{Cfa, Exif, Frame, XTrans};
 pub use schedule::batch::{

@@ -1,16 +1,17 @@
 //! `burstpipe merge`: align and merge a raw burst, then develop it (optionally also writing the
-//! merged mosaic as a DNG).
+//! merged mosaic as a DNG); or a burst of finished photos, written in their own encoding.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use burstpipe::{files, Burst, EngineOptions, MergeMethod, MergeOptions};
+use burstpipe::{files, BurstFiles, EngineOptions, MergeMethod, MergeOptions};
 
 use super::develop::DevelopArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A folder holding the burst's raw files (taken in name order), or the files.
+    /// A folder holding the burst's raw files or finished photos (JPEG, PNG, TIFF; taken in name
+    /// order), or the files.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Output file: .jpg, .png or .tif.
@@ -81,16 +82,28 @@ pub fn run(args: &Args, gpu: &EngineOptions) -> Result<()> {
         files.truncate((*k).max(1));
     }
     eprintln!("decoding {} frames", files.len());
-    let burst = Burst::open(&files)?;
-    let engine = super::engine(gpu)?;
-    let options = MergeOptions {
+    let mut options = MergeOptions {
         reference: reference.0,
         method: *method,
         strength: *strength,
         frames: *frames,
-        develop: look.options(),
         ..MergeOptions::default()
     };
+    let burst = match BurstFiles::open(&files)? {
+        BurstFiles::Raw(burst) => burst,
+        // Finished photos (JPEG, PNG, TIFF): merged in their own encoding, not developed.
+        BurstFiles::Photos(photos) => {
+            if dng.is_some() {
+                bail!("--dng writes a merged raw: these frames are finished photos");
+            }
+            let image = super::engine(gpu)?.merge_photos(&photos, &options)?;
+            image.save(output)?;
+            eprintln!("{} photos → {}", photos.len(), output.display());
+            return Ok(());
+        }
+    };
+    options.develop = look.options();
+    let engine = super::engine(gpu)?;
     eprintln!("aligning and merging on {}", engine.adapter().name);
     // Drawn only when stderr is a terminal.
     let bar = indicatif::ProgressBar::new(0).with_style(

@@ -48,6 +48,7 @@ kernel!(MAP_POLYNOMIAL, "map_polynomial", after "pixels_common");
 kernel!(MAP_TABLE, "map_table", after "pixels_common");
 kernel!(BAD_PIXELS, "bad_pixels");
 kernel!(WARP_RECTILINEAR, "warp_rectilinear");
+kernel!(PHOTO_ENCODE, "photo_encode", after "output_common");
 
 /// All kernels, for validation.
 #[cfg_attr(not(test), allow(dead_code))]
@@ -76,6 +77,7 @@ pub(crate) const KERNELS: &[&Kernel] = &[
     &MAP_TABLE,
     &BAD_PIXELS,
     &WARP_RECTILINEAR,
+    &PHOTO_ENCODE,
 ];
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub(crate) mod merge;
 pub(crate) mod normalize;
 pub(crate) mod normalize_rgb;
 pub(crate) mod opcodes;
+pub(crate) mod photo_encode;
 pub(crate) mod remosaic;
 pub(crate) mod stats;
 pub(crate) mod tone;
