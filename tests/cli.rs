@@ -227,7 +227,10 @@ fn finished_photos_and_gpr_raws_get_errors_that_say_what_to_do() {
             .assert()
             .success();
         let merged = image::open(&out).unwrap();
-        assert_eq!((merged.width(), merged.height()), (photo.width(), photo.height()));
+        assert_eq!(
+            (merged.width(), merged.height()),
+            (photo.width(), photo.height())
+        );
     }
     let err = burstpipe::Frame::open(&jpeg).unwrap_err();
     assert!(

@@ -349,7 +349,9 @@ fn developing_to_a_file_band_by_band_writes_what_develop_and_save_write() {
             dir.path().join(format!("streamed.{ext}")),
             dir.path().join(format!("whole.{ext}")),
         );
-        let size = engine.develop_to_file(frame, &opts, &streamed, none).unwrap();
+        let size = engine
+            .develop_to_file(frame, &opts, &streamed, none)
+            .unwrap();
         let image = engine.develop(frame, &opts).unwrap();
         assert_eq!(size, (image.width, image.height));
         image.save(&whole).unwrap();
@@ -357,11 +359,20 @@ fn developing_to_a_file_band_by_band_writes_what_develop_and_save_write() {
             burstpipe::Image::open(&streamed).unwrap(),
             burstpipe::Image::open(&whole).unwrap(),
         );
-        assert_eq!((a.width, a.height, a.bits), (b.width, b.height, b.bits), "{ext}");
-        assert!(a.data == b.data, "{ext} {bits}-bit: the streamed file differs");
+        assert_eq!(
+            (a.width, a.height, a.bits),
+            (b.width, b.height, b.bits),
+            "{ext}"
+        );
+        assert!(
+            a.data == b.data,
+            "{ext} {bits}-bit: the streamed file differs"
+        );
     }
     // A refused output writes nothing.
     let bad = dir.path().join("x.bmp");
-    assert!(engine.develop_to_file(&frame, &Options::default(), &bad, none).is_err());
+    assert!(engine
+        .develop_to_file(&frame, &Options::default(), &bad, none)
+        .is_err());
     assert!(!bad.exists());
 }

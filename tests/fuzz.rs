@@ -253,7 +253,12 @@ fn crw_with_a_moved_sensor_info_allocates_nothing_big() {
         let (result, over) = fuzz::with_alloc_limit(limit, || {
             std::panic::catch_unwind(|| burstpipe::Frame::from_bytes("moved.crw", &bytes))
         });
-        let err = result.expect("no panic").expect_err("a moved SensorInfo decodes");
-        assert_eq!(over, 0, "offset {offset}: one allocation of {over} bytes ({err})");
+        let err = result
+            .expect("no panic")
+            .expect_err("a moved SensorInfo decodes");
+        assert_eq!(
+            over, 0,
+            "offset {offset}: one allocation of {over} bytes ({err})"
+        );
     }
 }

@@ -117,7 +117,11 @@ fn a_100_mp_frame_develops_within_three_times_its_decoded_size() {
     mosaic(0.0)
         .save_dng_with(&raw, burstpipe::DngCompression::Uncompressed)
         .unwrap();
-    println!("wrote {} ({:.0} s)", raw.display(), t.elapsed().as_secs_f64());
+    println!(
+        "wrote {} ({:.0} s)",
+        raw.display(),
+        t.elapsed().as_secs_f64()
+    );
 
     // Develop: decode, develop (real limits, default options: RCD, fusion tone mapping, 16
     // bits) and write the PNG band by band.
@@ -212,5 +216,9 @@ fn a_bracket_of_three_100_mp_exposures_fuses_within_three_times_one_exposure() {
     // The middle of the frame, where the base exposure is well exposed, keeps its level.
     let i = ((H / 2 * W + W / 2) * 3) as usize;
     assert!(fused.data[i..i + 3].iter().all(|&v| v > 0 && v < 255));
-    assert!(own <= 3 * one, "fusing took {:.0} MB of host heap beyond its inputs", own as f64 / MB);
+    assert!(
+        own <= 3 * one,
+        "fusing took {:.0} MB of host heap beyond its inputs",
+        own as f64 / MB
+    );
 }

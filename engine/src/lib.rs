@@ -334,9 +334,13 @@ impl Engine {
             exif: &frame.exif,
         };
         let saved = output::stream::save_rendered(path.as_ref(), &photo, |sink| {
-            self.render_photo(frame, options, progress, sink).map(|_| ())
+            self.render_photo(frame, options, progress, sink)
+                .map(|_| ())
         });
-        self.finish(&|| format!("developing {}", frame.source().display()), saved)?;
+        self.finish(
+            &|| format!("developing {}", frame.source().display()),
+            saved,
+        )?;
         Ok(match frame.orientation {
             5..=8 => (height, width),
             _ => (width, height),
@@ -384,7 +388,10 @@ impl Engine {
     /// white) estimates them on this engine's GPU.
     pub fn white_balance(&self, frame: &Frame, white_balance: WhiteBalance) -> Result<[f32; 3]> {
         let m = schedule::white_balance::multipliers(&self.gpu, frame, white_balance);
-        self.finish(&|| format!("white-balancing {}", frame.source().display()), m)
+        self.finish(
+            &|| format!("white-balancing {}", frame.source().display()),
+            m,
+        )
     }
 
     /// Demosaic only: the mosaic's values interpolated, no colour or tone (for evaluating and
@@ -471,8 +478,15 @@ impl Engine {
             exposedness: options.exposedness,
             from_neighbours: !options.opencv_neutral,
         };
-        let fused =
-            schedule::fuse::fuse_images(&self.gpu, exposures, e, bits, options.align, None, progress);
+        let fused = schedule::fuse::fuse_images(
+            &self.gpu,
+            exposures,
+            e,
+            bits,
+            options.align,
+            None,
+            progress,
+        );
         self.finish(&|| format!("fusing {} exposures", exposures.len()), fused)
     }
 }

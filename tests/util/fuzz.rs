@@ -91,7 +91,9 @@ unsafe impl GlobalAlloc for CountingAlloc {
 /// time: each test of a binary that uses [`with_alloc_limit`] holds this guard for its whole run.
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Run `f` with every single allocation over `limit` bytes recorded; returns `f`'s result and

@@ -491,7 +491,10 @@ impl Gpu {
 
     /// Whether the device is lost (a new one must be opened).
     pub fn is_lost(&self) -> bool {
-        self.lost.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+        self.lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 
     /// The device lost, or the first GPU error no scope caught since the last check, as the
@@ -586,7 +589,9 @@ impl Uncaptured {
 
 /// Keep `e` unless an earlier error is waiting: the first one is the cause.
 fn record(slot: &Mutex<Option<Uncaptured>>, e: Uncaptured) {
-    slot.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+    slot.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert(e);
 }
 
 /// The bytes of a buffer one binding sees.

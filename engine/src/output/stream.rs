@@ -91,7 +91,12 @@ pub(crate) fn save_rendered(
             let _ = encoder.set_exif_metadata(exif_tags::blob(photo.exif));
             use image::ImageEncoder;
             encoder
-                .write_image(&data, photo.width, photo.height, image::ExtendedColorType::Rgb8)
+                .write_image(
+                    &data,
+                    photo.width,
+                    photo.height,
+                    image::ExtendedColorType::Rgb8,
+                )
                 .map_err(|e| encode_error(&e))
         }
     })

@@ -60,10 +60,11 @@ pub(crate) fn remove_stale(dir: &Path) -> usize {
             continue;
         };
         let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-        let stale = pid.is_some_and(|pid| {
-            pid != std::process::id() && running(pid) == Some(false)
-        });
-        if stale && entry.file_type().is_ok_and(|t| t.is_file()) && std::fs::remove_file(entry.path()).is_ok() {
+        let stale = pid.is_some_and(|pid| pid != std::process::id() && running(pid) == Some(false));
+        if stale
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
             removed += 1;
         }
     }

@@ -283,10 +283,8 @@ pub(crate) fn fuse_images(
     let dims = (images[0].width, images[0].height);
     check_buffer(gpu, dims, RGBA16F_BYTES)?;
     let mut steps = crate::progress::Steps::new(progress, 3 + align as usize);
-    let mut inputs: Vec<wgpu::Buffer> = images
-        .iter()
-        .map(|img| upload_exposure(gpu, img))
-        .collect();
+    let mut inputs: Vec<wgpu::Buffer> =
+        images.iter().map(|img| upload_exposure(gpu, img)).collect();
     steps.step("exposures uploaded")?;
     if align {
         inputs = crate::schedule::bracket::align_exposures(gpu, images, inputs)?;
