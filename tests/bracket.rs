@@ -41,6 +41,17 @@ fn no_align() -> FuseOptions {
     }
 }
 
+/// PSNR against `truth` (the steady bracket's fusion, a 16-pixel border left out) of the shaken
+/// bracket fused with alignment and without.
+fn aligned_and_unaligned_psnr(engine: &Engine, shaken: &[Image], truth: &Image) -> (f64, f64) {
+    let aligned = engine.fuse(shaken, &FuseOptions::default()).unwrap();
+    let ghosted = engine.fuse(shaken, &no_align()).unwrap();
+    (
+        interior_psnr(&aligned, truth, 16),
+        interior_psnr(&ghosted, truth, 16),
+    )
+}
+
 #[test]
 fn handheld_bracket_fuses_like_the_bracket_without_shake() {
     let engine = engine();
@@ -57,12 +68,7 @@ fn handheld_bracket_fuses_like_the_bracket_without_shake() {
                 .zip(SHAKE)
                 .map(|(&ev, s)| exposure(&photo, ORIGIN, SIZE, s, ev, exif))
                 .collect();
-            let aligned = engine.fuse(&shaken, &FuseOptions::default()).unwrap();
-            let ghosted = engine.fuse(&shaken, &no_align()).unwrap();
-            let (good, bad) = (
-                interior_psnr(&aligned, &truth, 16),
-                interior_psnr(&ghosted, &truth, 16),
-            );
+            let (good, bad) = aligned_and_unaligned_psnr(&engine, &shaken, &truth);
             eprintln!(
                 "{name} (EXIF {exif}): aligned {good:.2} dB, not aligned {bad:.2} dB against the steady bracket"
             );
@@ -124,12 +130,7 @@ fn six_stop_bracket_with_clipped_highlights_aligns_when_shaken_and_stays_put_whe
     assert_eq!(aligned.data, truth.data, "a steady bracket was moved");
     // Shaken by up to 7 px: alignment brings it back.
     let shaken = bracket(SHAKE);
-    let aligned = engine.fuse(&shaken, &FuseOptions::default()).unwrap();
-    let ghosted = engine.fuse(&shaken, &no_align()).unwrap();
-    let (good, bad) = (
-        interior_psnr(&aligned, &truth, 16),
-        interior_psnr(&ghosted, &truth, 16),
-    );
+    let (good, bad) = aligned_and_unaligned_psnr(&engine, &shaken, &truth);
     eprintln!(
         "6-stop kodim21: aligned {good:.2} dB, not aligned {bad:.2} dB against the steady bracket"
     );
